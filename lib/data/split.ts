@@ -1,0 +1,172 @@
+/**
+ * Seed-disjoint train / val / test splits.
+ *
+ * Every episode is identified by (env id, env seed). Splits are disjoint by env
+ * seed *by construction*: split number `s` (train 0, val 1, test 2, and a fourth
+ * stream `heldout` 3 reserved for closed-loop evaluation beyond the test split)
+ * only ever uses seeds `seed ≡ s (mod 4)`. Inside a split, the seeds are
+ * `s + 4 k` for distinct `k` drawn from a PRNG keyed by (`data.seed`, split
+ * name), handed out to the env ids in order, so within a split no seed repeats
+ * across env ids either. The seeds of a split depend only on `data.seed`, the
+ * env list and that split's own episode count: growing the train split leaves
+ * the val and test seeds unchanged.
+ *
+ * Env ids of a dataset: `envs` followed by the `test_envs` not already in it.
+ * Every split is collected on all of them (training code selects the env ids it
+ * trains on; the test-env train split provides fine-tuning demonstrations).
+ *
+ * @module
+ */
+
+/** The three stored splits. */
+export const SPLITS = ["train", "val", "test"] as const;
+/** A stored split name. */
+export type SplitName = typeof SPLITS[number];
+/** A seed stream: a stored split, or `heldout` (extra evaluation seeds, never stored). */
+export type SeedStream = SplitName | "heldout";
+
+const STREAM_INDEX: Record<SeedStream, number> = { train: 0, val: 1, test: 2, heldout: 3 };
+const STREAMS = 4;
+/** Largest seed handed out, exclusive (seeds stay below 2^31). */
+export const SEED_LIMIT = 2 ** 31;
+
+/** The part of the data config that decides the splits. */
+export interface SplitConfig {
+  /** Split seed. */
+  seed: number;
+  /** Env ids collected in every split. */
+  envs: string[];
+  /** Extra env ids (zero-shot evaluation); also collected in every split. */
+  test_envs?: string[];
+  /** Episodes per env id for each split. */
+  episodes: { train: number; val: number; test: number };
+}
+
+/** Env ids of a dataset in index order: `envs`, then the `test_envs` not already listed. */
+export function datasetEnvIds(cfg: Pick<SplitConfig, "envs" | "test_envs">): string[] {
+  const out: string[] = [];
+  for (const id of [...cfg.envs, ...(cfg.test_envs ?? [])]) if (!out.includes(id)) out.push(id);
+  return out;
+}
+
+/** SplitMix64 over BigInt: a tiny, well-mixed, exactly reproducible PRNG. */
+class SplitMix64 {
+  #s: bigint;
+  constructor(seed: bigint) {
+    this.#s = BigInt.asUintN(64, seed);
+  }
+  next(): bigint {
+    this.#s = BigInt.asUintN(64, this.#s + 0x9e3779b97f4a7c15n);
+    let z = this.#s;
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    return z ^ (z >> 31n);
+  }
+}
+
+/** FNV-1a 64 of a string (stream keys). */
+function fnv1a64(s: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(s)) {
+    h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  }
+  return h;
+}
+
+/**
+ * `count` distinct seeds of one stream, in draw order, all `≡ streamIndex (mod 4)`
+ * and below {@link SEED_LIMIT}. Deterministic in (`dataSeed`, `stream`, `count`);
+ * a longer draw extends a shorter one (prefix property).
+ */
+export function streamSeeds(dataSeed: number, stream: SeedStream, count: number): number[] {
+  if (!Number.isSafeInteger(dataSeed)) {
+    throw new Error(`data.seed must be an integer, got ${dataSeed}`);
+  }
+  if (!Number.isInteger(count) || count < 0) {
+    throw new Error(`seed count must be an integer >= 0, got ${count}`);
+  }
+  const s = STREAM_INDEX[stream];
+  if (s === undefined) {
+    throw new Error(`unknown split ${JSON.stringify(stream)}; use train, val, test or heldout`);
+  }
+  const kLimit = BigInt(Math.floor(SEED_LIMIT / STREAMS));
+  const rng = new SplitMix64(fnv1a64(`split:${stream}`) ^ BigInt.asUintN(64, BigInt(dataSeed)));
+  const seen = new Set<number>();
+  const out: number[] = [];
+  while (out.length < count) {
+    const k = Number(rng.next() % kLimit);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(s + STREAMS * k);
+  }
+  return out;
+}
+
+/** Episodes of one env id in one split. */
+export interface SplitPart {
+  /** Env id. */
+  envId: string;
+  /** Index of the env id in {@link datasetEnvIds}. */
+  envIndex: number;
+  /** Env seeds, one per episode, in collection order. */
+  seeds: number[];
+}
+
+/**
+ * The episodes of a split: for each env id (in {@link datasetEnvIds} order), its
+ * `episodes[split]` env seeds. Throws when the split would have zero episodes.
+ */
+export function splitPlan(cfg: SplitConfig, split: SplitName): SplitPart[] {
+  if (!SPLITS.includes(split)) {
+    throw new Error(`unknown split ${JSON.stringify(split)}; use one of ${SPLITS.join(", ")}`);
+  }
+  const n = cfg.episodes?.[split];
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`data.episodes.${split} must be an integer >= 0, got ${JSON.stringify(n)}`);
+  }
+  const envIds = datasetEnvIds(cfg);
+  if (envIds.length === 0) throw new Error("data.envs is empty: list at least one env id");
+  if (n === 0) {
+    throw new Error(
+      `data.episodes.${split} is 0: every split needs at least one episode per env id ` +
+        `(set data.episodes.${split} >= 1)`,
+    );
+  }
+  const all = streamSeeds(cfg.seed, split, n * envIds.length);
+  return envIds.map((envId, envIndex) => ({
+    envId,
+    envIndex,
+    seeds: all.slice(envIndex * n, (envIndex + 1) * n),
+  }));
+}
+
+/** The env seeds of one env id in one split (e.g. held-out test seeds for closed-loop evaluation). */
+export function envSplitSeeds(cfg: SplitConfig, split: SplitName, envId: string): number[] {
+  const part = splitPlan(cfg, split).find((p) => p.envId === envId);
+  if (!part) {
+    throw new Error(
+      `env id ${envId} is not in this dataset (env ids: ${datasetEnvIds(cfg).join(", ")})`,
+    );
+  }
+  return part.seeds;
+}
+
+/**
+ * `count` evaluation seeds for an env id, disjoint from every stored split of any
+ * dataset (they are `≡ 3 (mod 4)`, the `heldout` stream). Each env id draws
+ * from its own stream keyed by (`dataSeed`, env id); prefix property as in
+ * {@link streamSeeds}.
+ */
+export function heldOutSeeds(dataSeed: number, envId: string, count: number): number[] {
+  const rng = new SplitMix64(fnv1a64(`heldout:${envId}`) ^ BigInt.asUintN(64, BigInt(dataSeed)));
+  const kLimit = BigInt(Math.floor(SEED_LIMIT / STREAMS));
+  const seen = new Set<number>();
+  const out: number[] = [];
+  while (out.length < count) {
+    const k = Number(rng.next() % kLimit);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(STREAM_INDEX.heldout + STREAMS * k);
+  }
+  return out;
+}
