@@ -92,10 +92,10 @@ export const MISSION_VOCAB: readonly string[] = Object.freeze([
  * The most tokens any mission can have: a BabyAI sequence of two "and"s of two
  * PutNext clauses whose descriptions all carry a location
  * ("put the red ball in front of you next to the red ball in front of you" =
- * 15 tokens; and = 31; "," + "then" / "after you" = 64). Classic MiniGrid
+ * 17 tokens; and = 35; "," + "then" / "after you" = 72). Classic MiniGrid
  * missions are shorter (LockedRoom: 20).
  */
-export const MAX_MISSION_TOKENS = 64;
+export const MAX_MISSION_TOKENS = 72;
 
 /** Number of mission tokens including `<pad>` (embedding table size). */
 export const MISSION_VOCAB_SIZE: number = MISSION_VOCAB.length;
