@@ -7,3 +7,4 @@
  */
 
 export * from "./vocab.ts";
+export * from "./instructions.ts";
