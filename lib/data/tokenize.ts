@@ -1,0 +1,395 @@
+/**
+ * Episodes → windows → {@link Batch} tensors, and back.
+ *
+ * A window is `K` consecutive frames of one episode, identified by `(episode, start)`. For an
+ * episode of `L` frames the window starts are `0, stride, 2·stride, …` while `start + K <= L`,
+ * plus one final window `start = L - K` when the stride skips the episode's last frames (so every
+ * frame is in some window, and the episode's end is always a window's end). An episode shorter
+ * than `K` gives one window at `start = 0`, padded after its end: padding frames have
+ * `frameValid = 0`, cells `[0,0,0]`, direction 0 and action {@link ACTION_NONE}.
+ *
+ * Cells keep MiniGrid's `obs["image"]` layout: frame `f` of the stored images is
+ * `images[f*147 + (vx*7 + vy)*3 + attr]`, exactly the `[K, 49, 3]` block of a batch row, so filling
+ * a batch is a widening copy of 147 bytes per frame (no per-cell allocation, no reshuffling).
+ *
+ * Missions are encoded once per episode (`encodeMission` from `lib/env/babyai/vocab.ts`, 0 =
+ * padding) into `M = window.mission_len` positions; a mission with more words than `M` is an
+ * error naming the mission and the episode.
+ *
+ * @module
+ */
+
+import {
+  ACTION_NONE,
+  ACTION_VOCAB,
+  type Batch,
+  CELLS,
+  COLOR_VOCAB,
+  DIR_VOCAB,
+  OBJ_VOCAB,
+  STATE_VOCAB,
+} from "./types.ts";
+import { encodeMission as babyaiEncodeMission } from "../env/babyai/vocab.ts";
+
+/** Values per stored frame image: 7 × 7 cells × 3 attributes. */
+export const FRAME_SIZE = CELLS * 3;
+
+/**
+ * Episode data of one split as stored (see `lib/data/store.ts`): frames of all episodes
+ * concatenated, with offsets.
+ */
+export interface EpisodeData {
+  /** [F, 7, 7, 3] uint8, numpy `obs["image"]` layout (cell index `vx*7 + vy`). */
+  images: Uint8Array;
+  /** [F] agent direction 0..3. */
+  directions: Uint8Array;
+  /** [F] action taken after the frame; {@link ACTION_NONE} on each episode's final frame. */
+  actions: Uint8Array;
+  /** [E+1] frame offsets: episode `e` is frames `episodeOffsets[e] .. episodeOffsets[e+1]-1`. */
+  episodeOffsets: Int32Array | BigInt64Array | ArrayLike<number>;
+  /** [E] mission strings. */
+  missions: readonly string[];
+}
+
+/** The `window` section of the config. */
+export interface WindowConfig {
+  /** K: frames per window. */
+  length: number;
+  /** Frames between consecutive window starts. */
+  stride: number;
+  /** M: mission word positions. */
+  mission_len: number;
+}
+
+/** Encodes a mission into word ids (0 = padding). Signature of `encodeMission` in vocab.ts. */
+export type MissionEncoder = (text: string, maxLen?: number) => Int32Array;
+
+/** Options of {@link tokenizeEpisodes}. */
+export interface TokenizeOptions {
+  /** Mission encoder; defaults to the BabyAI vocabulary's `encodeMission`. */
+  encodeMission?: MissionEncoder;
+  /** Check every stored value against the vocabulary sizes (default true; O(frames)). */
+  validate?: boolean;
+  /** Name used in error messages (e.g. `data/gotoredball/train`). */
+  name?: string;
+}
+
+/** Episodes cut into windows, ready to fill batches. Holds references to the episode arrays. */
+export interface WindowedDataset {
+  /** The episode data (not copied). */
+  data: EpisodeData;
+  /** Frames per window. */
+  K: number;
+  /** Mission positions. */
+  M: number;
+  /** Stride between window starts. */
+  stride: number;
+  /** Number of episodes. */
+  numEpisodes: number;
+  /** Number of windows. */
+  numWindows: number;
+  /** [E+1] frame offsets as int32. */
+  offsets: Int32Array;
+  /** [E, M] encoded missions. */
+  missionIds: Int32Array;
+  /** [numWindows] episode of each window. */
+  winEpisode: Int32Array;
+  /** [numWindows] start frame of each window, relative to its episode. */
+  winStart: Int32Array;
+}
+
+function normalizeOffsets(raw: EpisodeData["episodeOffsets"], name: string): Int32Array {
+  const n = raw.length;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number((raw as ArrayLike<number | bigint>)[i]);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new Error(`${name}: episodeOffsets[${i}] = ${v} is not a valid frame offset`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Window starts of an episode of `len` frames (see the module doc). Returned in order. */
+export function windowStarts(len: number, K: number, stride: number): number[] {
+  if (len <= K) return [0];
+  const starts: number[] = [];
+  let s = 0;
+  for (; s + K <= len; s += stride) starts.push(s);
+  const last = starts[starts.length - 1];
+  if (last + K < len) starts.push(len - K);
+  return starts;
+}
+
+/**
+ * Cut episodes into windows and encode missions. Validates shapes and (by default) value ranges,
+ * with errors naming the array, the index and what to do.
+ */
+export function tokenizeEpisodes(
+  data: EpisodeData,
+  window: WindowConfig,
+  opts: TokenizeOptions = {},
+): WindowedDataset {
+  const name = opts.name ?? "episode data";
+  const K = window.length, stride = window.stride, M = window.mission_len;
+  if (!Number.isInteger(K) || K < 1) throw new Error(`window.length must be an integer >= 1, got ${K}`);
+  if (!Number.isInteger(stride) || stride < 1) {
+    throw new Error(`window.stride must be an integer >= 1, got ${stride}`);
+  }
+  if (!Number.isInteger(M) || M < 1) {
+    throw new Error(`window.mission_len must be an integer >= 1, got ${M}`);
+  }
+  const offsets = normalizeOffsets(data.episodeOffsets, name);
+  const E = offsets.length - 1;
+  if (E < 1) throw new Error(`${name}: no episodes (episodeOffsets has length ${offsets.length})`);
+  const F = data.directions.length;
+  if (offsets[0] !== 0 || offsets[E] !== F) {
+    throw new Error(
+      `${name}: episodeOffsets must start at 0 and end at the frame count ${F}, ` +
+        `got ${offsets[0]} .. ${offsets[E]}`,
+    );
+  }
+  if (data.images.length !== F * FRAME_SIZE) {
+    throw new Error(
+      `${name}: images has ${data.images.length} values, expected ${F} frames × ${FRAME_SIZE}`,
+    );
+  }
+  if (data.actions.length !== F) {
+    throw new Error(`${name}: actions has ${data.actions.length} values, expected ${F}`);
+  }
+  if (data.missions.length !== E) {
+    throw new Error(`${name}: ${data.missions.length} missions for ${E} episodes`);
+  }
+  for (let e = 0; e < E; e++) {
+    if (offsets[e + 1] <= offsets[e]) {
+      throw new Error(
+        `${name}: episode ${e} is empty or offsets decrease (${offsets[e]} -> ${offsets[e + 1]})`,
+      );
+    }
+  }
+  if (opts.validate ?? true) validateValues(data, name);
+
+  const encode = opts.encodeMission ?? babyaiEncodeMission;
+  const missionIds = new Int32Array(E * M);
+  const cache = new Map<string, Int32Array>();
+  for (let e = 0; e < E; e++) {
+    const text = data.missions[e];
+    let ids = cache.get(text);
+    if (!ids) {
+      const raw = encode(text);
+      let n = raw.length;
+      while (n > 0 && raw[n - 1] === 0) n--;
+      if (n > M) {
+        throw new Error(
+          `${name}: mission of episode ${e} has ${n} words, more than window.mission_len = ${M}: ` +
+            `"${text}". Raise window.mission_len in the config.`,
+        );
+      }
+      ids = raw.subarray(0, n);
+      cache.set(text, ids);
+    }
+    missionIds.set(ids, e * M);
+  }
+
+  let count = 0;
+  for (let e = 0; e < E; e++) count += windowStarts(offsets[e + 1] - offsets[e], K, stride).length;
+  const winEpisode = new Int32Array(count);
+  const winStart = new Int32Array(count);
+  let w = 0;
+  for (let e = 0; e < E; e++) {
+    for (const s of windowStarts(offsets[e + 1] - offsets[e], K, stride)) {
+      winEpisode[w] = e;
+      winStart[w] = s;
+      w++;
+    }
+  }
+  return {
+    data,
+    K,
+    M,
+    stride,
+    numEpisodes: E,
+    numWindows: count,
+    offsets,
+    missionIds,
+    winEpisode,
+    winStart,
+  };
+}
+
+function validateValues(data: EpisodeData, name: string): void {
+  const img = data.images;
+  const limits = [OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB];
+  for (let i = 0; i < img.length; i++) {
+    const a = i % 3;
+    if (img[i] >= limits[a]) {
+      const f = Math.floor(i / FRAME_SIZE), c = Math.floor((i % FRAME_SIZE) / 3);
+      throw new Error(
+        `${name}: images frame ${f} cell ${c} (vx=${Math.floor(c / 7)}, vy=${c % 7}) ` +
+          `${["object", "colour", "state"][a]} = ${img[i]} is outside 0..${limits[a] - 1}`,
+      );
+    }
+  }
+  for (let f = 0; f < data.directions.length; f++) {
+    if (data.directions[f] >= DIR_VOCAB) {
+      throw new Error(`${name}: directions[${f}] = ${data.directions[f]} is outside 0..3`);
+    }
+    if (data.actions[f] >= ACTION_VOCAB) {
+      throw new Error(`${name}: actions[${f}] = ${data.actions[f]} is outside 0..${ACTION_VOCAB - 1}`);
+    }
+  }
+}
+
+/** A zero-filled batch of `B` windows. */
+export function allocBatch(B: number, K: number, M: number): Batch {
+  return {
+    B,
+    K,
+    M,
+    cells: new Int32Array(B * K * FRAME_SIZE),
+    dirs: new Int32Array(B * K),
+    actions: new Int32Array(B * K),
+    mission: new Int32Array(B * M),
+    frameValid: new Uint8Array(B * K),
+  };
+}
+
+/**
+ * Fill `out` (or a new batch) with the windows `windowIds[from .. from+count)`. `out.B` must equal
+ * `count`; `out.K`/`out.M` must match the dataset. Every slot of `out` is overwritten.
+ */
+export function fillBatch(
+  ds: WindowedDataset,
+  windowIds: ArrayLike<number>,
+  out?: Batch,
+  from = 0,
+  count = windowIds.length - from,
+): Batch {
+  const { K, M } = ds;
+  const batch = out ?? allocBatch(count, K, M);
+  if (batch.B !== count || batch.K !== K || batch.M !== M) {
+    throw new Error(
+      `fillBatch: batch is [B=${batch.B}, K=${batch.K}, M=${batch.M}] but ${count} windows of ` +
+        `K=${K}, M=${M} were requested`,
+    );
+  }
+  const { images, directions, actions } = ds.data;
+  const { cells, dirs, actions: acts, mission, frameValid } = batch;
+  for (let b = 0; b < count; b++) {
+    const w = windowIds[from + b];
+    if (!(w >= 0 && w < ds.numWindows)) {
+      throw new Error(`fillBatch: window id ${w} out of range 0..${ds.numWindows - 1}`);
+    }
+    const e = ds.winEpisode[w];
+    const base = ds.offsets[e];
+    const len = ds.offsets[e + 1] - base;
+    const s = ds.winStart[w];
+    const nValid = Math.min(K, len - s);
+    const f0 = base + s;
+    // cells: contiguous copy with widening (uint8 -> int32)
+    const src0 = f0 * FRAME_SIZE, dst0 = b * K * FRAME_SIZE, n = nValid * FRAME_SIZE;
+    for (let i = 0; i < n; i++) cells[dst0 + i] = images[src0 + i];
+    cells.fill(0, dst0 + n, dst0 + K * FRAME_SIZE);
+    for (let k = 0; k < K; k++) {
+      const j = b * K + k;
+      if (k < nValid) {
+        dirs[j] = directions[f0 + k];
+        acts[j] = actions[f0 + k];
+        frameValid[j] = 1;
+      } else {
+        dirs[j] = 0;
+        acts[j] = ACTION_NONE;
+        frameValid[j] = 0;
+      }
+    }
+    mission.set(ds.missionIds.subarray(e * M, e * M + M), b * M);
+  }
+  return batch;
+}
+
+/** Frames recovered from one batch row (valid frames only). */
+export interface DetokenizedWindow {
+  /** Valid frames in the window. */
+  frames: number;
+  /** [frames, 7, 7, 3] uint8 in numpy `obs["image"]` layout. */
+  images: Uint8Array;
+  /** [frames] directions. */
+  directions: Uint8Array;
+  /** [frames] actions. */
+  actions: Uint8Array;
+  /** Mission word ids without trailing padding. */
+  mission: Int32Array;
+}
+
+/** Recover the frames of batch row `b` (the inverse of {@link fillBatch} for one window). */
+export function detokenize(batch: Batch, b: number): DetokenizedWindow {
+  const { K, M } = batch;
+  if (!(b >= 0 && b < batch.B)) throw new Error(`detokenize: row ${b} out of range 0..${batch.B - 1}`);
+  let frames = 0;
+  while (frames < K && batch.frameValid[b * K + frames]) frames++;
+  const images = new Uint8Array(frames * FRAME_SIZE);
+  const src0 = b * K * FRAME_SIZE;
+  for (let i = 0; i < images.length; i++) images[i] = batch.cells[src0 + i];
+  const directions = new Uint8Array(frames), actions = new Uint8Array(frames);
+  for (let k = 0; k < frames; k++) {
+    directions[k] = batch.dirs[b * K + k];
+    actions[k] = batch.actions[b * K + k];
+  }
+  let m = M;
+  while (m > 0 && batch.mission[b * M + m - 1] === 0) m--;
+  const mission = batch.mission.slice(b * M, b * M + m);
+  return { frames, images, directions, actions, mission };
+}
+
+/** Episode index, start frame and valid-frame count of window `w`. */
+export function windowInfo(
+  ds: WindowedDataset,
+  w: number,
+): { episode: number; start: number; frames: number } {
+  const e = ds.winEpisode[w];
+  const len = ds.offsets[e + 1] - ds.offsets[e];
+  const start = ds.winStart[w];
+  return { episode: e, start, frames: Math.min(ds.K, len - start) };
+}
+
+/**
+ * Random but valid episode data, for tests and benchmarks: `episodes` episodes of 1..`maxLen`
+ * frames (uniform), every value within its vocabulary, the final frame's action
+ * {@link ACTION_NONE}, BabyAI missions. Deterministic from `seed`.
+ */
+export function syntheticEpisodes(episodes: number, maxLen: number, seed = 0): EpisodeData {
+  let x = (seed * 2654435761 + 12345) >>> 0;
+  const rnd = (n: number): number => {
+    // xorshift32
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const lens: number[] = [];
+  for (let e = 0; e < episodes; e++) lens.push(1 + rnd(maxLen));
+  const F = lens.reduce((a, b) => a + b, 0);
+  const images = new Uint8Array(F * FRAME_SIZE);
+  for (let i = 0; i < images.length; i++) {
+    images[i] = rnd([OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB][i % 3]);
+  }
+  const directions = new Uint8Array(F), actions = new Uint8Array(F);
+  const episodeOffsets = new Int32Array(episodes + 1);
+  const colors = ["red", "green", "blue", "purple", "yellow", "grey"];
+  const objs = ["ball", "box", "key"];
+  const missions: string[] = [];
+  let f = 0;
+  for (let e = 0; e < episodes; e++) {
+    episodeOffsets[e] = f;
+    for (let k = 0; k < lens[e]; k++, f++) {
+      directions[f] = rnd(DIR_VOCAB);
+      actions[f] = k === lens[e] - 1 ? ACTION_NONE : rnd(7);
+    }
+    missions.push(`go to the ${colors[rnd(6)]} ${objs[rnd(3)]}`);
+  }
+  episodeOffsets[episodes] = F;
+  return { images, directions, actions, episodeOffsets, missions };
+}
