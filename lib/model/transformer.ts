@@ -321,7 +321,7 @@ export function paramsFromHost(cfg: ModelConfig, host: HostParams): Params {
   const get = (name: string) => {
     const h = host[name];
     if (!h) throw new Error(`parameter '${name}' missing (checkpoint does not match the model config)`);
-    return np.array(h.data).reshape(h.shape);
+    return np.array(h.data as Float32Array<ArrayBuffer>).reshape(h.shape);
   };
   const blocks: BlockParams[] = [];
   for (let l = 0; l < cfg.nLayers; l++) {
@@ -474,9 +474,9 @@ export type ForwardInputs = {
 export function inputsToDevice(cfg: ModelConfig, h: HostInputs): ForwardInputs {
   const L = seqLen(cfg);
   return {
-    tok: np.array(h.tok, { dtype: np.int32 }).reshape([h.B, L, 3]),
-    keyValid: np.array(h.keyValid).reshape([h.B, L]),
-    posIdx: np.array(positionIndex(cfg), { dtype: np.int32 }).reshape([L, 3]),
+    tok: np.array(h.tok as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([h.B, L, 3]),
+    keyValid: np.array(h.keyValid as Float32Array<ArrayBuffer>).reshape([h.B, L]),
+    posIdx: np.array(positionIndex(cfg) as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([L, 3]),
   };
 }
 

@@ -113,13 +113,13 @@ export function encodeTargets(batch: Batch, mask: Mask, mode: LossMode): HostTar
 export function targetsToDevice(t: HostTargets, B: number, K: number): Targets {
   const i32 = { dtype: np.int32 };
   return {
-    cells: np.array(t.cells, i32).reshape([B, K, CELLS, 3]),
-    dirs: np.array(t.dirs, i32).reshape([B, K]),
-    actions: np.array(t.actions, i32).reshape([B, K]),
-    mCells: np.array(t.mCells).reshape([B, K, CELLS, 3]),
-    mDirs: np.array(t.mDirs).reshape([B, K]),
-    mActions: np.array(t.mActions).reshape([B, K]),
-    winW: np.array(t.winW).reshape([B]),
+    cells: np.array(t.cells as Int32Array<ArrayBuffer>, i32).reshape([B, K, CELLS, 3]),
+    dirs: np.array(t.dirs as Int32Array<ArrayBuffer>, i32).reshape([B, K]),
+    actions: np.array(t.actions as Int32Array<ArrayBuffer>, i32).reshape([B, K]),
+    mCells: np.array(t.mCells as Float32Array<ArrayBuffer>).reshape([B, K, CELLS, 3]),
+    mDirs: np.array(t.mDirs as Float32Array<ArrayBuffer>).reshape([B, K]),
+    mActions: np.array(t.mActions as Float32Array<ArrayBuffer>).reshape([B, K]),
+    winW: np.array(t.winW as Float32Array<ArrayBuffer>).reshape([B]),
   };
 }
 

@@ -134,8 +134,8 @@ export function adamwUpdate(
   return {
     params: newP,
     opt: {
-      m: mapParams((name) => newM[name], newP) as Params,
-      v: mapParams((name) => newV[name], newP) as Params,
+      m: mapParams<np.Array, np.Array>((name) => newM[name], newP) as Params,
+      v: mapParams<np.Array, np.Array>((name) => newV[name], newP) as Params,
     },
     gnorm,
   };

@@ -1,0 +1,85 @@
+/**
+ * Device selection for @jax-js/jax: `wasm` (default; multi-threaded through
+ * Web Workers in Deno) or `webgpu`, with clear errors when a device or a
+ * precision is not available.
+ *
+ * @module
+ */
+
+import { defaultDevice, init } from "@jax-js/jax";
+
+/** Devices the training code supports. */
+export type TrainDevice = "wasm" | "webgpu";
+/** Training precisions. */
+export type Precision = "fp32" | "fp16";
+
+/** Hint printed when no WebGPU adapter exists. */
+export const WEBGPU_HINT =
+  "No WebGPU adapter was found. On a machine with a GPU, install its Vulkan driver; on Debian/Ubuntu " +
+  "without a GPU, `apt-get install -y mesa-vulkan-drivers` provides lavapipe (software Vulkan, slow: " +
+  "useful for functional tests only). Or set train.device: wasm.";
+
+/** Whether `navigator.gpu` yields an adapter in this process. */
+export async function hasWebGPUAdapter(): Promise<boolean> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis as any).navigator?.gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the WebGPU adapter supports `shader-f16`. */
+async function webgpuHasF16(): Promise<boolean> {
+  // deno-lint-ignore no-explicit-any
+  const adapter = await (globalThis as any).navigator?.gpu?.requestAdapter();
+  return !!adapter?.features?.has("shader-f16");
+}
+
+/**
+ * Initialise `device` and make it the default. Throws a clear error when the
+ * device or the precision is unavailable. `where` names the config key in errors.
+ */
+export async function selectDevice(
+  device: string,
+  precision: string = "fp32",
+  where = "train.device",
+): Promise<TrainDevice> {
+  if (device !== "wasm" && device !== "webgpu") {
+    throw new Error(`${where}: unknown device '${device}'; use 'wasm' (CPU) or 'webgpu' (GPU)`);
+  }
+  if (precision !== "fp32" && precision !== "fp16") {
+    throw new Error(`train.precision: unknown precision '${precision}'; use 'fp32' or 'fp16'`);
+  }
+  if (device === "webgpu") {
+    if (!(await hasWebGPUAdapter())) throw new Error(`${where}: webgpu requested but unavailable. ${WEBGPU_HINT}`);
+    const ok = await init("webgpu");
+    if (!ok.includes("webgpu")) {
+      throw new Error(`${where}: the webgpu backend of @jax-js/jax failed to start. ${WEBGPU_HINT}`);
+    }
+  } else {
+    const ok = await init("wasm");
+    if (!ok.includes("wasm")) throw new Error(`${where}: the wasm backend of @jax-js/jax failed to start`);
+  }
+  if (precision === "fp16") {
+    if (device === "wasm") {
+      throw new Error(
+        "train.precision: fp16 is not supported on the wasm device (its kernels compute in fp32 and have no " +
+          "fp16 arithmetic); use precision: fp32, or device: webgpu on a GPU with shader-f16",
+      );
+    }
+    if (!(await webgpuHasF16())) {
+      throw new Error(
+        "train.precision: fp16 needs the WebGPU 'shader-f16' feature, which this adapter lacks; use precision: fp32",
+      );
+    }
+    throw new Error(
+      "train.precision: fp16 training is not implemented yet (the adapter supports shader-f16, but the model " +
+        "keeps fp32 master weights only); use precision: fp32",
+    );
+  }
+  defaultDevice(device);
+  return device;
+}

@@ -1,0 +1,434 @@
+/**
+ * The training loop, readable top to bottom: build the model and the compiled
+ * step, optionally resume from the newest checkpoint, then for each step draw
+ * the micro-batches and their masks, run the step, log, validate, checkpoint.
+ *
+ * Exact resume: every random choice derives from (config seed, step, epoch,
+ * data position), the batch stream is addressed by position, and a checkpoint
+ * stores weights and Adam moments bit-exactly, so the steps after a resume
+ * compute the same losses as an uninterrupted run on the same device.
+ *
+ * @module
+ */
+
+import { tree } from "@jax-js/jax";
+import type { Batch, Mask } from "../data/types.ts";
+import {
+  checkpointName,
+  listCheckpoints,
+  loadCheckpoint,
+  pruneCheckpoints,
+  saveCheckpoint,
+} from "../model/checkpoint.ts";
+import {
+  describeModel,
+  encodeInputs,
+  initHostParams,
+  inputsToDevice,
+  type ModelConfig,
+  type ModelSection,
+  type Params,
+  paramsFromHost,
+  paramsToHost,
+  resolveModelConfig,
+  seqLen,
+} from "../model/transformer.ts";
+import { selectDevice } from "../model/device.ts";
+import { encodeTargets, HEADS, type HeadWeights, type LossMode, targetsToDevice } from "./loss.ts";
+import { appendJsonl, type MetricsRecord, Progress, progressLine, truncateJsonl } from "./log.ts";
+import { initOptState, lrAt, optimConfigFrom, type OptState } from "./optim.ts";
+import { type DeviceBatch, makeStepper } from "./step.ts";
+
+/** The `train` config section (snake_case, as in the YAML). */
+export interface TrainSection {
+  device: string;
+  precision: string;
+  batch_size: number;
+  grad_accum: number;
+  steps: number;
+  lr: number;
+  min_lr: number;
+  warmup_steps: number;
+  weight_decay: number;
+  beta1: number;
+  beta2: number;
+  adam_eps: number;
+  clip_norm: number;
+  loss: string;
+  head_weights: HeadWeights;
+  log_every: number;
+  eval_every: number;
+  eval_batches: number;
+  ckpt_every: number;
+  keep_last: number;
+}
+
+/** The parts of the experiment config the loop reads. */
+export interface TrainRunConfig {
+  seed: number;
+  model: ModelSection;
+  window: { length: number; mission_len: number };
+  train: TrainSection;
+}
+
+/** A training micro-batch and the epoch it belongs to. */
+export interface BatchItem {
+  batch: Batch;
+  epoch: number;
+}
+
+/** Context passed to the mask function. */
+export interface MaskContext {
+  step: number;
+  epoch: number;
+  seed: number;
+}
+
+/** Callbacks and paths of a training run. */
+export interface TrainOptions {
+  /**
+   * The training stream addressed by position: yields micro-batches starting at
+   * micro-batch index `position` (position = step * grad_accum + j). Must be a
+   * deterministic function of the position for exact resume.
+   */
+  trainBatches: (position: number) => Iterator<BatchItem> | AsyncIterator<BatchItem>;
+  /** Validation batches (the first train.eval_batches are used, masks fixed per batch index). */
+  valBatches: () => Iterable<Batch> | AsyncIterable<Batch>;
+  /** Draws the training mask of a micro-batch (pure in its arguments). */
+  maskFn: (batch: Batch, ctx: MaskContext) => Mask;
+  /** Validation mask (default: maskFn with step 0, epoch 0 and seed = config seed + 1,000,003 + batch index). */
+  valMaskFn?: (batch: Batch, index: number) => Mask;
+  /** Run directory: metrics.jsonl and checkpoints/ go here. */
+  runDir: string;
+  /** Continue from the newest checkpoint in runDir/checkpoints. */
+  resume?: boolean;
+  /** Called with every metrics record (train and val). */
+  onLog?: (rec: MetricsRecord) => void;
+  /** Progress line on stderr (default true). */
+  progress?: boolean;
+  /** Stop (after checkpointing) when this many total steps are done; simulates an interruption in tests. */
+  stopAtStep?: number;
+  /** Stop gracefully (checkpoint, then return) when aborted, e.g. on SIGINT. */
+  signal?: AbortSignal;
+  /** Skip device initialisation (the caller already selected one). */
+  skipDeviceInit?: boolean;
+}
+
+/** What a run returns. */
+export interface TrainResult {
+  /** Resolved model config. */
+  modelConfig: ModelConfig;
+  /** Steps completed. */
+  step: number;
+  /** Loss of every step run in this call, indexed from `startStep`. */
+  losses: number[];
+  /** The step this call started from (0, or the resumed checkpoint's). */
+  startStep: number;
+  /** Best validation loss and its step. */
+  best: { loss: number; step: number } | null;
+  /** Last validation record. */
+  lastVal: MetricsRecord | null;
+  /** Whether the run stopped early (stopAtStep or signal). */
+  interrupted: boolean;
+  /** Final parameters on the device (caller owns them). */
+  params: Params;
+}
+
+/** Error thrown when the loss or the gradients stop being finite. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, loss: number, gnorm: number, lastGood: string | null) {
+    super(
+      `training stopped at step ${step}: loss=${loss}, grad_norm=${gnorm} is not finite. ` +
+        (lastGood
+          ? `The last good checkpoint is ${lastGood}; resume from it with a lower train.lr or train.clip_norm.`
+          : `No checkpoint was written yet; lower train.lr (or warm up longer) and restart.`),
+    );
+    this.name = "NonFiniteLossError";
+  }
+}
+
+function rssMb(): number {
+  return Deno.memoryUsage().rss / 2 ** 20;
+}
+
+async function nextItem(it: Iterator<BatchItem> | AsyncIterator<BatchItem>, pos: number): Promise<BatchItem> {
+  const r = await it.next();
+  if (r.done) throw new Error(`training batch stream ended at micro-batch ${pos}; it must be endless (cycle epochs)`);
+  return r.value;
+}
+
+interface HostMicro {
+  batch: Batch;
+  epoch: number;
+  hidden: number[];
+  validSlots: number;
+  dev: DeviceBatch;
+}
+
+/**
+ * Train a model. See {@link TrainOptions}; returns when `train.steps` are
+ * done (or on stopAtStep / signal, after writing a checkpoint).
+ */
+export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<TrainResult> {
+  const tc = cfg.train;
+  if (!opts.skipDeviceInit) await selectDevice(tc.device, tc.precision);
+  const model = resolveModelConfig(cfg.model, cfg.window);
+  const optim = optimConfigFrom(tc);
+  const mode = tc.loss as LossMode;
+  if (mode !== "mean" && mode !== "elbo") throw new Error(`train.loss: '${tc.loss}' must be 'mean' or 'elbo'`);
+  const accum = Math.max(1, tc.grad_accum | 0);
+  const progress = new Progress(opts.progress ?? true);
+  const runDir = opts.runDir;
+  await Deno.mkdir(`${runDir}/checkpoints`, { recursive: true });
+  const metricsPath = `${runDir}/metrics.jsonl`;
+  const L = seqLen(model);
+
+  // ---- parameters, optimizer state, position: fresh or resumed
+  let params: Params;
+  let opt: OptState;
+  let step = 0, position = 0, epoch = 0;
+  let best: { loss: number; step: number } | null = null;
+  const existing = await listCheckpoints(runDir);
+  if (opts.resume && existing.length > 0) {
+    const last = existing[existing.length - 1];
+    const ck = await loadCheckpoint(last.dir);
+    if (JSON.stringify(ck.state.modelConfig) !== JSON.stringify(model)) {
+      throw new Error(
+        `resume: checkpoint ${last.dir} was written for model ${JSON.stringify(ck.state.modelConfig)} ` +
+          `but the config gives ${JSON.stringify(model)}; use the run's original config`,
+      );
+    }
+    if (!ck.m || !ck.v) throw new Error(`resume: checkpoint ${last.dir} has no optim.safetensors`);
+    params = paramsFromHost(model, ck.params);
+    opt = { m: paramsFromHost(model, ck.m), v: paramsFromHost(model, ck.v) };
+    step = ck.state.step;
+    position = ck.state.dataPosition;
+    epoch = ck.state.epoch;
+    best = ck.state.best;
+    await truncateJsonl(metricsPath, step);
+    progress.message(`resumed from ${last.dir} (step ${step}, data position ${position})`);
+  } else {
+    if (!opts.resume && existing.length > 0) {
+      throw new Error(
+        `run directory ${runDir} already has checkpoints (newest: ${existing[existing.length - 1].dir}); ` +
+          `pass --resume to continue it, or use a new run name`,
+      );
+    }
+    params = paramsFromHost(model, initHostParams(model, cfg.seed));
+    opt = initOptState(params);
+    await Deno.writeTextFile(metricsPath, "");
+  }
+  const startStep = step;
+  progress.message(describeModel(model));
+
+  const stepper = makeStepper(model, optim, tc.head_weights);
+  let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
+
+  const toDevice = (batch: Batch, mask: Mask): { dev: DeviceBatch; hidden: number[]; validSlots: number } => {
+    const t = encodeTargets(batch, mask, mode);
+    return {
+      dev: { inputs: inputsToDevice(model, encodeInputs(model, batch, mask)), targets: targetsToDevice(t, batch.B, batch.K) },
+      hidden: t.hiddenPerHead,
+      validSlots: t.validSlots,
+    };
+  };
+
+  // ---- validation set: fixed batches and masks, encoded once on the host
+  const valHost: { batch: Batch; mask: Mask }[] = [];
+  if (tc.eval_batches > 0) {
+    let i = 0;
+    for await (const b of opts.valBatches()) {
+      if (i >= tc.eval_batches) break;
+      const mask = opts.valMaskFn
+        ? opts.valMaskFn(b, i)
+        : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003 + i });
+      valHost.push({ batch: b, mask });
+      i++;
+    }
+  }
+
+  const summarize = (auxSum: Float64Array, hidden: number[]) => {
+    const loss_heads: Record<string, number> = {}, acc_heads: Record<string, number> = {};
+    let c = 0, n = 0;
+    HEADS.forEach((h, i) => {
+      loss_heads[h] = hidden[i] ? auxSum[i * 2] / hidden[i] : NaN;
+      acc_heads[h] = hidden[i] ? auxSum[i * 2 + 1] / hidden[i] : NaN;
+      c += auxSum[i * 2 + 1];
+      n += hidden[i];
+    });
+    return { loss_heads, acc_heads, acc: n ? c / n : NaN };
+  };
+
+  const t0 = performance.now();
+  const validate = async (): Promise<MetricsRecord | null> => {
+    if (valHost.length === 0) return null;
+    let lsum = 0;
+    const aux = new Float64Array(10);
+    const hidden = [0, 0, 0, 0, 0];
+    let valid = 0;
+    for (const { batch, mask } of valHost) {
+      const d = toDevice(batch, mask);
+      const r = stepper.evaluate(params, d.dev);
+      lsum += (await r.loss.data())[0];
+      const a = await r.aux.data();
+      for (let i = 0; i < 10; i++) aux[i] += a[i];
+      d.hidden.forEach((h, i) => (hidden[i] += h));
+      valid += d.validSlots;
+    }
+    const s = summarize(aux, hidden);
+    return {
+      kind: "val",
+      step,
+      epoch,
+      loss: lsum / valHost.length,
+      ...s,
+      mask_rate: hidden.reduce((a, b) => a + b, 0) / Math.max(1, valid),
+      elapsed_s: (performance.now() - t0) / 1000,
+      rss_mb: rssMb(),
+    };
+  };
+
+  const saveCk = async (dir: string) => {
+    await saveCheckpoint(dir, {
+      params: await paramsToHost(params),
+      m: await paramsToHost(opt.m),
+      v: await paramsToHost(opt.v),
+      state: {
+        step,
+        dataPosition: position,
+        epoch,
+        rng: {
+          seed: cfg.seed,
+          note: "init, masks and data order derive from (seed, step, epoch, data position); no other RNG state",
+        },
+        best,
+        modelConfig: model,
+      },
+    });
+  };
+  const checkpoint = async () => {
+    const dir = `${runDir}/checkpoints/${checkpointName(step)}`;
+    await saveCk(dir);
+    lastCkpt = dir;
+    await pruneCheckpoints(runDir, tc.keep_last);
+  };
+
+  // ---- the loop
+  const it = opts.trainBatches(position);
+  const drawMicro = async (forStep: number): Promise<HostMicro[]> => {
+    const out: HostMicro[] = [];
+    for (let j = 0; j < accum; j++) {
+      const item = await nextItem(it, position + j);
+      const mask = opts.maskFn(item.batch, { step: forStep, epoch: item.epoch, seed: cfg.seed + j * 7919 });
+      const d = toDevice(item.batch, mask);
+      out.push({ batch: item.batch, epoch: item.epoch, hidden: d.hidden, validSlots: d.validSlots, dev: d.dev });
+    }
+    return out;
+  };
+
+  const losses: number[] = [];
+  let lastVal: MetricsRecord | null = null;
+  let interrupted = false;
+  // interval accumulators
+  let ivSteps = 0, ivLoss = 0, ivTokens = 0, ivStart = performance.now(), ivHidden = [0, 0, 0, 0, 0], ivValid = 0;
+  let ivAux = new Float64Array(10);
+  let ivLr = 0, ivG = 0;
+  let smoothLoss = NaN;
+  const target = tc.steps;
+  const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
+
+  let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
+  while (step < stopAt && micro) {
+    const cur = micro;
+    const out = stepper.step(params, opt, step, cur.map((m) => m.dev));
+    params = out.params;
+    opt = out.opt;
+    position += accum;
+    epoch = cur[cur.length - 1].epoch;
+    // Prepare the next micro-batches on the host while the device computes.
+    micro = step + 1 < stopAt ? await drawMicro(step + 1) : null;
+    const loss = (await out.loss.data())[0];
+    const gnorm = (await out.gnorm.data())[0];
+    const aux = await out.aux.data();
+    if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
+      progress.done();
+      tree.dispose([params, opt]);
+      if (micro) for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]);
+      stepper.dispose();
+      throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
+    }
+    step++;
+    losses.push(loss);
+    ivSteps++;
+    ivLoss += loss;
+    ivTokens += cur.reduce((a, m) => a + m.batch.B * L, 0);
+    for (let i = 0; i < 10; i++) ivAux[i] += aux[i];
+    cur.forEach((m) => {
+      m.hidden.forEach((h, i) => (ivHidden[i] += h));
+      ivValid += m.validSlots;
+    });
+    ivLr = lrAt(optim, step - 1);
+    ivG += gnorm;
+    smoothLoss = Number.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
+
+    const now = performance.now();
+    const elapsedIv = (now - ivStart) / 1000;
+    const tokS = ivTokens / Math.max(1e-9, elapsedIv);
+    const etaS = (target - step) * (elapsedIv / ivSteps);
+    progress.update(progressLine(step, target, smoothLoss, tokS, etaS));
+
+    if (step % tc.log_every === 0 || step === target) {
+      const s = summarize(ivAux, ivHidden);
+      const rec: MetricsRecord = {
+        kind: "train",
+        step,
+        epoch,
+        loss: ivLoss / ivSteps,
+        ...s,
+        mask_rate: ivHidden.reduce((a, b) => a + b, 0) / Math.max(1, ivValid),
+        lr: ivLr,
+        grad_norm: ivG / ivSteps,
+        tokens_per_s: tokS,
+        ms_per_step: (elapsedIv * 1000) / ivSteps,
+        elapsed_s: (now - t0) / 1000,
+        rss_mb: rssMb(),
+      };
+      await appendJsonl(metricsPath, [rec]);
+      opts.onLog?.(rec);
+      ivSteps = 0, ivLoss = 0, ivTokens = 0, ivHidden = [0, 0, 0, 0, 0], ivValid = 0, ivAux = new Float64Array(10);
+      ivG = 0;
+      ivStart = performance.now();
+    }
+    const aborted = opts.signal?.aborted ?? false;
+    if ((tc.eval_every > 0 && step % tc.eval_every === 0) || step === target) {
+      const v = await validate();
+      if (v) {
+        lastVal = v;
+        await appendJsonl(metricsPath, [v]);
+        opts.onLog?.(v);
+        progress.message(
+          `val step ${step}: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%` +
+            (best ? ` (best ${best.loss.toFixed(4)} @ ${best.step})` : ""),
+        );
+        if (!best || v.loss < best.loss) {
+          best = { loss: v.loss, step };
+          await saveCk(`${runDir}/checkpoints/best`);
+        }
+      }
+      ivStart = performance.now(); // keep validation time out of tokens/s
+    }
+    if ((tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt || aborted) {
+      await checkpoint();
+    }
+    if (aborted) {
+      interrupted = true;
+      break;
+    }
+  }
+  if (micro) for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]);
+  if (step < target) interrupted = true;
+  progress.done();
+  tree.dispose(opt);
+  stepper.dispose();
+  return { modelConfig: model, step, losses, startStep, best, lastVal, interrupted, params };
+}
