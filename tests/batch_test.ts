@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { BatchIterator, epochPermutation } from "../lib/data/batch.ts";
 import { syntheticEpisodes, tokenizeEpisodes } from "../lib/data/tokenize.ts";
 
-const ds = tokenizeEpisodes(syntheticEpisodes(50, 10, 7), { length: 4, stride: 1, mission_len: 12 });
+const ds = tokenizeEpisodes(syntheticEpisodes(50, 10, 7), {
+  length: 4,
+  stride: 1,
+  mission_len: 12,
+});
 
 Deno.test("batch: epoch permutation is a deterministic permutation, different per epoch and seed", () => {
   const n = 1000;
@@ -58,7 +62,10 @@ Deno.test("batch: resuming at a position gives exactly the same batches", () => 
 });
 
 Deno.test("batch: bad sizes and positions are refused with clear errors", () => {
-  assert.throws(() => new BatchIterator(ds, { batchSize: ds.numWindows + 1, seed: 0 }), /no full batch/);
+  assert.throws(
+    () => new BatchIterator(ds, { batchSize: ds.numWindows + 1, seed: 0 }),
+    /no full batch/,
+  );
   assert.throws(
     () => new BatchIterator(ds, { batchSize: 8, seed: 0, position: { epoch: 0, index: 1e6 } }),
     /resume position/,

@@ -27,7 +27,13 @@ Deno.test("tokenize: window starts cover every frame and end at the episode end"
 
 Deno.test("tokenize: round trip tokenize -> batch -> detokenize equals the stored frames", () => {
   const data = syntheticEpisodes(40, 9, 3);
-  for (const w of [W, { length: 3, stride: 2, mission_len: 8 }, { length: 1, stride: 1, mission_len: 6 }]) {
+  for (
+    const w of [W, { length: 3, stride: 2, mission_len: 8 }, {
+      length: 1,
+      stride: 1,
+      mission_len: 6,
+    }]
+  ) {
     const ds = tokenizeEpisodes(data, w);
     const ids = Array.from({ length: ds.numWindows }, (_, i) => i);
     const batch = fillBatch(ds, ids);
@@ -38,7 +44,10 @@ Deno.test("tokenize: round trip tokenize -> batch -> detokenize equals the store
       const d = detokenize(batch, b);
       assert.equal(d.frames, info.frames);
       const f0 = off[info.episode] + info.start;
-      assert.deepEqual(d.images, data.images.subarray(f0 * FRAME_SIZE, (f0 + d.frames) * FRAME_SIZE));
+      assert.deepEqual(
+        d.images,
+        data.images.subarray(f0 * FRAME_SIZE, (f0 + d.frames) * FRAME_SIZE),
+      );
       assert.deepEqual(d.directions, data.directions.subarray(f0, f0 + d.frames));
       assert.deepEqual(d.actions, data.actions.subarray(f0, f0 + d.frames));
       assert.equal(decodeMission(d.mission), data.missions[info.episode]);
@@ -72,7 +81,10 @@ Deno.test("tokenize: clear errors for bad data", () => {
   const missions = data.missions.map(() => "go to the red ball");
   missions[2] = "go to the red ball and go to the blue key and go to the grey box";
   const long: EpisodeData = { ...data, missions };
-  assert.throws(() => tokenizeEpisodes(long, W), /mission of episode 2 has 17 words.*mission_len = 12/);
+  assert.throws(
+    () => tokenizeEpisodes(long, W),
+    /mission of episode 2 has 17 words.*mission_len = 12/,
+  );
   const badImg = { ...data, images: data.images.slice() };
   badImg.images[FRAME_SIZE + 3 * 5 + 1] = 9;
   assert.throws(() => tokenizeEpisodes(badImg, W), /frame 1 cell 5 .*colour = 9/);

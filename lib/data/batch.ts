@@ -101,7 +101,9 @@ export class BatchIterator {
   /** See {@link BatchIteratorOptions}. */
   constructor(ds: WindowedDataset, opts: BatchIteratorOptions) {
     const B = opts.batchSize;
-    if (!Number.isInteger(B) || B < 1) throw new Error(`batch size must be an integer >= 1, got ${B}`);
+    if (!Number.isInteger(B) || B < 1) {
+      throw new Error(`batch size must be an integer >= 1, got ${B}`);
+    }
     this.ds = ds;
     this.batchSize = B;
     this.seed = opts.seed;

@@ -133,7 +133,9 @@ export function tokenizeEpisodes(
 ): WindowedDataset {
   const name = opts.name ?? "episode data";
   const K = window.length, stride = window.stride, M = window.mission_len;
-  if (!Number.isInteger(K) || K < 1) throw new Error(`window.length must be an integer >= 1, got ${K}`);
+  if (!Number.isInteger(K) || K < 1) {
+    throw new Error(`window.length must be an integer >= 1, got ${K}`);
+  }
   if (!Number.isInteger(stride) || stride < 1) {
     throw new Error(`window.stride must be an integer >= 1, got ${stride}`);
   }
@@ -236,7 +238,9 @@ function validateValues(data: EpisodeData, name: string): void {
       throw new Error(`${name}: directions[${f}] = ${data.directions[f]} is outside 0..3`);
     }
     if (data.actions[f] >= ACTION_VOCAB) {
-      throw new Error(`${name}: actions[${f}] = ${data.actions[f]} is outside 0..${ACTION_VOCAB - 1}`);
+      throw new Error(
+        `${name}: actions[${f}] = ${data.actions[f]} is outside 0..${ACTION_VOCAB - 1}`,
+      );
     }
   }
 }
@@ -325,7 +329,9 @@ export interface DetokenizedWindow {
 /** Recover the frames of batch row `b` (the inverse of {@link fillBatch} for one window). */
 export function detokenize(batch: Batch, b: number): DetokenizedWindow {
   const { K, M } = batch;
-  if (!(b >= 0 && b < batch.B)) throw new Error(`detokenize: row ${b} out of range 0..${batch.B - 1}`);
+  if (!(b >= 0 && b < batch.B)) {
+    throw new Error(`detokenize: row ${b} out of range 0..${batch.B - 1}`);
+  }
   let frames = 0;
   while (frames < K && batch.frameValid[b * K + frames]) frames++;
   const images = new Uint8Array(frames * FRAME_SIZE);

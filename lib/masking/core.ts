@@ -16,7 +16,7 @@
  * @module
  */
 
-import { ATTRS, type Batch, CELLS, MASK_ID, type Mask } from "../data/types.ts";
+import { ATTRS, type Batch, CELLS, type Mask, MASK_ID } from "../data/types.ts";
 import { Rng } from "./prng.ts";
 
 /** Where a mask is drawn: everything its randomness depends on. */
@@ -159,7 +159,9 @@ export function maskCounts(mask: Mask, batch: Batch): MaskCounts {
     counts.actions += mask.actions[j];
     const o = j * CELLS * ATTRS;
     for (let c = 0; c < CELLS; c++) {
-      const a = mask.cells[o + c * 3], bb = mask.cells[o + c * 3 + 1], s = mask.cells[o + c * 3 + 2];
+      const a = mask.cells[o + c * 3],
+        bb = mask.cells[o + c * 3 + 1],
+        s = mask.cells[o + c * 3 + 2];
       counts.cellAttrs += a + bb + s;
       if (a | bb | s) counts.cells++;
     }

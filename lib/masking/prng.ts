@@ -29,7 +29,9 @@ export function hashKeys(keys: readonly number[]): number {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     if (!Number.isSafeInteger(k)) {
-      throw new Error(`hashKeys: key ${i} is ${k}; keys must be safe integers (seed, epoch, step, ...)`);
+      throw new Error(
+        `hashKeys: key ${i} is ${k}; keys must be safe integers (seed, epoch, step, ...)`,
+      );
     }
     const lo = k >>> 0;
     const hi = Math.floor(k / 4294967296) >>> 0;
