@@ -172,6 +172,13 @@ Deno.test("collect: interrupted collection resumes shard by shard; damaged shard
       shardEpisodes: 16,
     });
     assert.equal(again.writtenShards, 0);
+    // A complete dataset with a deleted shard (the fix `data verify` suggests) gets just that shard back.
+    await Deno.remove(`${part.dir}/val/shard-00000`, { recursive: true });
+    assert.equal((await verifyDataset(part.dir)).ok, false);
+    const fixed = await collectDataset({ ...RAND, dataset: "part" }, { dataDir: dir, workers: 0, shardEpisodes: 16 });
+    assert.equal(fixed.writtenShards, 1);
+    assert.ok((await verifyDataset(part.dir)).ok);
+    assert.deepEqual(await shardHashes(part.dir), want);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

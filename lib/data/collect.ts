@@ -698,16 +698,6 @@ export async function collectDataset(
       if (opts.overwrite && existing === null) await Deno.remove(dir, { recursive: true });
     }
   }
-  if (existing && existing.status === "complete") {
-    return {
-      dir,
-      manifest: existing,
-      resumedShards: countShards(existing),
-      writtenShards: 0,
-      episodesCollected: 0,
-      seconds: 0,
-    };
-  }
   await Deno.mkdir(dir, { recursive: true });
 
   const manifest: Manifest = {
@@ -731,7 +721,6 @@ export async function collectDataset(
     created: existing?.created ?? new Date().toISOString(),
     arrays: ARRAY_DOCS,
   };
-  await writeManifest(dir, manifest);
 
   // Plan shards, find the complete ones.
   interface ShardJob {
@@ -771,6 +760,18 @@ export async function collectDataset(
     }
   }
   const shardsTotal = SPLITS.reduce((a, s) => a + records[s].length, 0);
+  if (jobs.length === 0 && existing?.status === "complete") {
+    // Already collected with this config and every shard verified: reuse as is.
+    return {
+      dir,
+      manifest: existing,
+      resumedShards: shardsTotal,
+      writtenShards: 0,
+      episodesCollected: 0,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+  await writeManifest(dir, manifest);
   const resumed = shardsTotal - jobs.length;
 
   // Tasks: chunks of shards; stopAfterShards limits the jobs run.
@@ -879,10 +880,6 @@ export async function collectDataset(
 
 function shardPathOf(job: { split: SplitName; index: number }): string {
   return `${job.split}/shard-${String(job.index).padStart(5, "0")}`;
-}
-
-function countShards(m: Manifest): number {
-  return SPLITS.reduce((a, s) => a + (m.splits[s]?.shards.length ?? 0), 0);
 }
 
 /** Successes and per-env episode counts of a split, read from its (verified) shard files. */
