@@ -1,0 +1,216 @@
+/**
+ * `deno task collect --config <yaml> [--set key=value ...] [--profile P] [--overwrite]`
+ *
+ * Collects (or resumes, or reuses) the dataset described by the config's
+ * `data` section into `data/<data.dataset>/`, on a worker pool over all cores,
+ * with a progress bar on stderr. Extra flags: `--workers N`, `--data-dir DIR`,
+ * `--shard-episodes N`, `--quiet`, `--json` (print the result as JSON).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import {
+  collectDataset,
+  type DataConfig,
+  DEFAULT_DATA_DIR,
+  stderrProgressBar,
+} from "../lib/data/collect.ts";
+import { SPLITS } from "../lib/data/split.ts";
+
+const USAGE =
+  `usage: deno task collect --config <yaml> [--set data.key=value ...] [--profile smoke|quick|full]
+                         [--overwrite] [--workers N] [--data-dir DIR] [--shard-episodes N] [--quiet] [--json]`;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(a: Obj, b: Obj): Obj {
+  const out: Obj = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
+  }
+  return out;
+}
+
+/** Set a dotted key (`data.episodes.train`) in a nested object. */
+function setDotted(o: Obj, key: string, value: unknown): void {
+  const parts = key.split(".");
+  let cur = o;
+  for (const p of parts.slice(0, -1)) {
+    if (!isObj(cur[p])) cur[p] = {};
+    cur = cur[p] as Obj;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+/**
+ * Minimal YAML config reading (extends chain, profile overlay, --set) used
+ * when lib/experiment/config.ts is not available.
+ */
+async function readYamlConfig(path: string, seen: string[] = []): Promise<Obj> {
+  if (seen.includes(path)) {
+    throw new Error(`${path}: extends cycle (${[...seen, path].join(" -> ")})`);
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read config: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new Error(`${path}: invalid YAML: ${(e as Error).message}`);
+  }
+  if (!isObj(doc)) throw new Error(`${path}: the config must be a YAML mapping`);
+  if (typeof doc.extends === "string") {
+    const parentPath =
+      new URL(doc.extends, new URL(`file://${await Deno.realPath(path)}`)).pathname;
+    const parent = await readYamlConfig(decodeURIComponent(parentPath), [...seen, path]);
+    const { extends: _, ...rest } = doc;
+    return deepMerge(parent, rest);
+  }
+  return doc;
+}
+
+/** Load the config (through lib/experiment/config.ts when present) and return its data section. */
+async function loadDataSection(
+  path: string,
+  sets: string[],
+  profile?: string,
+): Promise<DataConfig> {
+  const configModule = new URL("../lib/experiment/config.ts", import.meta.url);
+  let mod: Obj | null = null;
+  try {
+    Deno.statSync(configModule);
+    mod = await import(configModule.href);
+  } catch {
+    mod = null;
+  }
+  if (mod && typeof mod.loadConfig === "function") {
+    const cfg = await (mod.loadConfig as (p: string, o: Obj) => Promise<Obj>)(path, {
+      set: sets,
+      profile,
+    });
+    if (!isObj(cfg.data)) throw new Error(`${path}: the config has no data section`);
+    return cfg.data as unknown as DataConfig;
+  }
+  let cfg = await readYamlConfig(path);
+  const prof = profile ?? (cfg.profile as string | undefined);
+  if (prof && isObj(cfg.profiles)) {
+    const overlay = (cfg.profiles as Obj)[prof];
+    if (overlay === undefined) {
+      throw new Error(
+        `${path}: profile ${prof} not found (profiles: ${Object.keys(cfg.profiles).join(", ")})`,
+      );
+    }
+    if (isObj(overlay)) cfg = deepMerge(cfg, overlay);
+  }
+  for (const s of sets) {
+    const i = s.indexOf("=");
+    if (i <= 0) {
+      throw new Error(`--set ${s}: expected key=value, e.g. --set data.episodes.train=100`);
+    }
+    setDotted(cfg, s.slice(0, i), parseYaml(s.slice(i + 1)));
+  }
+  if (!isObj(cfg.data)) throw new Error(`${path}: the config has no data section`);
+  return cfg.data as unknown as DataConfig;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string", short: "c" },
+      set: { type: "string", multiple: true, default: [] },
+      profile: { type: "string" },
+      overwrite: { type: "boolean", default: false },
+      workers: { type: "string" },
+      "data-dir": { type: "string" },
+      "shard-episodes": { type: "string" },
+      quiet: { type: "boolean", short: "q", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.config) {
+    console.error(`missing --config <yaml>\n${USAGE}`);
+    return 2;
+  }
+  const intFlag = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new Error(`--${name}: expected an integer >= 0, got ${v}`);
+    }
+    return n;
+  };
+  const data = await loadDataSection(values.config, values.set as string[], values.profile);
+  const showBar = !values.quiet && !values.json;
+  const r = await collectDataset(data, {
+    dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
+    overwrite: values.overwrite,
+    workers: intFlag("workers", values.workers),
+    shardEpisodes: intFlag("shard-episodes", values["shard-episodes"]),
+    progressBar: false,
+    onProgress: showBar ? stderrProgressBar(`collect ${data.dataset}`) : undefined,
+  });
+  const m = r.manifest;
+  if (values.json) {
+    console.log(JSON.stringify({
+      dir: r.dir,
+      status: m.status,
+      config_hash: m.config_hash,
+      resumed_shards: r.resumedShards,
+      written_shards: r.writtenShards,
+      episodes_collected: r.episodesCollected,
+      seconds: r.seconds,
+      episodes_per_sec: r.seconds > 0 ? r.episodesCollected / r.seconds : null,
+      splits: Object.fromEntries(
+        SPLITS.map((s) => [s, { episodes: m.splits[s]?.episodes, frames: m.splits[s]?.frames }]),
+      ),
+    }));
+  } else if (!values.quiet) {
+    const what = r.writtenShards === 0
+      ? `already complete (config ${
+        m.config_hash.slice(0, 12)
+      }), all ${r.resumedShards} shards verified`
+      : `${r.episodesCollected} episodes in ${r.seconds.toFixed(1)} s ` +
+        `(${(r.episodesCollected / Math.max(r.seconds, 1e-9)).toFixed(1)} ep/s)` +
+        (r.resumedShards > 0 ? `, resumed ${r.resumedShards} complete shard(s)` : "");
+    console.log(`${r.dir}: ${what}`);
+    for (const s of SPLITS) {
+      const x = m.splits[s];
+      if (x) {
+        console.log(
+          `  ${s.padEnd(5)} ${x.episodes} episodes, ${x.frames} frames, success ${
+            (100 * x.successes / Math.max(1, x.episodes)).toFixed(1)
+          }%${x.skipped.length ? `, ${x.skipped.length} skipped (see manifest.json)` : ""}`,
+        );
+      }
+    }
+    console.log(`verify: deno task data verify ${m.dataset}`);
+  }
+  return m.status === "complete" ? 0 : 1;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    code = 1;
+  }
+  Deno.exit(code);
+}
