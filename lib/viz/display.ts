@@ -22,16 +22,19 @@ interface JupyterApi {
 }
 
 function jupyter(): JupyterApi | undefined {
-  // deno-lint-ignore no-explicit-any
-  const j = (Deno as any).jupyter;
-  return j && typeof j.broadcast === "function" ? j as JupyterApi : undefined;
+  try {
+    // The getter throws outside `deno jupyter`.
+    // deno-lint-ignore no-explicit-any
+    const j = (Deno as any).jupyter;
+    return j && typeof j.broadcast === "function" ? j as JupyterApi : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when running inside the Deno Jupyter kernel. */
 export function inJupyter(): boolean {
-  if (!jupyter()) return false;
-  // Deno.jupyter exists in every `deno jupyter --kernel` process; be strict anyway.
-  return true;
+  return jupyter() !== undefined;
 }
 
 let plotlySent = false;

@@ -1,0 +1,132 @@
+import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert, throws as assertThrows } from "node:assert/strict";
+import {
+  animationHtml,
+  barFigure,
+  figureHtml,
+  heatmapFigure,
+  lineFigure,
+  liveProgress,
+  pageHtml,
+  plotlyScriptTag,
+  tableHtml,
+  writePage,
+} from "../lib/viz/mod.ts";
+import { checkPages } from "../lib/viz/check_html.ts";
+import { findChromium, offlineHtml } from "../lib/viz/notebook.ts";
+
+const count = (s: string, sub: string) => s.split(sub).length - 1;
+
+Deno.test("lineFigure: CI band trace before the line, NaN becomes a gap, lengths checked", () => {
+  const f = lineFigure([{ name: "a", x: [0, 1, 2], y: [1, NaN, 3], lo: [0, 0, 2], hi: [2, 2, 4] }]);
+  assertEquals(f.data.length, 2);
+  assertEquals(f.data[0].fill, "toself");
+  assertEquals(f.data[0].y, [2, 2, 4, 2, 0, 0]);
+  assertEquals(f.data[1].y, [1, null, 3]);
+  assertThrows(() => lineFigure([{ name: "b", x: [0, 1], y: [1] }]), /length 1, expected 2/);
+});
+
+Deno.test("barFigure: symmetric and asymmetric error bars", () => {
+  const f = barFigure([
+    { name: "s", x: ["a", "b"], y: [1, 2], err: [0.1, 0.2] },
+    { name: "t", x: ["a", "b"], y: [1, 2], lo: [0.5, 1.0], hi: [2, 2.5] },
+  ]);
+  assertEquals((f.data[0].error_y as { array: number[] }).array, [0.1, 0.2]);
+  const e = f.data[1].error_y as { array: number[]; arrayminus: number[] };
+  assertEquals(e.array, [1, 0.5]);
+  assertEquals(e.arrayminus, [0.5, 1]);
+});
+
+Deno.test("heatmapFigure: annotated small matrix with labels", () => {
+  const f = heatmapFigure([[1, 2], [3, 4.5678]], { xLabels: ["x0", "x1"], yLabels: [0, 1] });
+  assertEquals(f.data[0].text, [["1", "2"], ["3", "4.57"]]);
+  assertEquals(f.data[0].y, ["0", "1"]);
+});
+
+Deno.test("figureHtml: no plotly inlined by default, script-safe JSON, unique ids", () => {
+  const f = lineFigure([{ name: "</script><script>alert(1)</script>", x: [0], y: [1] }]);
+  const a = figureHtml(f), b = figureHtml(f);
+  assertEquals(count(a, "data-viz-plotly="), 0);
+  assertEquals(count(a, "data-viz-figure="), 1);
+  assert(!a.includes("</script><script>alert"), "a trace name must not close the script element");
+  const idA = /id="([^"]+)"/.exec(a)![1], idB = /id="([^"]+)"/.exec(b)![1];
+  assert(idA !== idB);
+  assertThrows(() => figureHtml(f, { id: "1bad id" }), /must be a letter/);
+  assertEquals(count(figureHtml(f, { includePlotly: true }), "data-viz-plotly="), 1);
+});
+
+Deno.test("pageHtml: plotly.js embedded exactly once for several figures, none without figures", () => {
+  const fig = lineFigure([{ name: "a", x: [0, 1], y: [1, 2] }]);
+  const html = pageHtml({
+    title: "T <&>",
+    sections: [
+      { title: "one", text: "p1\n\np2", figures: [fig, fig] },
+      { figures: [barFigure([{ name: "b", x: ["u"], y: [1] }])], table: { rows: [{ k: "<i>" }] } },
+    ],
+  });
+  assertEquals(count(html, "data-viz-plotly="), 1);
+  assertEquals(count(html, "* plotly.js v"), 1, "the plotly.js source appears once");
+  assertEquals(count(html, "data-viz-figure="), 3);
+  assertMatch(html, /<title>T &lt;&amp;&gt;<\/title>/);
+  assertMatch(html, /<p>p1<\/p><p>p2<\/p>|<p>p1<\/p>\n<p>p2<\/p>/);
+  assert(html.includes("&lt;i&gt;"));
+  const plain = pageHtml({ title: "x", sections: [{ text: "no figures" }] });
+  assertEquals(count(plain, "data-viz-plotly="), 0);
+  assert(plotlyScriptTag().length > 1_000_000, "plotly.js is inlined, not linked");
+});
+
+Deno.test("tableHtml and animationHtml", () => {
+  const t = tableHtml([{ a: 1.23456, b: "x" }, { a: 2, b: { html: "<b>y</b>" } }], { caption: "c" });
+  assert(t.includes("<td style=\"text-align:right\">1.23</td>"));
+  assert(t.includes("<b>y</b>"));
+  const an = animationHtml(["<svg></svg>", "<svg></svg>", "<svg></svg>"], { labels: ["a", "b", "c"] });
+  assertEquals(count(an, 'class="viz-frame'), 3);
+  assertThrows(() => animationHtml([]), /at least one frame/);
+});
+
+Deno.test("liveProgress outside Jupyter records history", async () => {
+  const p = liveProgress({ title: "t", total: 3, intervalMs: 1e9 });
+  const orig = console.error;
+  const lines: string[] = [];
+  console.error = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    for (let s = 1; s <= 3; s++) await p.update(s, { loss: 3 - s });
+    await p.done();
+  } finally {
+    console.error = orig;
+  }
+  assertEquals(p.history.get("loss")!.map((h) => h.value), [2, 1, 0]);
+  assert(lines.at(-1)!.includes("step 3/3"));
+});
+
+Deno.test("offlineHtml drops CDN scripts", () => {
+  const h = '<script src="https://cdn.x/require.js"></script><script>ok()</script>' +
+    "<!-- Load mathjax --><script>m</script><!-- End of mathjax configuration -->";
+  assertEquals(offlineHtml(h), "<script>ok()</script>");
+});
+
+const chromium = await findChromium();
+
+Deno.test({
+  name: "checkPages: a good page passes with figures drawn, a broken one fails",
+  ignore: !chromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "viz-test-" });
+    try {
+      const fig = lineFigure([{ name: "a", x: [0, 1, 2], y: [1, 3, 2] }]);
+      const good = pageHtml({ title: "good", sections: [{ figures: [fig, fig] }] });
+      await writePage(`${dir}/good.html`, good);
+      await writePage(`${dir}/bad.html`, good.replaceAll("Plotly.newPlot(el", "Plotly.nope(el"));
+      const [g, b] = await checkPages([`${dir}/good.html`, `${dir}/bad.html`], { timeoutMs: 8000 });
+      assert(g.ok, g.problems.join("; "));
+      assertEquals([g.figures, g.plotted], [2, 2]);
+      assert((await Deno.stat(g.screenshot!)).size > 5000, "screenshot written");
+      assert(!b.ok);
+      assertEquals(b.plotted, 0);
+      assert(b.jsErrors.some((e) => e.includes("nope")), b.jsErrors.join("; "));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
