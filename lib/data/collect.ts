@@ -91,6 +91,11 @@ export const DEFAULT_DATA_DIR: string = decodeURIComponent(
   new URL("../../data", import.meta.url).pathname,
 );
 
+/** Directory of a dataset: `<dataDir>/<dataset>` (dataDir defaults to `<repo>/data`). */
+export function datasetDir(dataset: string, dataDir: string = DEFAULT_DATA_DIR): string {
+  return `${dataDir}/${dataset}`;
+}
+
 /** What to roll out for one episode. */
 export interface RolloutSpec {
   /** Env id. */
