@@ -39,10 +39,16 @@ const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, workers: { type: "string" } },
 });
 const quick = values.quick;
-const workers = values.workers !== undefined ? Number(values.workers) : navigator.hardwareConcurrency;
+const workers = values.workers !== undefined
+  ? Number(values.workers)
+  : navigator.hardwareConcurrency;
 const root = await Deno.makeTempDir({ prefix: "bench_data_" });
 
-async function benchCollect(env: string, policy: DataConfig["policy"], train: number): Promise<CollectFigure> {
+async function benchCollect(
+  env: string,
+  policy: DataConfig["policy"],
+  train: number,
+): Promise<CollectFigure> {
   const cfg: DataConfig = {
     dataset: `${env}-${policy}`,
     envs: [env],
@@ -51,10 +57,18 @@ async function benchCollect(env: string, policy: DataConfig["policy"], train: nu
     seed: 0,
   };
   try {
-    const r = await collectDataset(cfg, { dataDir: root, workers, warn: false, progressBar: false });
+    const r = await collectDataset(cfg, {
+      dataDir: root,
+      workers,
+      warn: false,
+      progressBar: false,
+    });
     const m = r.manifest;
     const eps = r.episodesCollected;
-    const frames = (["train", "val", "test"] as const).reduce((a, s) => a + (m.splits[s]?.frames ?? 0), 0);
+    const frames = (["train", "val", "test"] as const).reduce(
+      (a, s) => a + (m.splits[s]?.frames ?? 0),
+      0,
+    );
     const tr = m.splits.train!;
     return {
       env,
@@ -86,7 +100,12 @@ if (first) {
   const d = await loadDataset(dir, "train");
   const sec = (performance.now() - t0) / 1000;
   const mb = (d.images.byteLength + d.numFrames * 12) / 1e6;
-  load = { dataset: `${first.env} ${first.policy}`, frames: d.numFrames, seconds: +sec.toFixed(3), mb_per_sec: +(mb / sec).toFixed(1) };
+  load = {
+    dataset: `${first.env} ${first.policy}`,
+    frames: d.numFrames,
+    seconds: +sec.toFixed(3),
+    mb_per_sec: +(mb / sec).toFixed(1),
+  };
 }
 
 // Tokenize + batch figures: filled in by the tokenizer's owner (lib/data/tokenize.ts, batch.ts).
