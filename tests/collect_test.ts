@@ -11,6 +11,7 @@ import { type DatasetSplit, loadDataset, readManifest, verifyDataset } from "../
 import { SPLITS } from "../lib/data/split.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";
+import { detokenize, fillBatch, tokenizeEpisodes, windowInfo } from "../lib/data/tokenize.ts";
 
 const RAND: DataConfig = {
   dataset: "rand",
@@ -98,6 +99,34 @@ Deno.test("collect: random policy round trip — stored frames replay exactly in
   }
 });
 
+Deno.test("collect: collect → store → load → tokenize → detokenize gives the env's frames", async () => {
+  const dir = await tmp();
+  try {
+    const r = await collectDataset(RAND, { dataDir: dir, workers: 0 });
+    const d = await loadDataset(r.dir, "val");
+    assertReplays(d); // stored frames = env frames
+    const ds = tokenizeEpisodes(d, { length: 4, stride: 3, mission_len: 4 }, {
+      encodeMission: (_t, m) => new Int32Array(m ?? 4), // MiniGrid missions are outside the BabyAI vocabulary
+    });
+    const ids = Array.from({ length: ds.numWindows }, (_, i) => i);
+    const batch = fillBatch(ds, ids);
+    let frames = 0;
+    for (const w of ids) {
+      const info = windowInfo(ds, w);
+      const win = detokenize(batch, w);
+      assert.equal(win.frames, info.frames);
+      const f0 = d.episodeOffsets[info.episode] + info.start;
+      assert.deepEqual(win.images, d.images.subarray(f0 * 147, (f0 + info.frames) * 147));
+      assert.deepEqual(win.directions, d.directions.subarray(f0, f0 + info.frames));
+      assert.deepEqual(win.actions, d.actions.subarray(f0, f0 + info.frames));
+      frames += info.frames;
+    }
+    assert.ok(frames >= d.numFrames, "windows cover every frame");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("collect: same config → same bytes, in-thread and on 2 workers", async () => {
   const dir = await tmp();
   try {
@@ -175,7 +204,11 @@ Deno.test("collect: interrupted collection resumes shard by shard; damaged shard
     // A complete dataset with a deleted shard (the fix `data verify` suggests) gets just that shard back.
     await Deno.remove(`${part.dir}/val/shard-00000`, { recursive: true });
     assert.equal((await verifyDataset(part.dir)).ok, false);
-    const fixed = await collectDataset({ ...RAND, dataset: "part" }, { dataDir: dir, workers: 0, shardEpisodes: 16 });
+    const fixed = await collectDataset({ ...RAND, dataset: "part" }, {
+      dataDir: dir,
+      workers: 0,
+      shardEpisodes: 16,
+    });
     assert.equal(fixed.writtenShards, 1);
     assert.ok((await verifyDataset(part.dir)).ok);
     assert.deepEqual(await shardHashes(part.dir), want);

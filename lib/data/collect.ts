@@ -664,6 +664,7 @@ export async function collectDataset(
   const hash = await configHash(identity);
   const envIds = datasetEnvIds(cfg);
   const warn = opts.warn ?? true;
+  if (cfg.policy !== "random") await loadBotFactory(); // fail fast when the bot is unavailable
 
   // Existing directory: same config → resume/reuse; other config → refuse unless overwrite.
   let existing: Manifest | null = null;
