@@ -434,3 +434,46 @@ Deno.test("collect: bot and noisy_bot on BabyAI-GoToRedBall-v0", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collect: `deno task collect --config` collects, reuses, refuses another config, and --overwrite", async () => {
+  const dir = await tmp();
+  try {
+    const yaml = `${dir}/c.yaml`;
+    await Deno.writeTextFile(
+      yaml,
+      `data:\n  dataset: cli\n  envs: [MiniGrid-Empty-5x5-v0]\n  policy: random\n  episodes: {train: 20, val: 3, test: 3}\n  seed: 1\n`,
+    );
+    const cli = new URL("../cli/collect.ts", import.meta.url).pathname;
+    const run = async (...extra: string[]) => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "--config", yaml, "--data-dir", dir, "--json", ...extra],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return {
+        code: o.code,
+        out: new TextDecoder().decode(o.stdout),
+        err: new TextDecoder().decode(o.stderr),
+      };
+    };
+    const a = await run("--set", "data.episodes.train=7");
+    assert.equal(a.code, 0, a.err);
+    const ja = JSON.parse(a.out);
+    assert.equal(ja.status, "complete");
+    assert.equal(ja.splits.train.episodes, 7);
+    assert.equal(ja.episodes_collected, 13);
+    const b = await run("--set", "data.episodes.train=7");
+    assert.equal(JSON.parse(b.out).written_shards, 0);
+    const c = await run();
+    assert.equal(c.code, 1);
+    assert.match(c.err, /different data config \(differs in: data\.episodes\)/);
+    const d = await run("--overwrite");
+    assert.equal(d.code, 0, d.err);
+    assert.equal(JSON.parse(d.out).splits.train.episodes, 20);
+    const e = await run("--set", "data.envs=[MiniGrid-Nope-v0]");
+    assert.equal(e.code, 1);
+    assert.match(e.err, /unknown env id "MiniGrid-Nope-v0"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -348,3 +348,37 @@ async function havePythonNumpy(): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("store: `deno task data verify` exits 0 on a good dataset, 1 naming the bad shard file otherwise", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeSynthDataset(dir);
+    const cli = new URL("../cli/data.ts", import.meta.url).pathname;
+    const run = async () => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "verify", dir],
+        stdout: "piped",
+        stderr: "piped",
+      })
+        .output();
+      return {
+        code: o.code,
+        out: new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr),
+      };
+    };
+    const good = await run();
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /^ok: .* 4 shards, 56 files verified/m);
+    const p = `${dir}/val/shard-00000/seeds.npy`;
+    const b = await Deno.readFile(p);
+    b[b.length - 1] ^= 4;
+    await Deno.writeFile(p, b);
+    const bad = await run();
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /CORRUPTED/);
+    assert.match(bad.out, /val\/shard-00000\/seeds\.npy: checksum mismatch/);
+    assert.match(bad.out, /bad shards: val\/shard-00000/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
