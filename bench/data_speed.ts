@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import { collectDataset, type DataConfig } from "../lib/data/collect.ts";
 import { loadDataset } from "../lib/data/store.ts";
+import { benchTokenizeBatch } from "./tokenize_batch.ts";
 
 /** One collection measurement. */
 interface CollectFigure {
@@ -108,8 +109,18 @@ if (first) {
   };
 }
 
-// Tokenize + batch figures: filled in by the tokenizer's owner (lib/data/tokenize.ts, batch.ts).
-const tokenize: Record<string, unknown> = {};
+// Tokenize + batch figures (bench/tokenize_batch.ts): on the GoToRedBall bot episodes when
+// collected above, else on synthetic episodes.
+let tokenize: Record<string, unknown> = {};
+{
+  const gotoDir = `${root}/BabyAI-GoToRedBall-v0-bot`;
+  const data = collect[0].error ? undefined : await loadDataset(gotoDir, "train");
+  tokenize = benchTokenizeBatch({
+    data,
+    source: data ? `BabyAI-GoToRedBall-v0 bot, ${data.numEpisodes} train episodes` : undefined,
+    seconds: quick ? 0.5 : 1,
+  });
+}
 
 console.log(JSON.stringify(
   {
