@@ -517,6 +517,36 @@ export abstract class MiniGridEnv {
     return out;
   }
 
+  /**
+   * Visibility of the egocentric view (1 = visible), index vx * vs + vy, as used by the current
+   * observation (all ones with seeThroughWalls). A fresh copy.
+   */
+  viewVisibility(): Uint8Array {
+    this.genObsImage(new Uint8Array(this.agentViewSize * this.agentViewSize * 3), 0);
+    return this.viewMask.slice();
+  }
+
+  /**
+   * Visibility mask over the whole grid (index x * height + y): the world cells the agent sees
+   * (MiniGrid's highlight mask in full renders).
+   */
+  worldVisibility(): Uint8Array {
+    const vs = this.agentViewSize, hs = vs >> 1;
+    const vis = this.viewVisibility();
+    const out = new Uint8Array(this.width * this.height);
+    const dx = DIR_DX[this.agentDir], dy = DIR_DY[this.agentDir];
+    const rx = -dy, ry = dx;
+    for (let vx = 0; vx < vs; vx++) {
+      for (let vy = 0; vy < vs; vy++) {
+        if (!vis[vx * vs + vy]) continue;
+        const f = vs - 1 - vy, s = vx - hs;
+        const x = this.agentX + dx * f + rx * s, y = this.agentY + dy * f + ry * s;
+        if (x >= 0 && x < this.width && y >= 0 && y < this.height) out[x * this.height + y] = 1;
+      }
+    }
+    return out;
+  }
+
   /** The observation {image, direction, mission} (into obsBuffer when one is attached). */
   genObs(): Obs {
     const n = this.agentViewSize * this.agentViewSize * 3;

@@ -66,3 +66,5 @@ export * from "./rng.ts";
 export * from "./minigrid.ts";
 export * from "./roomgrid.ts";
 export * from "./registry.ts";
+export * from "./batch.ts";
+export * from "./render.ts";
