@@ -275,3 +275,12 @@ Deno.test("masking: bad configs give clear errors", () => {
   );
   assert.throws(() => drawMask(cfg({ strategy: "any_order", eps: 0 }), all, ctx), /masking.eps/);
 });
+
+Deno.test("masking: missing config keys take the defaults", () => {
+  assert.deepEqual(drawMask({ strategy: "cell" }, all, ctx), drawMask(DEFAULT_MASKING, all, ctx));
+  const partial = drawMask({ strategy: "scheduled", schedule: { to: 0.9 } as never }, all, {
+    ...ctx,
+    step: 1e6,
+  });
+  assert.ok(Math.abs(maskRate(partial, all) - 0.9) < 0.01);
+});

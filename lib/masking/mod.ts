@@ -149,10 +149,20 @@ export function strategyFill(
 
 /**
  * Draw the training mask of `batch`: a pure function of the config and
- * `(seed, epoch, step, batchIndex)`.
+ * `(seed, epoch, step, batchIndex)`. Keys missing from `cfg` take their {@link DEFAULT_MASKING}
+ * values.
  */
-export function drawMask(cfg: MaskingConfig, batch: Batch, ctx: MaskContext): Mask {
-  return fillWindows(batch, strategyFill(cfg, ctx), maskRng(ctx));
+export function drawMask(cfg: Partial<MaskingConfig>, batch: Batch, ctx: MaskContext): Mask {
+  return fillWindows(batch, strategyFill(withDefaults(cfg), ctx), maskRng(ctx));
+}
+
+/** `cfg` with missing keys (including a missing `schedule` key) taken from {@link DEFAULT_MASKING}. */
+export function withDefaults(cfg: Partial<MaskingConfig>): MaskingConfig {
+  return {
+    ...DEFAULT_MASKING,
+    ...cfg,
+    schedule: { ...DEFAULT_MASKING.schedule, ...(cfg.schedule ?? {}) },
+  };
 }
 
 /**
@@ -161,9 +171,10 @@ export function drawMask(cfg: MaskingConfig, batch: Batch, ctx: MaskContext): Ma
  * strategies (log the measured {@link maskRate} for those).
  */
 export function nominalRatio(
-  cfg: MaskingConfig,
+  partial: Partial<MaskingConfig>,
   pos: { step: number; epoch: number },
 ): number | null {
+  const cfg = withDefaults(partial);
   switch (cfg.strategy) {
     case "cell":
     case "attribute":
