@@ -1,0 +1,790 @@
+/**
+ * The BabyAI expert bot (mirror of `minigrid/utils/baby_ai_bot.py`, Minigrid
+ * 3.1.0): a stack of subgoals (GoNextTo, Open, Close, Pickup, Drop, Explore)
+ * built from the instruction and replanned every step from what the agent has
+ * seen (a visibility mask accumulated from its observations) with
+ * breadth-first searches that prefer going straight and avoid blockers.
+ *
+ * It is deterministic (draws no randomness) and reproduces the reference's
+ * action sequence step for step, including its quirks (misaligned
+ * `objPoss` after drops, the stale `fwd_door_was_open`, the BFS neighbour
+ * order `(d), (dy,dx), (-dy,-dx), (-d)`).
+ *
+ * Where the reference raises, this raises a {@link BotError} whose
+ * `pythonText` is the reference's `"<ExceptionType>: <message>"`; e.g. every
+ * KeyInBox episode fails with `"AssertionError: "` (the key is hidden inside a
+ * box, so no key matches the description). Levels the bot cannot solve:
+ * KeyInBox, PutNextS*N*Carrying (per the reference's own notes).
+ *
+ * Usage: `const bot = new BabyAIBot(env)` right after `env.reset(...)`, then
+ * each step `a = bot.replan(lastAction)` (null the first time), `env.step(a)`.
+ *
+ * @module
+ */
+
+import { Actions, DIR_DX, DIR_DY } from "../constants.ts";
+import { propagateVis } from "../grid.ts";
+import { Door, Wall, WorldObj } from "../objects.ts";
+import {
+  AfterInstr,
+  AndInstr,
+  BeforeInstr,
+  GoToInstr,
+  type Instr,
+  ObjDesc,
+  OpenInstr,
+  PickupInstr,
+  PutNextInstr,
+} from "./instructions.ts";
+import type { RoomGridLevel } from "./roomgrid_level.ts";
+
+/** An exception of the reference bot, reproduced (AssertionError, DisappearedBoxError, ...). */
+export class BotError extends Error {
+  /** The Python exception type name, e.g. "AssertionError". */
+  readonly pyType: string;
+  /** The Python exception message (str(e)), possibly empty. */
+  readonly pyMessage: string;
+
+  /** @param pyType Python exception type @param pyMessage its str() */
+  constructor(pyType: string, pyMessage: string) {
+    super(`BabyAI bot failed like the reference (${pyType}: ${pyMessage || "<no message>"})`);
+    this.name = "BotError";
+    this.pyType = pyType;
+    this.pyMessage = pyMessage;
+  }
+
+  /** `"<type>: <message>"`, the fixtures' `bot.error` format. */
+  get pythonText(): string {
+    return `${this.pyType}: ${this.pyMessage}`;
+  }
+}
+
+function check(cond: unknown, msg = ""): asserts cond {
+  if (!cond) throw new BotError("AssertionError", msg);
+}
+
+/** What a GoNextTo subgoal goes to: a description, an object or a position. */
+type Datum = ObjDesc | WorldObj | readonly number[] | null;
+type Reason = null | "PutNext" | "Explore" | "Open" | "Unlock" | "KeepKey";
+type Accept = (x: number, y: number, cell: WorldObj | null) => boolean;
+
+interface PathResult {
+  /** Cells (y*W+x) from the first step to the finish; null when not found ([] = at the start). */
+  path: number[] | null;
+  /** Finish cell (y*W+x) or -1. */
+  finish: number;
+  /** Whether the blocker search was used. */
+  withBlockers: boolean;
+}
+
+const OUT_WALL = new Wall();
+
+abstract class Subgoal {
+  constructor(readonly bot: BabyAIBot, readonly datum: Datum = null, readonly reason: Reason = null) {}
+  abstract replanBeforeAction(): number | null;
+  replanAfterAction(_a: number | null): void {}
+  isExploratory(): boolean {
+    return false;
+  }
+
+  /** Plan how to undo the action taken (reference `_plan_undo_action`). */
+  protected planUndoAction(a: number | null): void {
+    const b = this.bot, s = b.stack;
+    if (a === Actions.forward) {
+      if (b.prevAgentX !== b.ax || b.prevAgentY !== b.ay) s.push(new GoNextToSubgoal(b, [b.ax, b.ay]));
+    } else if (a === Actions.left) {
+      s.push(new GoNextToSubgoal(b, [b.ax + b.rx, b.ay + b.ry]));
+    } else if (a === Actions.right) {
+      s.push(new GoNextToSubgoal(b, [b.ax - b.rx, b.ay - b.ry]));
+    } else if (a === Actions.drop && b.prevCarrying !== b.carrying) {
+      const f = b.fwdCell;
+      check(f !== null && (f.type === "key" || f.type === "box" || f.type === "ball"));
+      s.push(new PickupSubgoal(b));
+    } else if (a === Actions.pickup && b.prevCarrying !== b.carrying) {
+      s.push(new DropSubgoal(b));
+    } else if (a === Actions.toggle) {
+      const f = b.fwdCell;
+      if (f !== null && f instanceof Door) {
+        if (b.fwdDoorWasOpen === undefined) {
+          throw new BotError("AttributeError", "'BabyAIBot' object has no attribute 'fwd_door_was_open'");
+        }
+        if (b.fwdDoorWasOpen !== f.isOpen) s.push(f.isOpen ? new CloseSubgoal(b) : new OpenSubgoal(b));
+      }
+    }
+  }
+}
+
+class CloseSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    const f = this.bot.fwdCell;
+    check(f !== null, "Forward cell is empty");
+    check(f.type === "door", "Forward cell has to be a door");
+    check((f as Door).isOpen, "Forward door must be open");
+    return Actions.toggle;
+  }
+  override replanAfterAction(a: number | null): void {
+    if (a === null || a === Actions.toggle) this.bot.stack.pop();
+    else if (a === Actions.forward || a === Actions.left || a === Actions.right) this.planUndoAction(a);
+  }
+}
+
+class OpenSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    const b = this.bot, s = b.stack;
+    const f = b.fwdCell;
+    check(f !== null, "Forward cell is empty");
+    check(f.type === "door", "Forward cell has to be a door");
+    const door = f as Door;
+    const c = b.carrying;
+    const gotTheKey = c !== null && c.type === "key" && c.color === door.color;
+    if (door.isLocked && !gotTheKey) {
+      const keyDesc = new ObjDesc("key", door.color);
+      keyDesc.findMatchingObjs(b.env);
+      const fwd = [b.fx, b.fy];
+      if (c !== null) {
+        s.pop();
+        const dropPosCur = b.findDropPos();
+        s.push(new PickupSubgoal(b));
+        s.push(new GoNextToSubgoal(b, dropPosCur));
+        s.push(new OpenSubgoal(b));
+        s.push(new GoNextToSubgoal(b, fwd));
+        s.push(new PickupSubgoal(b));
+        s.push(new GoNextToSubgoal(b, keyDesc));
+        s.push(new DropSubgoal(b));
+        s.push(new GoNextToSubgoal(b, dropPosCur));
+      } else {
+        s.pop();
+        s.push(new OpenSubgoal(b));
+        s.push(new GoNextToSubgoal(b, fwd));
+        s.push(new PickupSubgoal(b));
+        s.push(new GoNextToSubgoal(b, keyDesc));
+      }
+      return null;
+    }
+    if (door.isOpen) {
+      s.push(new CloseSubgoal(b));
+      return null;
+    }
+    if (door.isLocked && this.reason === null) {
+      s.pop();
+      s.push(new OpenSubgoal(b, null, "Unlock"));
+      return null;
+    }
+    return Actions.toggle;
+  }
+  override replanAfterAction(a: number | null): void {
+    const b = this.bot;
+    if (a === null || a === Actions.toggle) {
+      b.stack.pop();
+      if (this.reason === "Unlock") {
+        const dropKeyPos = b.findDropPos();
+        b.stack.push(new DropSubgoal(b));
+        b.stack.push(new GoNextToSubgoal(b, dropKeyPos));
+      }
+    } else {
+      this.planUndoAction(a);
+    }
+  }
+}
+
+class DropSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    check(this.bot.env.carrying !== null);
+    check(this.bot.fwdCell === null);
+    return Actions.drop;
+  }
+  override replanAfterAction(a: number | null): void {
+    if (a === null || a === Actions.drop) this.bot.stack.pop();
+    else if (a === Actions.forward || a === Actions.left || a === Actions.right) this.planUndoAction(a);
+  }
+}
+
+class PickupSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    check(this.bot.env.carrying === null);
+    return Actions.pickup;
+  }
+  override replanAfterAction(a: number | null): void {
+    if (a === null || a === Actions.pickup) this.bot.stack.pop();
+    else if (a === Actions.left || a === Actions.right) this.planUndoAction(a);
+  }
+}
+
+function steppable(cell: WorldObj | null): boolean {
+  return cell === null || (cell instanceof Door && cell.isOpen);
+}
+
+class GoNextToSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    const b = this.bot, s = b.stack, env = b.env;
+    const W = b.W;
+    let targetObj: WorldObj | null = null;
+    let tx: number, ty: number;
+    const d = this.datum;
+    if (d instanceof ObjDesc) {
+      const [obj, pos] = b.findObjPos(d, this.reason === "PutNext");
+      if (pos === null) {
+        s.push(new ExploreSubgoal(b));
+        return null;
+      }
+      targetObj = obj;
+      tx = pos[0];
+      ty = pos[1];
+    } else if (d instanceof WorldObj) {
+      targetObj = d;
+      const cp = d.curPos;
+      if (cp === null) throw new BotError("TypeError", "cannot unpack non-iterable NoneType object");
+      tx = cp[0];
+      ty = cp[1];
+    } else {
+      if (d === null) throw new BotError("TypeError", "'NoneType' object is not iterable");
+      tx = d[0];
+      ty = d[1];
+    }
+
+    if (this.reason === "Open" && targetObj !== null && targetObj instanceof Door && targetObj.isLocked) {
+      const keyDesc = new ObjDesc("key", targetObj.color);
+      keyDesc.findMatchingObjs(env);
+      if (b.carrying === null) {
+        s.pop();
+        s.push(new GoNextToSubgoal(b, targetObj, "Open"));
+        s.push(new PickupSubgoal(b));
+        s.push(new GoNextToSubgoal(b, keyDesc));
+        return null;
+      }
+    }
+
+    const ax = b.ax, ay = b.ay;
+    if (Math.abs(tx - ax) + Math.abs(ty - ay) === (this.reason === "PutNext" ? 1 : 0)) {
+      if (steppable(b.fwdCell)) return Actions.forward;
+      if (steppable(env.grid.get(ax + b.rx, ay + b.ry))) return Actions.right;
+      if (steppable(env.grid.get(ax - b.rx, ay - b.ry))) return Actions.left;
+      return Actions.left;
+    }
+
+    if (this.reason === "PutNext") {
+      if (Math.abs(tx - b.fx) + Math.abs(ty - b.fy) === 1) {
+        const f = b.fwdCell;
+        if (f === null) {
+          s.pop();
+          return null;
+        }
+        if (f instanceof Door && f.isOpen) {
+          s.push(new GoNextToSubgoal(b, [b.fx + 2 * b.dx, b.fy + 2 * b.dy]));
+          return null;
+        }
+      }
+    } else if (tx === b.fx && ty === b.fy) {
+      s.pop();
+      return null;
+    }
+
+    const target = ty * W + tx;
+    const acceptTarget: Accept = (x, y) => y * W + x === target;
+    let path = b.shortestPath(acceptTarget, false).path;
+    if (path === null || path.length === 0) path = b.shortestPath(acceptTarget, true).path;
+    if (path === null || path.length === 0) {
+      s.push(new ExploreSubgoal(b));
+      return null;
+    }
+
+    const next = path[0];
+    const nx = next % W, ny = (next - nx) / W;
+    if (nx === b.fx && ny === b.fy) {
+      const f = b.fwdCell;
+      if (f !== null) {
+        if (f instanceof Door) {
+          check(!f.isLocked);
+          if (!f.isOpen) {
+            s.push(new OpenSubgoal(b));
+            return null;
+          }
+          return Actions.forward;
+        }
+        if (b.carrying !== null) {
+          const dropPosCur = b.findDropPos();
+          const dropPosBlock = b.findDropPos(dropPosCur);
+          s.push(new PickupSubgoal(b));
+          s.push(new GoNextToSubgoal(b, dropPosCur));
+          s.push(new DropSubgoal(b));
+          s.push(new GoNextToSubgoal(b, dropPosBlock));
+          s.push(new PickupSubgoal(b));
+          s.push(new GoNextToSubgoal(b, [b.fx, b.fy]));
+          s.push(new DropSubgoal(b));
+          s.push(new GoNextToSubgoal(b, dropPosCur));
+          return null;
+        }
+        const dropPos = b.findDropPos();
+        s.push(new DropSubgoal(b));
+        s.push(new GoNextToSubgoal(b, dropPos));
+        s.push(new PickupSubgoal(b));
+        return null;
+      }
+      return Actions.forward;
+    }
+
+    const ddx = nx - ax, ddy = ny - ay;
+    if (ddx === b.rx && ddy === b.ry) return Actions.right;
+    if (ddx === -b.rx && ddy === -b.ry) return Actions.left;
+
+    const distRight = b.closestWallOrDoorGivenDir(ax, ay, b.rx, b.ry);
+    const distLeft = b.closestWallOrDoorGivenDir(ax, ay, -b.rx, -b.ry);
+    if (distLeft > distRight) return Actions.left;
+    return Actions.right;
+  }
+
+  override replanAfterAction(a: number | null): void {
+    if (a === Actions.pickup || a === Actions.drop || a === Actions.toggle) this.planUndoAction(a);
+  }
+
+  override isExploratory(): boolean {
+    return this.reason === "Explore";
+  }
+}
+
+class ExploreSubgoal extends Subgoal {
+  replanBeforeAction(): number | null {
+    const b = this.bot, s = b.stack, W = b.W, vis = b.visMask;
+    const unseen = b.shortestPath((x, y) => vis[y * W + x] === 0, true).finish;
+    if (unseen >= 0) {
+      s.push(new GoNextToSubgoal(b, [unseen % W, Math.floor(unseen / W)], "Explore"));
+      return null;
+    }
+    const unopenedUnlocked: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isLocked && !c.isOpen;
+    const unopened: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isOpen;
+    let doorPos = b.shortestPath(unopenedUnlocked, true).finish;
+    if (doorPos < 0) doorPos = b.shortestPath(unopened, true).finish;
+    if (doorPos >= 0) {
+      const door = b.env.grid.get(doorPos % W, Math.floor(doorPos / W)) as Door;
+      const c = b.carrying;
+      const gotTheKey = c !== null && c.type === "key" && c.color === door.color;
+      const openReason: Reason = door.isLocked && gotTheKey ? "KeepKey" : null;
+      s.pop();
+      s.push(new OpenSubgoal(b, null, openReason));
+      s.push(new GoNextToSubgoal(b, door, "Open"));
+      return null;
+    }
+    throw new BotError("AssertionError", "0nothing left to explore");
+  }
+  override isExploratory(): boolean {
+    return true;
+  }
+}
+
+/** The BabyAI expert bot. */
+export class BabyAIBot {
+  /** The level being solved. */
+  readonly env: RoomGridLevel;
+  /** Grid width. */
+  readonly W: number;
+  /** Grid height. */
+  readonly H: number;
+  /** Seen cells (index y * W + x), accumulated over the episode. */
+  readonly visMask: Uint8Array;
+  /** The subgoal stack (top = last). */
+  readonly stack: Subgoal[] = [];
+  /** BFS searches performed. */
+  bfsCounter = 0;
+  /** BFS states expanded in total. */
+  bfsStepCounter = 0;
+
+  // Per-replan agent attributes (the reference's Subgoal.update_agent_attributes).
+  /** @internal */ ax = 0;
+  /** @internal */ ay = 0;
+  /** @internal */ dx = 0;
+  /** @internal */ dy = 0;
+  /** @internal */ rx = 0;
+  /** @internal */ ry = 0;
+  /** @internal */ fx = 0;
+  /** @internal */ fy = 0;
+  /** @internal */ fwdCell: WorldObj | null = null;
+  /** @internal */ carrying: WorldObj | null = null;
+  // Remembered state of the previous replan.
+  /** @internal */ prevAgentX = -1;
+  /** @internal */ prevAgentY = -1;
+  /** @internal */ prevCarrying: WorldObj | null = null;
+  /** @internal */ fwdDoorWasOpen: boolean | undefined = undefined;
+  /** @internal */ prevFwdCell: WorldObj | null | undefined = undefined;
+
+  // BFS scratch.
+  private prev1: Int32Array;
+  private prev2: Int32Array;
+  private order: Int32Array;
+  private queue: Int32Array;
+  private viewCells: (WorldObj | null)[];
+  private viewMask: Uint8Array;
+
+  /** @param env a BabyAI level right after reset (its `instrs` is read once) */
+  constructor(env: RoomGridLevel) {
+    this.env = env;
+    this.W = env.width;
+    this.H = env.height;
+    const n = this.W * this.H;
+    this.visMask = new Uint8Array(n);
+    this.prev1 = new Int32Array(n);
+    this.prev2 = new Int32Array(n);
+    this.order = new Int32Array(n);
+    this.queue = new Int32Array(3 * (5 * n + 8));
+    const vs = env.agentViewSize;
+    this.viewCells = new Array(vs * vs).fill(null);
+    this.viewMask = new Uint8Array(vs * vs);
+    this.processInstr(env.instrs);
+  }
+
+  /**
+   * Replan and return the suggested action (`done` = 6 when the stack is empty).
+   *
+   * @param actionTaken the action taken since the last call (null the first time, or to mean
+   *   "the suggested one")
+   * @throws BotError where the reference bot raises (e.g. KeyInBox)
+   */
+  replan(actionTaken: number | null = null): number {
+    this.processObs();
+    if (actionTaken === Actions.toggle && this.prevFwdCell && this.prevFwdCell.type === "box") {
+      throw new BotError("DisappearedBoxError", "'A box was opened. I am not sure I can help now.'");
+    }
+    this.updateAgentAttributes();
+    const s = this.stack;
+    if (s.length > 0) s[s.length - 1].replanAfterAction(actionTaken);
+    while (s.length > 0 && s[s.length - 1].isExploratory()) s.pop();
+    let suggested: number | null = null;
+    while (s.length > 0) {
+      suggested = s[s.length - 1].replanBeforeAction();
+      if (suggested !== null) break;
+    }
+    if (s.length === 0) suggested = Actions.done;
+    this.rememberCurrentState();
+    return suggested!;
+  }
+
+  private updateAgentAttributes(): void {
+    const env = this.env;
+    this.ax = env.agentX;
+    this.ay = env.agentY;
+    const d = env.agentDir;
+    this.dx = DIR_DX[d];
+    this.dy = DIR_DY[d];
+    this.rx = -this.dy;
+    this.ry = this.dx;
+    this.fx = this.ax + this.dx;
+    this.fy = this.ay + this.dy;
+    this.fwdCell = env.grid.get(this.fx, this.fy);
+    this.carrying = env.carrying;
+  }
+
+  private rememberCurrentState(): void {
+    const env = this.env;
+    this.prevAgentX = env.agentX;
+    this.prevAgentY = env.agentY;
+    this.prevCarrying = env.carrying;
+    const f = env.grid.get(env.agentX + DIR_DX[env.agentDir], env.agentY + DIR_DY[env.agentDir]);
+    if (f !== null && f instanceof Door) this.fwdDoorWasOpen = f.isOpen;
+    this.prevFwdCell = f;
+  }
+
+  /** Mark the cells of the current observation as seen (reference `_process_obs`). */
+  private processObs(): void {
+    const env = this.env;
+    const vs = env.agentViewSize, hs = vs >> 1;
+    const cells = this.viewCells, mask = this.viewMask;
+    const dir = env.agentDir;
+    const dx = DIR_DX[dir], dy = DIR_DY[dir];
+    const rx = -dy, ry = dx;
+    const ax = env.agentX, ay = env.agentY;
+    const W = this.W, H = this.H;
+    const g = env.grid.grid;
+    for (let vy = 0; vy < vs; vy++) {
+      const fwd = vs - 1 - vy;
+      const bx = ax + dx * fwd, by = ay + dy * fwd;
+      for (let vx = 0; vx < vs; vx++) {
+        const side = vx - hs;
+        const x = bx + rx * side, y = by + ry * side;
+        cells[vy * vs + vx] = x >= 0 && x < W && y >= 0 && y < H ? g[y * W + x] : OUT_WALL;
+      }
+    }
+    if (env.seeThroughWalls) mask.fill(1);
+    else {
+      mask.fill(0);
+      propagateVis(cells, vs, vs, hs, vs - 1, mask);
+    }
+    const vis = this.visMask;
+    for (let vy = 0; vy < vs; vy++) {
+      const fwd = vs - 1 - vy;
+      for (let vx = 0; vx < vs; vx++) {
+        if (!mask[vx * vs + vy]) continue;
+        const side = vx - hs;
+        const x = ax + dx * fwd + rx * side, y = ay + dy * fwd + ry * side;
+        if (x < 0 || x >= W || y < 0 || y >= H) continue;
+        vis[y * W + x] = 1;
+      }
+    }
+  }
+
+  /**
+   * Breadth-first search over positions (reference `_breadth_first_search`). States carry a
+   * direction so that going straight is tried first. Returns the accepted cell or -1; `prev`
+   * receives the predecessor of each visited cell (-2 unvisited, -1 start) and `order` the
+   * visiting order (its length is returned in `visited`).
+   */
+  private bfs(
+    init: number[],
+    accept: Accept,
+    ignoreBlockers: boolean,
+    prev: Int32Array,
+    order: Int32Array | null,
+  ): { found: number; visited: number } {
+    this.bfsCounter++;
+    const W = this.W;
+    const g = this.env.grid.grid;
+    const vis = this.visMask;
+    const q = this.queue;
+    prev.fill(-2);
+    let head = 0, tail = 0;
+    for (let k = 0; k < init.length; k += 3) {
+      q[tail++] = init[k];
+      q[tail++] = init[k + 1];
+      q[tail++] = init[k + 2];
+    }
+    // init entries: cell, packed dir ((di+1)*3 + (dj+1)), prev cell (-1)
+    let visited = 0;
+    while (head < tail) {
+      const cellIdx = q[head], dcode = q[head + 1], pp = q[head + 2];
+      head += 3;
+      if (prev[cellIdx] !== -2) continue;
+      this.bfsStepCounter++;
+      const i = cellIdx % W, j = (cellIdx - i) / W;
+      const cell = g[cellIdx];
+      prev[cellIdx] = pp;
+      if (order !== null) order[visited] = cellIdx;
+      visited++;
+      if (accept(i, j, cell)) return { found: cellIdx, visited };
+      if (!vis[cellIdx]) continue;
+      if (cell !== null) {
+        if (cell.type === "wall") continue;
+        if (cell instanceof Door) {
+          if (!cell.isOpen) continue;
+        } else if (!ignoreBlockers) continue;
+      }
+      const di = Math.floor(dcode / 3) - 1, dj = (dcode % 3) - 1;
+      // (di, dj), (dj, di), (-dj, -di), (-di, -dj)
+      q[tail++] = (j + dj) * W + (i + di);
+      q[tail++] = dcode;
+      q[tail++] = cellIdx;
+      q[tail++] = (j + di) * W + (i + dj);
+      q[tail++] = (dj + 1) * 3 + (di + 1);
+      q[tail++] = cellIdx;
+      q[tail++] = (j - di) * W + (i - dj);
+      q[tail++] = (-dj + 1) * 3 + (-di + 1);
+      q[tail++] = cellIdx;
+      q[tail++] = (j - dj) * W + (i - di);
+      q[tail++] = (-di + 1) * 3 + (-dj + 1);
+      q[tail++] = cellIdx;
+      if (tail + 12 > q.length) {
+        // compact the queue (only the unread part matters)
+        q.copyWithin(0, head, tail);
+        tail -= head;
+        head = 0;
+      }
+    }
+    return { found: -1, visited };
+  }
+
+  /**
+   * Path to the nearest cell accepted by `accept` (reference `_shortest_path`): first without
+   * going through blockers; with `tryWithBlockers`, then from every cell reached so far
+   * through blockers too.
+   */
+  shortestPath(accept: Accept, tryWithBlockers = false): PathResult {
+    const W = this.W;
+    const dcode = (DIR_DX[this.env.agentDir] + 1) * 3 + (DIR_DY[this.env.agentDir] + 1);
+    const start = this.env.agentY * W + this.env.agentX;
+    const r1 = this.bfs([start, dcode, -1], accept, false, this.prev1, this.order);
+    let withBlockers = false;
+    let rev: number[] | null = null;
+    let finish = -1;
+    if (r1.found >= 0) {
+      finish = r1.found;
+      rev = [];
+      for (let p = finish; p !== -1; p = this.prev1[p]) rev.push(p);
+    } else if (tryWithBlockers) {
+      withBlockers = true;
+      const init: number[] = [];
+      const right = (1 + 1) * 3 + (0 + 1);
+      for (let k = 0; k < r1.visited; k++) init.push(this.order[k], right, -1);
+      const r2 = this.bfs(init, accept, true, this.prev2, null);
+      if (r2.found >= 0) {
+        finish = r2.found;
+        rev = [];
+        let p = finish;
+        for (; this.prev2[p] !== -1; p = this.prev2[p]) rev.push(p);
+        rev.push(p);
+        for (let q = this.prev1[p]; q !== -1; q = this.prev1[q]) rev.push(q);
+      }
+    }
+    if (rev === null) return { path: null, finish: -1, withBlockers };
+    rev.reverse();
+    rev.shift();
+    return { path: rev, finish, withBlockers };
+  }
+
+  /** Closest visible object matching a description (reference `_find_obj_pos`). */
+  findObjPos(desc: ObjDesc, adjacent = false): [WorldObj | null, [number, number] | null] {
+    check(desc.objSet.length > 0);
+    let best = 999;
+    let bestPos: [number, number] | null = null;
+    let bestObj: WorldObj | null = null;
+    const W = this.W;
+    const carrying = this.env.carrying;
+    for (let i = 0; i < desc.objSet.length; i++) {
+      const o = desc.objSet[i];
+      if (o.type === "wall") continue;
+      if (o === carrying) continue;
+      if (i >= desc.objPoss.length) continue; // the reference's IndexError, ignored
+      const p = desc.objPoss[i];
+      if (!this.visMask[p[1] * W + p[0]]) continue;
+      const target = p[1] * W + p[0];
+      const r = this.shortestPath((x, y) => y * W + x === target, true);
+      check(r.path !== null);
+      let d = r.path.length;
+      if (r.withBlockers) d = r.path.length + (carrying !== null ? 7 : 4);
+      if (d === 0) d = adjacent ? 3 : 2;
+      if (adjacent && d === 1) d = 3;
+      if (d < best) {
+        best = d;
+        bestPos = [p[0], p[1]];
+        bestObj = o;
+      }
+    }
+    return [bestObj, bestPos];
+  }
+
+  /** Distance to the closest wall or door in a direction, within the view (reference helper). */
+  closestWallOrDoorGivenDir(px: number, py: number, dx: number, dy: number): number {
+    let distance = 1;
+    for (;;) {
+      const x = px + distance * dx, y = py + distance * dy;
+      if (!this.env.inView(x, y)) return distance - 1;
+      const cell = this.env.grid.get(x, y);
+      if (cell !== null && (cell.type.endsWith("door") || cell.type === "wall")) return distance;
+      distance++;
+    }
+  }
+
+  /** Where to drop an object, ideally without blocking anything (reference `_find_drop_pos`). */
+  findDropPos(exceptPos: readonly number[] | null = null): [number, number] | null {
+    const env = this.env, grid = env.grid, vis = this.visMask, W = this.W;
+    const agx = env.agentX, agy = env.agentY;
+    const hasExcept = exceptPos !== null;
+    const ex = hasExcept ? exceptPos[0] : -9, ey = hasExcept ? exceptPos[1] : -9;
+    const cls = new Int8Array(8);
+    const NB = [-1, -1, 0, -1, 1, -1, 1, 0, 1, 1, 0, 1, -1, 1, -1, 0];
+    const matchUnblock: Accept = (i, j) => {
+      if (i === agx && j === agy) return false;
+      if (hasExcept && i === ex && j === ey) return false;
+      if (!vis[j * W + i] || grid.get(i, j) !== null) return false;
+      for (let k = 0; k < 8; k++) {
+        const x = i + NB[2 * k], y = j + NB[2 * k + 1];
+        const cell = grid.get(x, y);
+        const seen = vis[y * W + x] !== 0;
+        if (seen && cell !== null && cell.type === "wall") cls[k] = 1;
+        else if (
+          seen &&
+          (cell === null || (cell instanceof Door && cell.isOpen) || (x === agx && y === agy)) &&
+          !(x === ex && y === ey)
+        ) cls[k] = 0;
+        else cls[k] = 2;
+      }
+      let changes = 0;
+      for (let k = 0; k < 8; k++) if ((cls[(k + 1) % 8] !== 0) !== (cls[k] !== 0)) changes++;
+      for (let k = 0; k < 8; k++) {
+        if (cls[k] === 2 && cls[(k + 7) % 8] !== 0 && cls[(k + 1) % 8] !== 0) return false;
+      }
+      return changes <= 2;
+    };
+    const matchEmpty: Accept = (i, j) => {
+      if (i === agx && j === agy) return false;
+      if (hasExcept && i === ex && j === ey) return false;
+      if (!vis[j * W + i] || grid.get(i, j) !== null) return false;
+      return true;
+    };
+    let f = this.shortestPath(matchUnblock).finish;
+    if (f < 0) f = this.shortestPath(matchEmpty).finish;
+    if (f < 0) f = this.shortestPath(matchUnblock, true).finish;
+    if (f < 0) f = this.shortestPath(matchEmpty, true).finish;
+    return f < 0 ? null : [f % W, Math.floor(f / W)];
+  }
+
+  private processInstr(instr: Instr): void {
+    const s = this.stack;
+    if (instr instanceof GoToInstr) {
+      s.push(new GoNextToSubgoal(this, instr.desc));
+    } else if (instr instanceof OpenInstr) {
+      s.push(new OpenSubgoal(this));
+      s.push(new GoNextToSubgoal(this, instr.desc, "Open"));
+    } else if (instr instanceof PickupInstr) {
+      s.push(new DropSubgoal(this));
+      s.push(new PickupSubgoal(this));
+      s.push(new GoNextToSubgoal(this, instr.desc));
+    } else if (instr instanceof PutNextInstr) {
+      s.push(new DropSubgoal(this));
+      s.push(new GoNextToSubgoal(this, instr.descFixed, "PutNext"));
+      s.push(new PickupSubgoal(this));
+      s.push(new GoNextToSubgoal(this, instr.descMove));
+    } else if (instr instanceof BeforeInstr || instr instanceof AndInstr) {
+      this.processInstr(instr.instrB);
+      this.processInstr(instr.instrA);
+    } else if (instr instanceof AfterInstr) {
+      this.processInstr(instr.instrA);
+      this.processInstr(instr.instrB);
+    } else {
+      throw new BotError("AssertionError", "unknown instruction type");
+    }
+  }
+}
+
+/** One bot demonstration. */
+export interface BotEpisode {
+  /** Actions taken. */
+  actions: number[];
+  /** Rewards received. */
+  rewards: number[];
+  /** Whether the episode ended with a positive reward (terminated). */
+  success: boolean;
+  /** The BotError text ("AssertionError: ...") if the bot failed, else null. */
+  error: string | null;
+}
+
+/**
+ * Reset `env` with `seed` and run the bot until the episode ends (or maxSteps steps), like the
+ * fixture generator: `a = bot.replan(lastAction)` with lastAction null first.
+ * A BotError ends the episode with `error` set; any other exception propagates.
+ */
+export function botEpisode(env: RoomGridLevel, seed: number | null): BotEpisode {
+  env.reset(seed === null ? {} : { seed });
+  const bot = new BabyAIBot(env);
+  const actions: number[] = [], rewards: number[] = [];
+  let last: number | null = null;
+  let success = false;
+  let error: string | null = null;
+  for (let k = 0; k < env.maxSteps; k++) {
+    let a: number;
+    try {
+      a = bot.replan(last);
+    } catch (e) {
+      if (e instanceof BotError) {
+        error = e.pythonText;
+        break;
+      }
+      throw e;
+    }
+    const r = env.step(a);
+    actions.push(a);
+    rewards.push(r.reward);
+    last = a;
+    if (r.terminated || r.truncated) {
+      success = r.terminated && r.reward > 0;
+      break;
+    }
+  }
+  return { actions, rewards, success, error };
+}
