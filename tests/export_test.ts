@@ -7,6 +7,7 @@ import {
 } from "../lib/data/tokenize.ts";
 import {
   decodeWindowFlat,
+  encodeBatchFlat,
   encodeWindowFlat,
   FLAT,
   FLAT_TOKENS_PER_FRAME,
@@ -140,5 +141,15 @@ Deno.test("export: JSONL file is written atomically and parses back into windows
     assert.equal(await Deno.readTextFile(`${dir}/y.jsonl`), text);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("flat: batch tensor rows are the windows padded with <pad>", () => {
+  const { ids, L } = encodeBatchFlat(batch);
+  assert.equal(ids.length, batch.B * L);
+  for (const b of [0, 1, batch.B - 1]) {
+    const row = encodeWindowFlat(batch, b);
+    assert.deepEqual(ids.subarray(b * L, b * L + row.length), row);
+    assert.ok(ids.subarray(b * L + row.length, (b + 1) * L).every((v) => v === FLAT.pad));
   }
 });

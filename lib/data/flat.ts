@@ -253,3 +253,19 @@ export function textToFlat(text: string): Int32Array {
   }
   return out;
 }
+
+/** Fixed flat length of a window of `K` frames with an `M`-word mission prefix (no padding). */
+export function flatLength(K: number, M: number): number {
+  return 4 + M + K * FLAT_TOKENS_PER_FRAME;
+}
+
+/**
+ * A whole batch as a `[B, L]` int32 tensor of flat ids, `L = flatLength(K, M)`, each row
+ * {@link encodeWindowFlat} followed by `<pad>` up to `L` (for single-vocabulary models).
+ */
+export function encodeBatchFlat(batch: Batch, mask?: Mask): { ids: Int32Array; L: number } {
+  const L = flatLength(batch.K, batch.M);
+  const ids = new Int32Array(batch.B * L); // <pad> = 0
+  for (let b = 0; b < batch.B; b++) ids.set(encodeWindowFlat(batch, b, mask), b * L);
+  return { ids, L };
+}
