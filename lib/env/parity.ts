@@ -17,6 +17,7 @@
 
 import type { MiniGridEnv } from "./minigrid.ts";
 import { isRegistered, make } from "./registry.ts";
+import { BABYAI_PARITY } from "./babyai/parity_ext.ts";
 
 /** One recorded trajectory (column-oriented, see fixtures README). */
 export interface FixtureTrajectory {
@@ -108,9 +109,14 @@ export interface ParityExtension {
   checkReset?(env: MiniGridEnv, reset: FixtureReset): string | null;
   /** Build the bot for an env right after reset (checked against the `bot` trajectory). */
   makeBot?(env: MiniGridEnv): ParityBot;
+  /**
+   * The fixture's `bot.error` text for an exception thrown by the bot's replan, or null when
+   * the exception is not a (reference-like) bot failure.
+   */
+  botErrorText?(e: unknown): string | null;
 }
 
-const extensions: ParityExtension[] = [];
+const extensions: ParityExtension[] = [BABYAI_PARITY];
 
 /** Register an extension (called by the BabyAI registration module). */
 export function registerParityExtension(ext: ParityExtension): void {
@@ -331,7 +337,23 @@ function replayWithBot(env: MiniGridEnv, seed: number, tr: FixtureTrajectory, ex
       return bot.replan(last);
     },
   };
-  return replay(env, seed, tr, "bot", lazy);
+  const n = replay(env, seed, tr, "bot", lazy);
+  if (tr.error) {
+    // The recorded bot failed at the replan after its last step: ours must fail the same way.
+    if (bot === null) bot = ext.makeBot!(env);
+    const last = tr.steps > 0 ? tr.actions[tr.steps - 1] : null;
+    let got: string | null = null;
+    try {
+      (bot as ParityBot).replan(last);
+    } catch (e) {
+      got = ext.botErrorText ? ext.botErrorText(e) : null;
+      if (got === null) throw e;
+    }
+    if (got !== tr.error) {
+      fail(`bot.error: got ${got === null ? "no error" : JSON.stringify(got)}, want ${JSON.stringify(tr.error)}`);
+    }
+  }
+  return n;
 }
 
 /** Read and parse one fixture file. */
@@ -352,9 +374,15 @@ export function listFixtureFiles(dir: string | URL): string[] {
 
 /** Compare every episode of one file. */
 export function compareFile(file: FixtureFile, opts: ParityOptions = {}): EpisodeResult[] {
+  // One env object per file, reset per episode in seed order, like the fixture generator:
+  // some levels (BabyAI Synth*, via LevelGen's never-cleared locked_room) depend on the
+  // previous reset of the same object.
+  let shared: MiniGridEnv | null | undefined;
+  const base = opts.makeEnv ?? defaultMakeEnv;
+  const makeEnv = (f: FixtureFile) => shared === undefined ? (shared = base(f)) : shared;
   return file.episodes
     .filter((ep) => !opts.seeds || opts.seeds.includes(ep.seed))
-    .map((ep) => compareEpisode(file, ep, opts));
+    .map((ep) => compareEpisode(file, ep, { ...opts, makeEnv }));
 }
 
 /** Compare every fixture file in a directory. */
