@@ -6,14 +6,7 @@
  * @module
  */
 
-import {
-  type ColorName,
-  COLOR_TO_IDX,
-  IDX_TO_COLOR,
-  IDX_TO_OBJECT,
-  OBJECT_TO_IDX,
-  type ObjectType,
-} from "./constants.ts";
+import { type ColorName, IDX_TO_COLOR, IDX_TO_OBJECT, type ObjectType } from "./constants.ts";
 
 /** An [x, y] grid position. */
 export type Point = [number, number];
@@ -24,6 +17,56 @@ export interface ToggleEnv {
   carrying: WorldObj | null;
   /** The grid (for Box, which replaces itself by its contents). */
   grid: { set(i: number, j: number, v: WorldObj | null): void };
+}
+
+/** OBJECT_TO_IDX lookup without megamorphic property access (-1 if unknown). */
+export function objectIndex(type: string): number {
+  switch (type) {
+    case "unseen":
+      return 0;
+    case "empty":
+      return 1;
+    case "wall":
+      return 2;
+    case "floor":
+      return 3;
+    case "door":
+      return 4;
+    case "key":
+      return 5;
+    case "ball":
+      return 6;
+    case "box":
+      return 7;
+    case "goal":
+      return 8;
+    case "lava":
+      return 9;
+    case "agent":
+      return 10;
+    default:
+      return -1;
+  }
+}
+
+/** COLOR_TO_IDX lookup without megamorphic property access (-1 if unknown). */
+export function colorIndex(color: string): number {
+  switch (color) {
+    case "red":
+      return 0;
+    case "green":
+      return 1;
+    case "blue":
+      return 2;
+    case "purple":
+      return 3;
+    case "yellow":
+      return 4;
+    case "grey":
+      return 5;
+    default:
+      return -1;
+  }
 }
 
 /** Base class for every object that can sit in a grid cell. */
@@ -45,12 +88,13 @@ export class WorldObj {
 
   /** Create an object of a type and colour; throws on unknown names. */
   constructor(type: ObjectType, color: ColorName) {
-    if (!(type in OBJECT_TO_IDX)) throw new Error(`WorldObj: unknown object type "${type}"`);
-    if (!(color in COLOR_TO_IDX)) throw new Error(`WorldObj: unknown colour "${color}"`);
+    const t = objectIndex(type), c = colorIndex(color);
+    if (t < 0) throw new Error(`WorldObj: unknown object type "${type}"`);
+    if (c < 0) throw new Error(`WorldObj: unknown colour "${color}"`);
     this.type = type;
     this.color = color;
-    this.typeIdx = OBJECT_TO_IDX[type];
-    this.colorIdx = COLOR_TO_IDX[color];
+    this.typeIdx = t;
+    this.colorIdx = c;
   }
 
   /** Can the agent walk onto this cell? */

@@ -95,6 +95,46 @@ const M4 = MULT16[4], M5 = MULT16[5], M6 = MULT16[6], M7 = MULT16[7];
 const TWO16 = 65536;
 const TWO32 = 4294967296;
 
+const SCRATCH_A = new Float64Array(8);
+const SCRATCH_B = new Float64Array(8);
+const FAST_WORDS = new Uint32Array(8);
+const FAST_POOL = new Uint32Array(4);
+
+/**
+ * SeedSequence(seed).generate_state(8) for a seed < 2^32 (one entropy word), into a shared
+ * scratch array (no allocation). Same algorithm as the SeedSequence class.
+ */
+function seedWordsFast(seed: number): Uint32Array {
+  const pool = FAST_POOL;
+  let hc = INIT_A;
+  for (let i = 0; i < 4; i++) {
+    let v = ((i === 0 ? seed : 0) ^ hc) >>> 0;
+    hc = Math.imul(hc, MULT_A) >>> 0;
+    v = Math.imul(v, hc) >>> 0;
+    pool[i] = (v ^ (v >>> 16)) >>> 0;
+  }
+  for (let src = 0; src < 4; src++) {
+    for (let dst = 0; dst < 4; dst++) {
+      if (src === dst) continue;
+      let v = (pool[src] ^ hc) >>> 0;
+      hc = Math.imul(hc, MULT_A) >>> 0;
+      v = Math.imul(v, hc) >>> 0;
+      v = (v ^ (v >>> 16)) >>> 0;
+      const r = (Math.imul(MIX_MULT_L, pool[dst]) - Math.imul(MIX_MULT_R, v)) >>> 0;
+      pool[dst] = (r ^ (r >>> 16)) >>> 0;
+    }
+  }
+  let hb = INIT_B;
+  const out = FAST_WORDS;
+  for (let i = 0; i < 8; i++) {
+    let v = (pool[i & 3] ^ hb) >>> 0;
+    hb = Math.imul(hb, MULT_B) >>> 0;
+    v = Math.imul(v, hb) >>> 0;
+    out[i] = (v ^ (v >>> 16)) >>> 0;
+  }
+  return out;
+}
+
 /** Serializable PCG64 state (as in numpy's `bit_generator.state`). */
 export interface PCG64State {
   /** 128-bit LCG state. */
@@ -131,19 +171,32 @@ export class PCG64 {
 
   /** Re-seed in place exactly as `PCG64(SeedSequence(seed))`. */
   seed(seed: SeedSequence | number | bigint): void {
-    const ss = seed instanceof SeedSequence ? seed : new SeedSequence(seed);
-    const w = ss.generateState(8);
-    // val[k] = w[2k] | w[2k+1] << 32; initstate = val0 << 64 | val1; initseq = val2 << 64 | val3
-    const initState = [w[2], w[3], w[0], w[1]]; // u32 words, least significant first
-    const initSeq = [w[6], w[7], w[4], w[5]];
-    const st16 = new Float64Array(8);
-    const sq16 = new Float64Array(8);
-    for (let i = 0; i < 4; i++) {
-      st16[2 * i] = initState[i] & 0xffff;
-      st16[2 * i + 1] = initState[i] >>> 16;
-      sq16[2 * i] = initSeq[i] & 0xffff;
-      sq16[2 * i + 1] = initSeq[i] >>> 16;
+    let w: Uint32Array;
+    if (typeof seed === "number" && seed >= 0 && seed <= 0xffffffff && Number.isInteger(seed)) {
+      w = seedWordsFast(seed);
+    } else {
+      const ss = seed instanceof SeedSequence ? seed : new SeedSequence(seed);
+      w = ss.generateState(8);
     }
+    // val[k] = w[2k] | w[2k+1] << 32; initstate = val0 << 64 | val1; initseq = val2 << 64 | val3
+    const st16 = SCRATCH_A, sq16 = SCRATCH_B;
+    // initstate words (least significant first): w2, w3, w0, w1; initseq: w6, w7, w4, w5
+    st16[0] = w[2] & 0xffff;
+    st16[1] = w[2] >>> 16;
+    st16[2] = w[3] & 0xffff;
+    st16[3] = w[3] >>> 16;
+    st16[4] = w[0] & 0xffff;
+    st16[5] = w[0] >>> 16;
+    st16[6] = w[1] & 0xffff;
+    st16[7] = w[1] >>> 16;
+    sq16[0] = w[6] & 0xffff;
+    sq16[1] = w[6] >>> 16;
+    sq16[2] = w[7] & 0xffff;
+    sq16[3] = w[7] >>> 16;
+    sq16[4] = w[4] & 0xffff;
+    sq16[5] = w[4] >>> 16;
+    sq16[6] = w[5] & 0xffff;
+    sq16[7] = w[5] >>> 16;
     // inc = (initseq << 1) | 1
     for (let k = 7; k >= 0; k--) {
       const lowBit = k > 0 ? sq16[k - 1] >>> 15 : 1;
