@@ -31,7 +31,9 @@ export class Grid {
     }
     this.width = width;
     this.height = height;
-    this.grid = new Array(width * height).fill(null);
+    const cells: (WorldObj | null)[] = [];
+    for (let k = width * height; k > 0; k--) cells.push(null);
+    this.grid = cells;
   }
 
   /** Set cell (i, j); throws outside the grid. */

@@ -87,8 +87,8 @@ export class WorldObj {
   curPos: Point | null = null;
 
   /** Create an object of a type and colour; throws on unknown names. */
-  constructor(type: ObjectType, color: ColorName) {
-    const t = objectIndex(type), c = colorIndex(color);
+  constructor(type: ObjectType, color: ColorName, typeIdx = -1) {
+    const t = typeIdx >= 0 ? typeIdx : objectIndex(type), c = colorIndex(color);
     if (t < 0) throw new Error(`WorldObj: unknown object type "${type}"`);
     if (c < 0) throw new Error(`WorldObj: unknown colour "${color}"`);
     this.type = type;
@@ -201,7 +201,7 @@ export class Lava extends WorldObj {
 export class Wall extends WorldObj {
   /** A wall (default grey). */
   constructor(color: ColorName = "grey") {
-    super("wall", color);
+    super("wall", color, 2);
   }
   override seeBehind(): boolean {
     return false;
