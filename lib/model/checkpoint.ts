@@ -36,7 +36,9 @@ export function encodeSafetensors(
     const t = tensors[name];
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
-      throw new Error(`safetensors: tensor '${name}' has shape [${t.shape}] but ${t.data.length} values`);
+      throw new Error(
+        `safetensors: tensor '${name}' has shape [${t.shape}] but ${t.data.length} values`,
+      );
     }
     const dtype = t.data instanceof Float32Array ? "F32" : "I32";
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
@@ -84,7 +86,9 @@ export function decodeSafetensors(
     let data: Float32Array | Int32Array;
     if (info.dtype === "F32") data = new Float32Array(raw.buffer);
     else if (info.dtype === "I32") data = new Int32Array(raw.buffer);
-    else throw new Error(`${where}: tensor '${name}' has unsupported dtype ${info.dtype} (F32/I32 only)`);
+    else {throw new Error(
+        `${where}: tensor '${name}' has unsupported dtype ${info.dtype} (F32/I32 only)`,
+      );}
     tensors[name] = { shape: info.shape, data };
   }
   return { tensors, metadata };

@@ -54,14 +54,20 @@ export async function selectDevice(
     throw new Error(`train.precision: unknown precision '${precision}'; use 'fp32' or 'fp16'`);
   }
   if (device === "webgpu") {
-    if (!(await hasWebGPUAdapter())) throw new Error(`${where}: webgpu requested but unavailable. ${WEBGPU_HINT}`);
+    if (!(await hasWebGPUAdapter())) {
+      throw new Error(`${where}: webgpu requested but unavailable. ${WEBGPU_HINT}`);
+    }
     const ok = await init("webgpu");
     if (!ok.includes("webgpu")) {
-      throw new Error(`${where}: the webgpu backend of @jax-js/jax failed to start. ${WEBGPU_HINT}`);
+      throw new Error(
+        `${where}: the webgpu backend of @jax-js/jax failed to start. ${WEBGPU_HINT}`,
+      );
     }
   } else {
     const ok = await init("wasm");
-    if (!ok.includes("wasm")) throw new Error(`${where}: the wasm backend of @jax-js/jax failed to start`);
+    if (!ok.includes("wasm")) {
+      throw new Error(`${where}: the wasm backend of @jax-js/jax failed to start`);
+    }
   }
   if (precision === "fp16") {
     if (device === "wasm") {

@@ -299,7 +299,10 @@ export function initHostParams(cfg: ModelConfig, seed: number): HostParams {
   const std = 0.02, projStd = 0.02 / Math.sqrt(2 * cfg.nLayers);
   const put = (name: string, shape: number[], s: number | "ones") => {
     const n = shape.reduce((a, b) => a * b, 1);
-    out[name] = { shape, data: s === "ones" ? new Float32Array(n).fill(1) : normalFill(n, s, rand) };
+    out[name] = {
+      shape,
+      data: s === "ones" ? new Float32Array(n).fill(1) : normalFill(n, s, rand),
+    };
   };
   put("tok", [tokRows(cfg), D], std);
   put("pos", [posRows(cfg), D], std);
@@ -320,7 +323,9 @@ export function initHostParams(cfg: ModelConfig, seed: number): HostParams {
 export function paramsFromHost(cfg: ModelConfig, host: HostParams): Params {
   const get = (name: string) => {
     const h = host[name];
-    if (!h) throw new Error(`parameter '${name}' missing (checkpoint does not match the model config)`);
+    if (!h) {
+      throw new Error(`parameter '${name}' missing (checkpoint does not match the model config)`);
+    }
     return np.array(h.data as Float32Array<ArrayBuffer>).reshape(h.shape);
   };
   const blocks: BlockParams[] = [];
@@ -381,9 +386,9 @@ export function paramCount(cfg: ModelConfig): number {
 export function describeModel(cfg: ModelConfig): string {
   const n = paramCount(cfg);
   return `transformer d_model=${cfg.dModel} layers=${cfg.nLayers} heads=${cfg.nHeads} d_ff=${cfg.dFF} ` +
-    `seq=${seqLen(cfg)} (K=${cfg.frames}, M=${cfg.missionLen}) params=${n.toLocaleString("en-US")} (${
-      (n / 1e6).toFixed(2)
-    }M)`;
+    `seq=${seqLen(cfg)} (K=${cfg.frames}, M=${cfg.missionLen}) params=${
+      n.toLocaleString("en-US")
+    } (${(n / 1e6).toFixed(2)}M)`;
 }
 
 // ---------------------------------------------------------------------------
@@ -402,7 +407,9 @@ export interface HostInputs {
 /** Check that a batch matches the model config; throws naming the mismatch. */
 export function checkBatch(cfg: ModelConfig, batch: Batch): void {
   if (batch.K !== cfg.frames) {
-    throw new Error(`batch has K=${batch.K} frames but the model was built for window.length=${cfg.frames}`);
+    throw new Error(
+      `batch has K=${batch.K} frames but the model was built for window.length=${cfg.frames}`,
+    );
   }
   if (batch.M !== cfg.missionLen) {
     throw new Error(
@@ -443,8 +450,10 @@ export function encodeInputs(cfg: ModelConfig, batch: Batch, mask: Mask | null):
         const p = (base + c) * 3;
         const hidden = mask ? mask.cells : null;
         tok[p] = TOK_OFFSET.obj + (hidden && hidden[src] ? MASK_ID.obj : batch.cells[src]);
-        tok[p + 1] = TOK_OFFSET.color + (hidden && hidden[src + 1] ? MASK_ID.color : batch.cells[src + 1]);
-        tok[p + 2] = TOK_OFFSET.state + (hidden && hidden[src + 2] ? MASK_ID.state : batch.cells[src + 2]);
+        tok[p + 1] = TOK_OFFSET.color +
+          (hidden && hidden[src + 1] ? MASK_ID.color : batch.cells[src + 1]);
+        tok[p + 2] = TOK_OFFSET.state +
+          (hidden && hidden[src + 2] ? MASK_ID.state : batch.cells[src + 2]);
         keyValid[base + c] = valid;
       }
       const pd = (base + CELLS) * 3, pa = (base + CELLS + 1) * 3;
@@ -476,7 +485,10 @@ export function inputsToDevice(cfg: ModelConfig, h: HostInputs): ForwardInputs {
   return {
     tok: np.array(h.tok as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([h.B, L, 3]),
     keyValid: np.array(h.keyValid as Float32Array<ArrayBuffer>).reshape([h.B, L]),
-    posIdx: np.array(positionIndex(cfg) as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([L, 3]),
+    posIdx: np.array(positionIndex(cfg) as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([
+      L,
+      3,
+    ]),
   };
 }
 
@@ -600,7 +612,12 @@ function copyMask(mask: Mask): Mask {
 }
 
 function copyBatch(batch: Batch): Batch {
-  return { ...batch, cells: batch.cells.slice(), dirs: batch.dirs.slice(), actions: batch.actions.slice() };
+  return {
+    ...batch,
+    cells: batch.cells.slice(),
+    dirs: batch.dirs.slice(),
+    actions: batch.actions.slice(),
+  };
 }
 
 /**
@@ -696,5 +713,7 @@ export async function decodeIterative(
  */
 export function makePredictor(params: Params, cfg: ModelConfig, decodeSteps = 1): Predictor {
   return (batch, mask) =>
-    decodeSteps <= 1 ? predict(params, cfg, batch, mask) : decodeIterative(params, cfg, batch, mask, decodeSteps);
+    decodeSteps <= 1
+      ? predict(params, cfg, batch, mask)
+      : decodeIterative(params, cfg, batch, mask, decodeSteps);
 }

@@ -38,7 +38,9 @@ export interface MetricsRecord {
 /** Append records to a jsonl file. */
 export async function appendJsonl(path: string, recs: unknown[]): Promise<void> {
   if (recs.length === 0) return;
-  await Deno.writeTextFile(path, recs.map((r) => JSON.stringify(r)).join("\n") + "\n", { append: true });
+  await Deno.writeTextFile(path, recs.map((r) => JSON.stringify(r)).join("\n") + "\n", {
+    append: true,
+  });
 }
 
 /** Keep only records with `step <= maxStep` (used when resuming), rewriting atomically. */
@@ -71,20 +73,29 @@ export async function readJsonl<T = Record<string, unknown>>(path: string): Prom
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "?";
   s = Math.round(s);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  if (s >= 3600) {
+    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  }
   if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${s}s`;
 }
 
 /** One progress line: `step 120/2000 [=====>     ] 6% loss 1.234 | 5,012 tok/s | ETA 12m30s`. */
-export function progressLine(step: number, total: number, loss: number, tokPerS: number, etaS: number): string {
+export function progressLine(
+  step: number,
+  total: number,
+  loss: number,
+  tokPerS: number,
+  etaS: number,
+): string {
   const width = 24;
   const frac = total > 0 ? Math.min(1, step / total) : 1;
   const filled = Math.round(frac * width);
-  const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") + " ".repeat(width - filled);
-  return `step ${step}/${total} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% loss ${loss.toFixed(4)} | ${
-    Math.round(tokPerS).toLocaleString("en-US")
-  } tok/s | ETA ${formatDuration(etaS)}`;
+  const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") +
+    " ".repeat(width - filled);
+  return `step ${step}/${total} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% loss ${
+    loss.toFixed(4)
+  } | ${Math.round(tokPerS).toLocaleString("en-US")} tok/s | ETA ${formatDuration(etaS)}`;
 }
 
 /** Writes progress to stderr: an in-place line on a terminal, plain lines otherwise. */

@@ -151,9 +151,16 @@ function rssMb(): number {
   return Deno.memoryUsage().rss / 2 ** 20;
 }
 
-async function nextItem(it: Iterator<BatchItem> | AsyncIterator<BatchItem>, pos: number): Promise<BatchItem> {
+async function nextItem(
+  it: Iterator<BatchItem> | AsyncIterator<BatchItem>,
+  pos: number,
+): Promise<BatchItem> {
   const r = await it.next();
-  if (r.done) throw new Error(`training batch stream ended at micro-batch ${pos}; it must be endless (cycle epochs)`);
+  if (r.done) {
+    throw new Error(
+      `training batch stream ended at micro-batch ${pos}; it must be endless (cycle epochs)`,
+    );
+  }
   return r.value;
 }
 
@@ -175,7 +182,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;
-  if (mode !== "mean" && mode !== "elbo") throw new Error(`train.loss: '${tc.loss}' must be 'mean' or 'elbo'`);
+  if (mode !== "mean" && mode !== "elbo") {
+    throw new Error(`train.loss: '${tc.loss}' must be 'mean' or 'elbo'`);
+  }
   const accum = Math.max(1, tc.grad_accum | 0);
   const progress = new Progress(opts.progress ?? true);
   const runDir = opts.runDir;
@@ -194,7 +203,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const ck = await loadCheckpoint(last.dir);
     if (JSON.stringify(ck.state.modelConfig) !== JSON.stringify(model)) {
       throw new Error(
-        `resume: checkpoint ${last.dir} was written for model ${JSON.stringify(ck.state.modelConfig)} ` +
+        `resume: checkpoint ${last.dir} was written for model ${
+          JSON.stringify(ck.state.modelConfig)
+        } ` +
           `but the config gives ${JSON.stringify(model)}; use the run's original config`,
       );
     }
@@ -210,7 +221,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   } else {
     if (!opts.resume && existing.length > 0) {
       throw new Error(
-        `run directory ${runDir} already has checkpoints (newest: ${existing[existing.length - 1].dir}); ` +
+        `run directory ${runDir} already has checkpoints (newest: ${
+          existing[existing.length - 1].dir
+        }); ` +
           `pass --resume to continue it, or use a new run name`,
       );
     }
@@ -224,10 +237,16 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const stepper = makeStepper(model, optim, tc.head_weights);
   let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
 
-  const toDevice = (batch: Batch, mask: Mask): { dev: DeviceBatch; hidden: number[]; validSlots: number } => {
+  const toDevice = (
+    batch: Batch,
+    mask: Mask,
+  ): { dev: DeviceBatch; hidden: number[]; validSlots: number } => {
     const t = encodeTargets(batch, mask, mode);
     return {
-      dev: { inputs: inputsToDevice(model, encodeInputs(model, batch, mask)), targets: targetsToDevice(t, batch.B, batch.K) },
+      dev: {
+        inputs: inputsToDevice(model, encodeInputs(model, batch, mask)),
+        targets: targetsToDevice(t, batch.B, batch.K),
+      },
       hidden: t.hiddenPerHead,
       validSlots: t.validSlots,
     };
@@ -260,6 +279,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   };
 
   const t0 = performance.now();
+  let lastVal: MetricsRecord | null = null;
   const validate = async (): Promise<MetricsRecord | null> => {
     if (valHost.length === 0) return null;
     let lsum = 0;
@@ -299,7 +319,8 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         epoch,
         rng: {
           seed: cfg.seed,
-          note: "init, masks and data order derive from (seed, step, epoch, data position); no other RNG state",
+          note:
+            "init, masks and data order derive from (seed, step, epoch, data position); no other RNG state",
         },
         best,
         modelConfig: model,
@@ -319,24 +340,48 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const out: HostMicro[] = [];
     for (let j = 0; j < accum; j++) {
       const item = await nextItem(it, position + j);
-      const mask = opts.maskFn(item.batch, { step: forStep, epoch: item.epoch, seed: cfg.seed + j * 7919 });
+      const mask = opts.maskFn(item.batch, {
+        step: forStep,
+        epoch: item.epoch,
+        seed: cfg.seed + j * 7919,
+      });
       const d = toDevice(item.batch, mask);
-      out.push({ batch: item.batch, epoch: item.epoch, hidden: d.hidden, validSlots: d.validSlots, dev: d.dev });
+      out.push({
+        batch: item.batch,
+        epoch: item.epoch,
+        hidden: d.hidden,
+        validSlots: d.validSlots,
+        dev: d.dev,
+      });
     }
     return out;
   };
 
   const losses: number[] = [];
-  let lastVal: MetricsRecord | null = null;
   let interrupted = false;
   // interval accumulators
-  let ivSteps = 0, ivLoss = 0, ivTokens = 0, ivStart = performance.now(), ivHidden = [0, 0, 0, 0, 0], ivValid = 0;
+  let ivSteps = 0,
+    ivLoss = 0,
+    ivTokens = 0,
+    ivStart = performance.now(),
+    ivHidden = [0, 0, 0, 0, 0],
+    ivValid = 0;
   let ivAux = new Float64Array(10);
   let ivLr = 0, ivG = 0;
   let smoothLoss = NaN;
   const target = tc.steps;
   const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
 
+  // Validation before the first step: a baseline for the curve (and every compiled program exists from here on).
+  if (step === 0 && tc.eval_every > 0 && stopAt > 0) {
+    const v = await validate();
+    if (v) {
+      lastVal = v;
+      await appendJsonl(metricsPath, [v]);
+      opts.onLog?.(v);
+      progress.message(`val step 0: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%`);
+    }
+  }
   let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
   while (step < stopAt && micro) {
     const cur = micro;
@@ -353,7 +398,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
       progress.done();
       tree.dispose([params, opt]);
-      if (micro) for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]);
+      if (micro) { for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]); }
       stepper.dispose();
       throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
     }
@@ -395,7 +440,12 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       };
       await appendJsonl(metricsPath, [rec]);
       opts.onLog?.(rec);
-      ivSteps = 0, ivLoss = 0, ivTokens = 0, ivHidden = [0, 0, 0, 0, 0], ivValid = 0, ivAux = new Float64Array(10);
+      ivSteps = 0,
+        ivLoss = 0,
+        ivTokens = 0,
+        ivHidden = [0, 0, 0, 0, 0],
+        ivValid = 0,
+        ivAux = new Float64Array(10);
       ivG = 0;
       ivStart = performance.now();
     }
@@ -417,7 +467,10 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       }
       ivStart = performance.now(); // keep validation time out of tokens/s
     }
-    if ((tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt || aborted) {
+    if (
+      (tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt ||
+      aborted
+    ) {
       await checkpoint();
     }
     if (aborted) {
@@ -425,7 +478,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       break;
     }
   }
-  if (micro) for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]);
+  if (micro) { for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]); }
   if (step < target) interrupted = true;
   progress.done();
   tree.dispose(opt);

@@ -62,7 +62,13 @@ export function mapParams<T, U>(
     lnf: T;
     head: T;
   }[]
-): { tok: U; pos: U; blocks: { ln1: U; wqkv: U; wo: U; ln2: U; w13: U; w2: U }[]; lnf: U; head: U } {
+): {
+  tok: U;
+  pos: U;
+  blocks: { ln1: U; wqkv: U; wo: U; ln2: U; w13: U; w2: U }[];
+  lnf: U;
+  head: U;
+} {
   const t0 = trees[0];
   const at = (pick: (t: typeof t0) => T, name: string) => fn(name, ...trees.map(pick));
   return {
@@ -115,18 +121,24 @@ export function adamwUpdate(
   const b1 = cfg.beta1, b2 = cfg.beta2;
   const newM: Record<string, np.Array> = {};
   const newV: Record<string, np.Array> = {};
-  const newP = mapParams((name, p, g, m, v) => {
-    const gc = g.mul(clipScale.ref);
-    const m2 = m.mul(b1).add(gc.ref.mul(1 - b1));
-    const v2 = v.mul(b2).add(np.square(gc).mul(1 - b2));
-    const mhat = m2.ref.mul(bc1.ref);
-    const vhat = v2.ref.mul(bc2.ref);
-    newM[name] = m2;
-    newV[name] = v2;
-    let upd = mhat.div(np.sqrt(vhat).add(cfg.eps));
-    if (isDecayed(name) && cfg.weightDecay > 0) upd = upd.add(p.ref.mul(cfg.weightDecay));
-    return p.sub(upd.mul(lr.ref));
-  }, params, grads, opt.m, opt.v) as Params;
+  const newP = mapParams(
+    (name, p, g, m, v) => {
+      const gc = g.mul(clipScale.ref);
+      const m2 = m.mul(b1).add(gc.ref.mul(1 - b1));
+      const v2 = v.mul(b2).add(np.square(gc).mul(1 - b2));
+      const mhat = m2.ref.mul(bc1.ref);
+      const vhat = v2.ref.mul(bc2.ref);
+      newM[name] = m2;
+      newV[name] = v2;
+      let upd = mhat.div(np.sqrt(vhat).add(cfg.eps));
+      if (isDecayed(name) && cfg.weightDecay > 0) upd = upd.add(p.ref.mul(cfg.weightDecay));
+      return p.sub(upd.mul(lr.ref));
+    },
+    params,
+    grads,
+    opt.m,
+    opt.v,
+  ) as Params;
   clipScale.dispose();
   lr.dispose();
   bc1.dispose();

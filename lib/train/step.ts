@@ -9,7 +9,14 @@
 import { jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import type { ForwardInputs, ModelConfig, Params } from "../model/transformer.ts";
 import { type HeadWeights, lossFn, type Targets } from "./loss.ts";
-import { adamwUpdate, biasCorrections, lrAt, mapParams, type OptimConfig, type OptState } from "./optim.ts";
+import {
+  adamwUpdate,
+  biasCorrections,
+  lrAt,
+  mapParams,
+  type OptimConfig,
+  type OptState,
+} from "./optim.ts";
 
 /** Result of one optimizer step (device arrays; the caller reads and disposes loss/aux/gnorm). */
 export interface StepOut {
@@ -50,7 +57,8 @@ export function makeStepper(
   optim: OptimConfig,
   weights: HeadWeights,
 ): Stepper {
-  const loss = (p: Params, inputs: ForwardInputs, t: Targets) => lossFn(model, weights, p, inputs, t);
+  const loss = (p: Params, inputs: ForwardInputs, t: Targets) =>
+    lossFn(model, weights, p, inputs, t);
   const vg = valueAndGrad(loss, { hasAux: true });
 
   const fused = jit((
@@ -72,7 +80,9 @@ export function makeStepper(
     return { loss: l, aux, grads: grads as Params };
   });
 
-  const accumulate = jit((a: Params, b: Params) => mapParams((_n, x, y) => x.add(y), a, b) as Params);
+  const accumulate = jit((a: Params, b: Params) =>
+    mapParams((_n, x, y) => x.add(y), a, b) as Params
+  );
 
   const apply = jit((
     params: Params,
@@ -98,7 +108,15 @@ export function makeStepper(
       const lr = np.array(lrAt(optim, step));
       const [b1, b2] = biasCorrections(optim, step);
       if (micro.length === 1) {
-        return fused(params, opt, lr, np.array(b1), np.array(b2), micro[0].inputs, micro[0].targets);
+        return fused(
+          params,
+          opt,
+          lr,
+          np.array(b1),
+          np.array(b2),
+          micro[0].inputs,
+          micro[0].targets,
+        );
       }
       let gsum: Params | null = null;
       let lsum: np.Array | null = null;
@@ -111,7 +129,13 @@ export function makeStepper(
       }
       const inv = 1 / micro.length;
       const upd = apply(params, opt, gsum!, np.array(inv), lr, np.array(b1), np.array(b2));
-      return { params: upd.params, opt: upd.opt, loss: lsum!.mul(inv), aux: asum!, gnorm: upd.gnorm };
+      return {
+        params: upd.params,
+        opt: upd.opt,
+        loss: lsum!.mul(inv),
+        aux: asum!,
+        gnorm: upd.gnorm,
+      };
     },
     evaluate(params, batch) {
       return evalJit(tree.ref(params), batch.inputs, batch.targets);

@@ -1,0 +1,355 @@
+import assert from "node:assert";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
+import {
+  encodeInputs,
+  initHostParams,
+  inputsToDevice,
+  paramsFromHost,
+  paramsToHost,
+  resolveModelConfig,
+} from "../lib/model/transformer.ts";
+import { listCheckpoints, loadCheckpoint } from "../lib/model/checkpoint.ts";
+import {
+  adamwUpdate,
+  biasCorrections,
+  encodeTargets,
+  initOptState,
+  lrAt,
+  makeStepper,
+  type MetricsRecord,
+  NonFiniteLossError,
+  type OptimConfig,
+  readJsonl,
+  syntheticBatch,
+  syntheticMask,
+  targetsToDevice,
+  train,
+  type TrainRunConfig,
+} from "../lib/train/mod.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const assertEquals = (a: unknown, b: unknown, msg?: string) => assert.deepStrictEqual(a, b, msg);
+await init("wasm");
+defaultDevice("wasm");
+
+const K = 3, M = 5, B = 8;
+
+function runConfig(over: Partial<TrainRunConfig["train"]> = {}): TrainRunConfig {
+  return {
+    seed: 0,
+    model: { size: "tiny" },
+    window: { length: K, mission_len: M },
+    train: {
+      device: "wasm",
+      precision: "fp32",
+      batch_size: B,
+      grad_accum: 1,
+      steps: 40,
+      lr: 3e-3,
+      min_lr: 3e-4,
+      warmup_steps: 5,
+      weight_decay: 0.01,
+      beta1: 0.9,
+      beta2: 0.98,
+      adam_eps: 1e-8,
+      clip_norm: 1,
+      loss: "mean",
+      head_weights: { obj: 1, color: 1, state: 1, dir: 1, action: 1 },
+      log_every: 10,
+      eval_every: 20,
+      eval_batches: 2,
+      ckpt_every: 20,
+      keep_last: 2,
+      ...over,
+    },
+  };
+}
+
+const data = (bs = B) => ({
+  trainBatches: function* (pos: number) {
+    for (let i = pos;; i++) yield { batch: syntheticBatch(bs, K, M, i), epoch: Math.floor(i / 50) };
+  },
+  valBatches: function* () {
+    for (let i = 0; i < 4; i++) yield syntheticBatch(bs, K, M, 100_000 + i);
+  },
+  maskFn: (
+    b: Parameters<typeof syntheticMask>[0],
+    c: { step: number; epoch: number; seed: number },
+  ) => syntheticMask(b, 0.3, c.step * 131 + c.epoch * 7 + c.seed),
+  progress: false,
+});
+
+/** Counts live wasm buffers by wrapping the backend's malloc/incRef/decRef. */
+async function liveBufferCounter(): Promise<() => number> {
+  const url = new URL(
+    "../node_modules/.deno/@jax-js+jax@0.1.25/node_modules/@jax-js/jax/dist/backend-CnjgxpXq.js",
+    import.meta.url,
+  );
+  // deno-lint-ignore no-explicit-any
+  const mod: any = await import(url.href);
+  const be = mod.s("wasm");
+  if (!be || be.type !== "wasm") {
+    throw new Error("could not reach the jax-js wasm backend for counting buffers");
+  }
+  if (!be.__h4count) {
+    const refs = new Map<number, number>();
+    const om = be.malloc.bind(be), oi = be.incRef.bind(be), od = be.decRef.bind(be);
+    be.malloc = (size: number, d?: Uint8Array) => {
+      const s = om(size, d);
+      refs.set(s, 1);
+      return s;
+    };
+    be.incRef = (s: number) => {
+      oi(s);
+      refs.set(s, (refs.get(s) ?? 0) + 1);
+    };
+    be.decRef = (s: number) => {
+      od(s);
+      const r = (refs.get(s) ?? 0) - 1;
+      if (r <= 0) refs.delete(s);
+      else refs.set(s, r);
+    };
+    be.__h4count = () => refs.size;
+  }
+  return be.__h4count;
+}
+
+Deno.test("lr schedule: linear warmup then cosine to min_lr", () => {
+  const c: OptimConfig = {
+    lr: 1,
+    minLr: 0.1,
+    warmupSteps: 10,
+    steps: 110,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.99,
+    eps: 1e-8,
+    clipNorm: 1,
+  };
+  assert(Math.abs(lrAt(c, 0) - 0.1) < 1e-12);
+  assert(Math.abs(lrAt(c, 9) - 1) < 1e-12);
+  assert(Math.abs(lrAt(c, 10) - 1) < 1e-12);
+  assert(Math.abs(lrAt(c, 60) - 0.55) < 1e-12);
+  assert(Math.abs(lrAt(c, 110) - 0.1) < 1e-12);
+  assert(Math.abs(lrAt(c, 500) - 0.1) < 1e-12);
+});
+
+Deno.test({
+  name: "AdamW update matches a host reference (clipping, decay only on matrices)",
+  ...opts,
+  fn: async () => {
+    const mc = resolveModelConfig({ size: "tiny" }, { length: 2, mission_len: 1 });
+    const hp = initHostParams(mc, 1), hg = initHostParams(mc, 2);
+    const c: OptimConfig = {
+      lr: 0.01,
+      minLr: 0,
+      warmupSteps: 0,
+      steps: 10,
+      weightDecay: 0.1,
+      beta1: 0.9,
+      beta2: 0.98,
+      eps: 1e-8,
+      clipNorm: 0.5,
+    };
+    const params = paramsFromHost(mc, hp), grads = paramsFromHost(mc, hg);
+    const opt = initOptState(params);
+    const [bc1, bc2] = biasCorrections(c, 0);
+    const r = adamwUpdate(c, params, grads, opt, np.array(0.01), np.array(bc1), np.array(bc2));
+    const newP = await paramsToHost(r.params);
+    const gnorm = (await r.gnorm.data())[0];
+    let sq = 0;
+    for (const t of Object.values(hg)) for (const x of t.data) sq += x * x;
+    assert(Math.abs(gnorm - Math.sqrt(sq)) / Math.sqrt(sq) < 1e-4);
+    const scale = Math.min(1, 0.5 / Math.sqrt(sq));
+    for (const name of ["tok", "blocks.0.ln1", "blocks.1.wqkv", "head"]) {
+      const decay = name === "blocks.1.wqkv" || name === "head";
+      for (let i = 0; i < 5; i++) {
+        const g = hg[name].data[i] * scale, p = hp[name].data[i];
+        const m = 0.1 * g * bc1, v = 0.02 * g * g * bc2;
+        const want = p - 0.01 * (m / (Math.sqrt(v) + 1e-8) + (decay ? 0.1 * p : 0));
+        assert(
+          Math.abs(newP[name].data[i] - want) < 1e-5,
+          `${name}[${i}]: ${newP[name].data[i]} vs ${want}`,
+        );
+      }
+    }
+    tree.dispose([r.params, r.opt]);
+  },
+});
+
+Deno.test({
+  name: "grad accumulation over two identical micro-batches equals one fused step",
+  ...opts,
+  fn: async () => {
+    const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
+    const c: OptimConfig = {
+      lr: 0.01,
+      minLr: 0,
+      warmupSteps: 0,
+      steps: 10,
+      weightDecay: 0.1,
+      beta1: 0.9,
+      beta2: 0.98,
+      eps: 1e-8,
+      clipNorm: 1,
+    };
+    const st = makeStepper(mc, c, { obj: 1, color: 1, state: 0.5, dir: 1, action: 2 });
+    const batch = syntheticBatch(4, K, M, 3), mask = syntheticMask(batch, 0.4, 3);
+    const dev = () => ({
+      inputs: inputsToDevice(mc, encodeInputs(mc, batch, mask)),
+      targets: targetsToDevice(encodeTargets(batch, mask, "mean"), 4, K),
+    });
+    const host = initHostParams(mc, 4);
+    const p1 = paramsFromHost(mc, host), p2 = paramsFromHost(mc, host);
+    const a = st.step(p1, initOptState(p1), 0, [dev()]);
+    const b = st.step(p2, initOptState(p2), 0, [dev(), dev()]);
+    const la = (await a.loss.data())[0], lb = (await b.loss.data())[0];
+    assert(Math.abs(la - lb) < 1e-5, `${la} vs ${lb}`);
+    const ha = await paramsToHost(a.params), hb = await paramsToHost(b.params);
+    let md = 0;
+    for (const k of Object.keys(ha)) {
+      for (let i = 0; i < ha[k].data.length; i++) {
+        md = Math.max(md, Math.abs(ha[k].data[i] - hb[k].data[i]));
+      }
+    }
+    assert(md < 1e-5, `max param diff ${md}`);
+    tree.dispose([a.params, a.opt, b.params, b.opt]);
+    st.dispose();
+  },
+});
+
+Deno.test({
+  name: "tiny model learns: training and validation loss fall; metrics and checkpoints written",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const logs: MetricsRecord[] = [];
+    const r = await train(runConfig({ steps: 60 }), {
+      ...data(),
+      runDir: dir,
+      onLog: (x) => logs.push(x),
+    });
+    assertEquals(r.step, 60);
+    const first = r.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const last = r.losses.slice(-5).reduce((a, b) => a + b) / 5;
+    assert(last < 0.8 * first, `loss did not fall: ${first} -> ${last}`);
+    const vals = logs.filter((x) => x.kind === "val");
+    assertEquals(vals.map((v) => v.step), [0, 20, 40, 60]);
+    assert(vals[3].loss < 0.85 * vals[0].loss, `val loss ${vals[0].loss} -> ${vals[3].loss}`);
+    const recs = await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`);
+    const tr = recs.filter((x) => x.kind === "train");
+    assertEquals(tr.map((x) => x.step), [10, 20, 30, 40, 50, 60]);
+    for (const k of ["loss", "acc", "lr", "grad_norm", "tokens_per_s", "mask_rate"] as const) {
+      assert(Number.isFinite(tr[0][k]), `metrics field ${k} missing`);
+    }
+    assert(Math.abs(tr[0].mask_rate - 0.3) < 0.05, `mask rate ${tr[0].mask_rate}`);
+    assertEquals(Object.keys(tr[0].loss_heads).sort(), ["action", "color", "dir", "obj", "state"]);
+    assertEquals((await listCheckpoints(dir)).map((c) => c.step), [40, 60]);
+    const best = await loadCheckpoint(`${dir}/checkpoints/best`);
+    assertEquals(best.state.step, r.best!.step);
+    tree.dispose(r.params);
+  },
+});
+
+Deno.test({
+  name: "resume is exact: losses after resuming equal an uninterrupted run",
+  ...opts,
+  fn: async () => {
+    const cfg = runConfig({ steps: 16, ckpt_every: 8, eval_every: 8, log_every: 4 });
+    const a = await train(cfg, { ...data(), runDir: await Deno.makeTempDir() });
+    tree.dispose(a.params);
+    const dir = await Deno.makeTempDir();
+    const b1 = await train(cfg, { ...data(), runDir: dir, stopAtStep: 8 });
+    assert(b1.interrupted);
+    assertEquals(b1.step, 8);
+    tree.dispose(b1.params);
+    // Without --resume a populated run directory is refused.
+    await assert.rejects(() => train(cfg, { ...data(), runDir: dir }), /--resume/);
+    const b2 = await train(cfg, { ...data(), runDir: dir, resume: true });
+    assertEquals(b2.startStep, 8);
+    assertEquals(b2.losses, a.losses.slice(8));
+    assertEquals(b1.losses, a.losses.slice(0, 8));
+    const recs = await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`);
+    assertEquals(recs.filter((x) => x.kind === "train").map((x) => x.step), [4, 8, 12, 16]);
+    tree.dispose(b2.params);
+  },
+});
+
+Deno.test({
+  name: "non-finite loss stops with a message naming the step and the last good checkpoint",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const cfg = runConfig({
+      steps: 20,
+      lr: 1e36,
+      warmup_steps: 0,
+      clip_norm: 0,
+      ckpt_every: 1,
+      eval_every: 0,
+    });
+    let err: unknown = null;
+    try {
+      await train(cfg, { ...data(), runDir: dir });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof NonFiniteLossError, `expected NonFiniteLossError, got ${err}`);
+    const msg = (err as Error).message;
+    assert(/training stopped at step \d+/.test(msg), msg);
+    const cks = await listCheckpoints(dir);
+    const s = (err as NonFiniteLossError).step;
+    if (cks.length) {
+      assert(msg.includes(cks[cks.length - 1].dir), msg);
+      assertEquals(cks[cks.length - 1].step, s - 1);
+    } else assert(msg.includes("No checkpoint"), msg);
+  },
+});
+
+Deno.test({
+  name: "no growth: live buffers and RSS equal after step 10 and step 200 (tiny)",
+  ...opts,
+  fn: async () => {
+    const live = await liveBufferCounter();
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const dir = await Deno.makeTempDir();
+    const at: Record<number, { live: number; rss: number }> = {};
+    const r = await train(
+      runConfig({
+        steps: Number(Deno.env.get("H4_STEPS") ?? 210),
+        eval_every: 50,
+        ckpt_every: 100,
+        log_every: 10,
+      }),
+      {
+        ...data(4),
+        runDir: dir,
+        onLog: (x) => {
+          if (x.kind !== "train") return;
+          const n = live();
+          gc(); // measure memory that is still reachable, not garbage waiting for V8's next major GC
+          at[x.step] = { live: n, rss: Deno.memoryUsage().rss / 2 ** 20 };
+        },
+      },
+    );
+    tree.dispose(r.params);
+    const a = at[10], b = at[200];
+    console.log(Object.entries(at).map(([k, v]) => `${k}:${v.live}/${v.rss.toFixed(0)}`).join(" "));
+    console.log(
+      `live buffers step10=${a.live} step200=${b.live}; rss MiB step10=${
+        a.rss.toFixed(1)
+      } step200=${b.rss.toFixed(1)}`,
+    );
+    // Counts taken mid-pipeline dip when a worker frees buffers late; growth would show in the maxima.
+    const maxIn = (lo: number, hi: number) =>
+      Math.max(...Object.entries(at).filter(([k]) => +k >= lo && +k <= hi).map(([, v]) => v.live));
+    assert(
+      maxIn(180, 200) <= maxIn(10, 30),
+      `live buffers grew: max ${maxIn(10, 30)} (steps 10-30) -> ${maxIn(180, 200)} (steps 180-200)`,
+    );
+    assert(b.rss - a.rss < 25, `RSS grew by ${(b.rss - a.rss).toFixed(1)} MiB from step 10 to 200`);
+  },
+});
