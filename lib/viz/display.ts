@@ -61,11 +61,26 @@ export async function displayBundle(
     metadata: {},
     transient: opts.displayId ? { display_id: opts.displayId } : {},
   });
+  // The Deno kernel forwards broadcasts asynchronously (measured: ~1.5 MB/s);
+  // messages sent faster are dropped or arrive after the cell is idle (and are
+  // then attributed to the next cell). Pace every message by its size.
+  let size = 0;
+  for (const v of Object.values(bundle)) size += v.length;
+  await new Promise((r) => setTimeout(r, 30 + Math.ceil(size / 2000)));
 }
 
 /**
- * Call in a notebook's first cell: sends plotly.js and the viz CSS once.
- * Re-running it sends them again (use after clearing outputs in the browser).
+ * Call in a notebook's first code cell: sends plotly.js (~4.8 MB) and the viz
+ * CSS once for the notebook; later figures reference `window.Plotly`.
+ * Re-running the cell sends it again (use after clearing outputs in the browser).
+ *
+ * The Deno kernel forwards display messages asynchronously and drops some when
+ * they are sent faster than it forwards them (~1.5 MB/s measured), so this
+ * waits ~2.5 s after sending (see {@link displayBundle}).
+ *
+ * @example
+ * import * as viz from "../lib/viz/mod.ts";
+ * await viz.setupNotebook();
  */
 export async function setupNotebook(): Promise<void> {
   plotlySent = true;
