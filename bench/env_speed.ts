@@ -164,7 +164,10 @@ for id_ in ids:
 print(json.dumps(out))
 `;
 
-async function benchPython(cmd: string, ids: string[]): Promise<Record<string, unknown>[] | { error: string }> {
+async function benchPython(
+  cmd: string,
+  ids: string[],
+): Promise<Record<string, unknown>[] | { error: string }> {
   const path = await Deno.makeTempFile({ suffix: ".py" });
   await Deno.writeTextFile(path, PY);
   try {

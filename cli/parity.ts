@@ -6,7 +6,13 @@
  * @module
  */
 
-import { formatReport, listFixtureFiles, loadFixture, type EpisodeResult, compareFile } from "../lib/env/parity.ts";
+import {
+  compareFile,
+  type EpisodeResult,
+  formatReport,
+  listFixtureFiles,
+  loadFixture,
+} from "../lib/env/parity.ts";
 
 function usage(msg?: string): never {
   if (msg) console.error(`parity: ${msg}`);

@@ -2,7 +2,14 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { inflateSync } from "node:zlib";
 import { BatchedEnv } from "../lib/env/batch.ts";
 import { make } from "../lib/env/registry.ts";
-import { asciiFromEncoding, encodePng, renderAscii, renderPng, renderRgb, renderSvg } from "../lib/env/render.ts";
+import {
+  asciiFromEncoding,
+  encodePng,
+  renderAscii,
+  renderPng,
+  renderRgb,
+  renderSvg,
+} from "../lib/env/render.ts";
 import { Generator } from "../lib/env/rng.ts";
 
 Deno.test("BatchedEnv matches single envs step for step, with auto-reset and next seeds", () => {
@@ -89,7 +96,10 @@ Deno.test("PNG pixels equal MiniGrid rgb_array for DoorKey-8x8 seed 0 (spot chec
   const img = renderRgb(env);
   strictEqual(img.width, 256);
   // wall tile (0,0): grid-line grey at the very corner, wall grey inside
-  const px = (x: number, y: number) => [...img.data.subarray((y * 256 + x) * 3, (y * 256 + x) * 3 + 3)];
+  const px = (
+    x: number,
+    y: number,
+  ) => [...img.data.subarray((y * 256 + x) * 3, (y * 256 + x) * 3 + 3)];
   deepStrictEqual(px(16, 16), [100, 100, 100]);
   // agent at (3, 4) facing down: red at tile centre, highlighted (visible) background elsewhere
   deepStrictEqual(px(3 * 32 + 16, 4 * 32 + 16), [255, 76, 76]);

@@ -2,7 +2,8 @@ import { deepStrictEqual, strictEqual as assertEquals } from "node:assert";
 import { Generator, PCG64, SeedSequence } from "../lib/env/rng.ts";
 
 const FIXTURES = new URL("../../shared/fixtures/minigrid/", import.meta.url);
-const hex = (a: ArrayLike<number>) => Array.from(a, (v) => v.toString(16).padStart(8, "0")).join(" ");
+const hex = (a: ArrayLike<number>) =>
+  Array.from(a, (v) => v.toString(16).padStart(8, "0")).join(" ");
 
 Deno.test("SeedSequence pool and generate_state match numpy (seeds 0, 42)", () => {
   const s0 = new SeedSequence(0);
@@ -98,9 +99,11 @@ Deno.test("integers(a, a+1) draws nothing; bad ranges throw", () => {
 Deno.test("every Generator call of rng_traces_seed0.json replays exactly", () => {
   const traces = JSON.parse(Deno.readTextFileSync(new URL("rng_traces_seed0.json", FIXTURES)));
   let calls = 0;
-  for (const [envId, tr] of Object.entries<{ calls: [string, number[], unknown, number, number][] }>(
-    traces.envs,
-  )) {
+  for (
+    const [envId, tr] of Object.entries<{ calls: [string, number[], unknown, number, number][] }>(
+      traces.envs,
+    )
+  ) {
     const g = new Generator(0);
     for (const [i, [method, args, result, draws, hasU32]] of tr.calls.entries()) {
       let got: unknown;

@@ -54,7 +54,9 @@ export class BatchedEnv {
 
   /** Create N envs of one registered id (or from a factory). */
   constructor(envId: string | (() => MiniGridEnv), n: number, opts: BatchedEnvOptions = {}) {
-    if (!Number.isInteger(n) || n < 1) throw new EnvUsageError(`BatchedEnv: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new EnvUsageError(`BatchedEnv: n must be a positive integer, got ${n}`);
+    }
     this.n = n;
     this.envs = [];
     for (let i = 0; i < n; i++) {
@@ -83,7 +85,9 @@ export class BatchedEnv {
   /** Reset every env: env i gets seed seed0 + i. */
   reset(seed0 = 0): void {
     if (!Number.isSafeInteger(seed0) || seed0 < 0) {
-      throw new EnvUsageError(`BatchedEnv.reset: seed0 must be a non-negative integer, got ${seed0}`);
+      throw new EnvUsageError(
+        `BatchedEnv.reset: seed0 must be a non-negative integer, got ${seed0}`,
+      );
     }
     for (let i = 0; i < this.n; i++) {
       this.envs[i].reset({ seed: seed0 + i });

@@ -45,7 +45,14 @@ export const COLOR_TO_IDX: Readonly<Record<ColorName, number>> = {
 };
 
 /** Encoding index → colour name. */
-export const IDX_TO_COLOR: readonly ColorName[] = ["red", "green", "blue", "purple", "yellow", "grey"];
+export const IDX_TO_COLOR: readonly ColorName[] = [
+  "red",
+  "green",
+  "blue",
+  "purple",
+  "yellow",
+  "grey",
+];
 
 /** A MiniGrid object type name. */
 export type ObjectType =

@@ -134,7 +134,11 @@ export class Grid {
   }
 
   /** Decode an encoding [width, height, 3] into a grid and its visibility mask. */
-  static decode(arr: Uint8Array, width: number, height: number): { grid: Grid; visMask: Uint8Array } {
+  static decode(
+    arr: Uint8Array,
+    width: number,
+    height: number,
+  ): { grid: Grid; visMask: Uint8Array } {
     const g = new Grid(width, height);
     const vis = new Uint8Array(width * height);
     for (let i = 0; i < width; i++) {

@@ -11,7 +11,15 @@
  * @module
  */
 
-import { ACTION_NAMES, Actions, COLOR_NAMES, type ColorName, DIR_DX, DIR_DY, DIR_TO_VEC } from "./constants.ts";
+import {
+  ACTION_NAMES,
+  Actions,
+  COLOR_NAMES,
+  type ColorName,
+  DIR_DX,
+  DIR_DY,
+  DIR_TO_VEC,
+} from "./constants.ts";
 import { Grid, propagateVis } from "./grid.ts";
 import { type Point, Wall, type WorldObj } from "./objects.ts";
 import { Generator } from "./rng.ts";
@@ -101,9 +109,13 @@ export function checkSeed(seed: unknown): number | bigint {
     if (seed < 0n) throw new EnvUsageError(`seed must be >= 0, got ${seed}`);
     return seed;
   }
-  if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || !Number.isSafeInteger(seed)) {
+  if (
+    typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || !Number.isSafeInteger(seed)
+  ) {
     throw new EnvUsageError(
-      `seed must be a non-negative integer (got ${typeof seed === "number" ? seed : typeof seed}); ` +
+      `seed must be a non-negative integer (got ${
+        typeof seed === "number" ? seed : typeof seed
+      }); ` +
         `pass e.g. reset({ seed: 0 })`,
     );
   }
@@ -572,7 +584,9 @@ export abstract class MiniGridEnv {
    * action, a step before reset or after the episode ended (terminated or truncated).
    */
   step(action: number): StepResult {
-    if (this.npRandom === null) throw new EnvUsageError("step() before reset(): call reset({ seed }) first");
+    if (this.npRandom === null) {
+      throw new EnvUsageError("step() before reset(): call reset({ seed }) first");
+    }
     if (this.ended) {
       throw new EnvUsageError(
         `step() after the episode ended (terminated or truncated at step ${this.stepCount}); call reset()`,

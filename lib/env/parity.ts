@@ -168,8 +168,12 @@ function cmpArray(got: ArrayLike<number>, want: ArrayLike<number>, what: string)
 
 function cmpRng(env: MiniGridEnv, want: FixtureRng, what: string): void {
   const st = env.rng.getState();
-  if (hexOf(st.state) !== want.state.toLowerCase()) fail(`${what}.state: got ${hexOf(st.state)}, want ${want.state}`);
-  if (hexOf(st.inc) !== want.inc.toLowerCase()) fail(`${what}.inc: got ${hexOf(st.inc)}, want ${want.inc}`);
+  if (hexOf(st.state) !== want.state.toLowerCase()) {
+    fail(`${what}.state: got ${hexOf(st.state)}, want ${want.state}`);
+  }
+  if (hexOf(st.inc) !== want.inc.toLowerCase()) {
+    fail(`${what}.inc: got ${hexOf(st.inc)}, want ${want.inc}`);
+  }
   const h = st.hasUint32 ? 1 : 0;
   if (h !== want.has_uint32) fail(`${what}.has_uint32: got ${h}, want ${want.has_uint32}`);
   if (h === 1 && st.uinteger !== want.uinteger) {
@@ -189,21 +193,35 @@ function cmpCarrying(got: number[] | null, want: number[] | null, what: string):
   cmpArray(got, want, what);
 }
 
-function checkReset(env: MiniGridEnv, r: FixtureReset, obsImage: Uint8Array, direction: number, mission: string) {
+function checkReset(
+  env: MiniGridEnv,
+  r: FixtureReset,
+  obsImage: Uint8Array,
+  direction: number,
+  mission: string,
+) {
   if (env.width !== r.width || env.height !== r.height) {
     fail(`reset.size: got ${env.width}x${env.height}, want ${r.width}x${r.height}`);
   }
   cmpArray(env.encodeGrid(), r.grid, "reset.grid");
   cmpArray(env.agentPos, r.agent_pos, "reset.agent_pos");
-  if (env.agentDir !== r.agent_dir) fail(`reset.agent_dir: got ${env.agentDir}, want ${r.agent_dir}`);
-  if (mission !== r.mission) fail(`reset.mission: got ${JSON.stringify(mission)}, want ${JSON.stringify(r.mission)}`);
-  if (env.maxSteps !== r.max_steps) fail(`reset.max_steps: got ${env.maxSteps}, want ${r.max_steps}`);
+  if (env.agentDir !== r.agent_dir) {
+    fail(`reset.agent_dir: got ${env.agentDir}, want ${r.agent_dir}`);
+  }
+  if (mission !== r.mission) {
+    fail(`reset.mission: got ${JSON.stringify(mission)}, want ${JSON.stringify(r.mission)}`);
+  }
+  if (env.maxSteps !== r.max_steps) {
+    fail(`reset.max_steps: got ${env.maxSteps}, want ${r.max_steps}`);
+  }
   cmpArray(obsImage, r.image, "reset.image");
   if (direction !== r.direction) fail(`reset.direction: got ${direction}, want ${r.direction}`);
   cmpCarrying(carryingOf(env), r.carrying, "reset.carrying");
   cmpRng(env, r.rng_after_reset, "reset.rng_after_reset");
   if (env.rng.draws !== r.rng_u64_draws_after_reset) {
-    fail(`reset.rng_u64_draws_after_reset: got ${env.rng.draws}, want ${r.rng_u64_draws_after_reset}`);
+    fail(
+      `reset.rng_u64_draws_after_reset: got ${env.rng.draws}, want ${r.rng_u64_draws_after_reset}`,
+    );
   }
 }
 
@@ -235,12 +253,20 @@ function replay(
     if (!Object.is(res.reward, tr.rewards[k]) && !(res.reward === 0 && tr.rewards[k] === 0)) {
       fail(`${where}.reward: got ${res.reward}, want ${tr.rewards[k]}`);
     }
-    if (+res.terminated !== tr.terminated[k]) fail(`${where}.terminated: got ${res.terminated}, want ${tr.terminated[k]}`);
-    if (+res.truncated !== tr.truncated[k]) fail(`${where}.truncated: got ${res.truncated}, want ${tr.truncated[k]}`);
-    if (env.agentX !== tr.agent_pos[2 * k] || env.agentY !== tr.agent_pos[2 * k + 1]) {
-      fail(`${where}.agent_pos: got [${env.agentPos}], want [${tr.agent_pos.slice(2 * k, 2 * k + 2)}]`);
+    if (+res.terminated !== tr.terminated[k]) {
+      fail(`${where}.terminated: got ${res.terminated}, want ${tr.terminated[k]}`);
     }
-    if (env.agentDir !== tr.agent_dir[k]) fail(`${where}.agent_dir: got ${env.agentDir}, want ${tr.agent_dir[k]}`);
+    if (+res.truncated !== tr.truncated[k]) {
+      fail(`${where}.truncated: got ${res.truncated}, want ${tr.truncated[k]}`);
+    }
+    if (env.agentX !== tr.agent_pos[2 * k] || env.agentY !== tr.agent_pos[2 * k + 1]) {
+      fail(
+        `${where}.agent_pos: got [${env.agentPos}], want [${tr.agent_pos.slice(2 * k, 2 * k + 2)}]`,
+      );
+    }
+    if (env.agentDir !== tr.agent_dir[k]) {
+      fail(`${where}.agent_dir: got ${env.agentDir}, want ${tr.agent_dir[k]}`);
+    }
     cmpCarrying(carryingOf(env), tr.carrying[k], `${where}.carrying`);
     env.encodeGrid(cur);
     const diff: string[] = [];
@@ -286,10 +312,19 @@ export function compareEpisode(
   try {
     env = (opts.makeEnv ?? defaultMakeEnv)(file);
   } catch (e) {
-    return { envId, seed: ep.seed, status: "error", detail: `make: ${(e as Error).message}`, steps, checked };
+    return {
+      envId,
+      seed: ep.seed,
+      status: "error",
+      detail: `make: ${(e as Error).message}`,
+      steps,
+      checked,
+    };
   }
   if (env === null) {
-    const why = envId.startsWith("BabyAI-") ? "BabyAI level not yet supported" : "env id not registered";
+    const why = envId.startsWith("BabyAI-")
+      ? "BabyAI level not yet supported"
+      : "env id not registered";
     return { envId, seed: ep.seed, status: "unsupported", detail: why, steps, checked };
   }
   const exts = extensions.filter((x) => x.appliesTo(envId));
@@ -323,12 +358,24 @@ export function compareEpisode(
     }
     const err = e as Error;
     const at = err.stack?.split("\n").slice(1, 3).map((s) => s.trim()).join(" ") ?? "";
-    return { envId, seed: ep.seed, status: "error", detail: `${err.name}: ${err.message} ${at}`, steps, checked };
+    return {
+      envId,
+      seed: ep.seed,
+      status: "error",
+      detail: `${err.name}: ${err.message} ${at}`,
+      steps,
+      checked,
+    };
   }
   return { envId, seed: ep.seed, status: "exact", detail: null, steps, checked };
 }
 
-function replayWithBot(env: MiniGridEnv, seed: number, tr: FixtureTrajectory, ext: ParityExtension): number {
+function replayWithBot(
+  env: MiniGridEnv,
+  seed: number,
+  tr: FixtureTrajectory,
+  ext: ParityExtension,
+): number {
   // Wrap: replay() resets the env first, so make the bot lazily on the first replan.
   let bot: ParityBot | null = null;
   const lazy: ParityBot = {
@@ -350,7 +397,11 @@ function replayWithBot(env: MiniGridEnv, seed: number, tr: FixtureTrajectory, ex
       if (got === null) throw e;
     }
     if (got !== tr.error) {
-      fail(`bot.error: got ${got === null ? "no error" : JSON.stringify(got)}, want ${JSON.stringify(tr.error)}`);
+      fail(
+        `bot.error: got ${got === null ? "no error" : JSON.stringify(got)}, want ${
+          JSON.stringify(tr.error)
+        }`,
+      );
     }
   }
   return n;
@@ -410,8 +461,9 @@ export function formatReport(results: EpisodeResult[]): string {
     const steps = rs.reduce((a, r) => a + r.steps, 0);
     let status = "ok";
     if (rs.some((r) => r.status === "mismatch" || r.status === "error")) status = "MISMATCH";
-    else if (rs.every((r) => r.status === "unsupported")) status = `not yet supported (${rs[0].detail})`;
-    else if (exact < rs.length) status = "partial";
+    else if (rs.every((r) => r.status === "unsupported")) {
+      status = `not yet supported (${rs[0].detail})`;
+    } else if (exact < rs.length) status = "partial";
     const checked = [...new Set(rs.flatMap((r) => r.checked))].join("+");
     lines.push(
       `${id.padEnd(w)}  ${String(rs.length).padStart(8)}  ${String(exact).padStart(5)}  ${
@@ -428,7 +480,9 @@ export function formatReport(results: EpisodeResult[]): string {
   const exact = results.filter((r) => r.status === "exact").length;
   const unsupported = results.filter((r) => r.status === "unsupported").length;
   lines.push("");
-  if (unsupported > 0) lines.push(`${unsupported} episodes not yet supported (not counted as exact)`);
+  if (unsupported > 0) {
+    lines.push(`${unsupported} episodes not yet supported (not counted as exact)`);
+  }
   lines.push(`parity: ${exact}/${results.length} episodes exact`);
   return lines.join("\n");
 }

@@ -121,12 +121,19 @@ export function make(id: string, kwargs: Record<string, unknown> = {}): MiniGrid
       const got = Array.isArray(v) ? "array" : typeof v;
       if (want !== got) {
         throw new EnvUsageError(
-          `make("${id}"): kwarg "${k0}" must be a ${want} (default ${JSON.stringify(d)}), got ${JSON.stringify(v)}`,
+          `make("${id}"): kwarg "${k0}" must be a ${want} (default ${JSON.stringify(d)}), got ${
+            JSON.stringify(v)
+          }`,
         );
       }
     }
-    if ((k === "maxSteps" || k === "agentViewSize") && v != null && (!Number.isInteger(v) || (v as number) <= 0)) {
-      throw new EnvUsageError(`make("${id}"): kwarg "${k0}" must be a positive integer, got ${JSON.stringify(v)}`);
+    if (
+      (k === "maxSteps" || k === "agentViewSize") && v != null &&
+      (!Number.isInteger(v) || (v as number) <= 0)
+    ) {
+      throw new EnvUsageError(
+        `make("${id}"): kwarg "${k0}" must be a positive integer, got ${JSON.stringify(v)}`,
+      );
     }
     merged[k] = v;
   }

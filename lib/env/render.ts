@@ -64,15 +64,30 @@ const GRID_LINE: Rgb = [100, 100, 100];
 
 function checkEncoding(enc: Uint8Array, w: number, h: number): void {
   if (enc.length < w * h * 3) {
-    throw new RangeError(`render: encoding has ${enc.length} bytes, need ${w}x${h}x3 = ${w * h * 3}`);
+    throw new RangeError(
+      `render: encoding has ${enc.length} bytes, need ${w}x${h}x3 = ${w * h * 3}`,
+    );
   }
 }
 
 /** The vector shapes (in unit tile coordinates) MiniGrid draws for one encoded cell. */
 function cellShapes(t: number, ci: number, state: number): Shape[] {
   const c = COLORS[IDX_TO_COLOR[ci] ?? "grey"];
-  const rect = (x0: number, x1: number, y0: number, y1: number, col: Rgb): Shape => ({ k: "rect", x0, x1, y0, y1, c: col });
-  const circ = (cx: number, cy: number, r: number, col: Rgb): Shape => ({ k: "circle", cx, cy, r, c: col });
+  const rect = (x0: number, x1: number, y0: number, y1: number, col: Rgb): Shape => ({
+    k: "rect",
+    x0,
+    x1,
+    y0,
+    y1,
+    c: col,
+  });
+  const circ = (cx: number, cy: number, r: number, col: Rgb): Shape => ({
+    k: "circle",
+    cx,
+    cy,
+    r,
+    c: col,
+  });
   switch (t) {
     case OBJECT_TO_IDX.wall:
     case OBJECT_TO_IDX.goal:
@@ -106,7 +121,11 @@ function cellShapes(t: number, ci: number, state: number): Shape[] {
     case OBJECT_TO_IDX.ball:
       return [circ(0.5, 0.5, 0.31, c)];
     case OBJECT_TO_IDX.box:
-      return [rect(0.12, 0.88, 0.12, 0.88, c), rect(0.18, 0.82, 0.18, 0.82, BLACK), rect(0.16, 0.84, 0.47, 0.53, c)];
+      return [
+        rect(0.12, 0.88, 0.12, 0.88, c),
+        rect(0.18, 0.82, 0.18, 0.82, BLACK),
+        rect(0.16, 0.84, 0.47, 0.53, c),
+      ];
     case OBJECT_TO_IDX.lava: {
       const out: Shape[] = [rect(0, 1, 0, 1, [255, 128, 0])];
       for (let i = 0; i < 3; i++) {
@@ -157,7 +176,14 @@ function inAgent(dir: number, x: number, y: number): boolean {
 const tileCache = new Map<string, Uint8Array>();
 
 /** One rendered tile (tileSize x tileSize RGB), MiniGrid-style (3x supersampling). */
-function renderTile(t: number, c: number, s: number, agentDir: number | null, hl: boolean, ts: number): Uint8Array {
+function renderTile(
+  t: number,
+  c: number,
+  s: number,
+  agentDir: number | null,
+  hl: boolean,
+  ts: number,
+): Uint8Array {
   const key = `${t},${c},${s},${agentDir},${hl},${ts}`;
   const hit = tileCache.get(key);
   if (hit) return hit;
@@ -181,7 +207,11 @@ function renderTile(t: number, c: number, s: number, agentDir: number | null, hl
   fill((x, y) => x >= 0 && x <= 1 && y >= 0 && y <= 0.031, GRID_LINE);
   for (const sh of cellShapes(t, c, s)) fill((x, y) => inShape(sh, x, y), sh.c);
   if (agentDir !== null) fill((x, y) => inAgent(agentDir, x, y), [255, 0, 0]);
-  if (hl) for (let i = 0; i < big.length; i++) big[i] = Math.min(255, Math.trunc(big[i] + 0.3 * (255 - big[i])));
+  if (hl) {
+    for (let i = 0; i < big.length; i++) {
+      big[i] = Math.min(255, Math.trunc(big[i] + 0.3 * (255 - big[i])));
+    }
+  }
   const out = new Uint8Array(ts * ts * 3);
   for (let y = 0; y < ts; y++) {
     for (let x = 0; x < ts; x++) {
@@ -202,7 +232,9 @@ function renderTile(t: number, c: number, s: number, agentDir: number | null, hl
 export function rasterize(enc: Uint8Array, w: number, h: number, opts: DrawOptions = {}): RgbImage {
   checkEncoding(enc, w, h);
   const ts = opts.tileSize ?? 32;
-  if (!Number.isInteger(ts) || ts < 1) throw new RangeError(`rasterize: tileSize must be a positive integer, got ${ts}`);
+  if (!Number.isInteger(ts) || ts < 1) {
+    throw new RangeError(`rasterize: tileSize must be a positive integer, got ${ts}`);
+  }
   const W = w * ts, H = h * ts;
   const data = new Uint8Array(W * H * 3);
   for (let x = 0; x < w; x++) {
@@ -239,7 +271,9 @@ function crc32(buf: Uint8Array): number {
 export function encodePng(img: RgbImage): Uint8Array {
   const { width, height, data } = img;
   if (data.length !== width * height * 3) {
-    throw new RangeError(`encodePng: ${data.length} bytes for ${width}x${height} RGB (need ${width * height * 3})`);
+    throw new RangeError(
+      `encodePng: ${data.length} bytes for ${width}x${height} RGB (need ${width * height * 3})`,
+    );
   }
   const raw = new Uint8Array((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) {
@@ -281,12 +315,19 @@ const rgbStr = (c: Rgb) => `rgb(${Math.trunc(c[0])},${Math.trunc(c[1])},${Math.t
 const f3 = (v: number) => +v.toFixed(3);
 
 /** Draw an encoding [W, H, 3] as an SVG document string. */
-export function svgFromEncoding(enc: Uint8Array, w: number, h: number, opts: DrawOptions = {}): string {
+export function svgFromEncoding(
+  enc: Uint8Array,
+  w: number,
+  h: number,
+  opts: DrawOptions = {},
+): string {
   checkEncoding(enc, w, h);
   const ts = opts.tileSize ?? 32;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w * ts}" height="${h * ts}" viewBox="0 0 ${w * ts} ${h * ts}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w * ts}" height="${h * ts}" viewBox="0 0 ${
+      w * ts
+    } ${h * ts}">`,
   );
   parts.push(`<rect x="0" y="0" width="${w * ts}" height="${h * ts}" fill="black"/>`);
   for (let x = 0; x < w; x++) {
@@ -297,28 +338,36 @@ export function svgFromEncoding(enc: Uint8Array, w: number, h: number, opts: Dra
       for (const s of cellShapes(enc[o], enc[o + 1], enc[o + 2])) {
         if (s.k === "rect") {
           parts.push(
-            `<rect x="${f3(s.x0 * ts)}" y="${f3(s.y0 * ts)}" width="${f3((s.x1 - s.x0) * ts)}" height="${
-              f3((s.y1 - s.y0) * ts)
-            }" fill="${rgbStr(s.c)}"/>`,
+            `<rect x="${f3(s.x0 * ts)}" y="${f3(s.y0 * ts)}" width="${
+              f3((s.x1 - s.x0) * ts)
+            }" height="${f3((s.y1 - s.y0) * ts)}" fill="${rgbStr(s.c)}"/>`,
           );
         } else if (s.k === "circle") {
-          parts.push(`<circle cx="${f3(s.cx * ts)}" cy="${f3(s.cy * ts)}" r="${f3(s.r * ts)}" fill="${rgbStr(s.c)}"/>`);
+          parts.push(
+            `<circle cx="${f3(s.cx * ts)}" cy="${f3(s.cy * ts)}" r="${f3(s.r * ts)}" fill="${
+              rgbStr(s.c)
+            }"/>`,
+          );
         } else {
           parts.push(
-            `<line x1="${f3(s.x0 * ts)}" y1="${f3(s.y0 * ts)}" x2="${f3(s.x1 * ts)}" y2="${f3(s.y1 * ts)}" stroke="${
-              rgbStr(s.c)
-            }" stroke-width="${f3(2 * s.r * ts)}" stroke-linecap="round"/>`,
+            `<line x1="${f3(s.x0 * ts)}" y1="${f3(s.y0 * ts)}" x2="${f3(s.x1 * ts)}" y2="${
+              f3(s.y1 * ts)
+            }" stroke="${rgbStr(s.c)}" stroke-width="${f3(2 * s.r * ts)}" stroke-linecap="round"/>`,
           );
         }
       }
       if (opts.agent && opts.agent.x === x && opts.agent.y === y) {
         const pts = TRI.map(([px, py]) => `${f3(px * ts)},${f3(py * ts)}`).join(" ");
         parts.push(
-          `<polygon points="${pts}" fill="rgb(255,0,0)" transform="rotate(${90 * opts.agent.dir} ${ts / 2} ${ts / 2})"/>`,
+          `<polygon points="${pts}" fill="rgb(255,0,0)" transform="rotate(${90 * opts.agent.dir} ${
+            ts / 2
+          } ${ts / 2})"/>`,
         );
       }
       if (opts.highlight && opts.highlight[x * h + y]) {
-        parts.push(`<rect x="0" y="0" width="${ts}" height="${ts}" fill="white" fill-opacity="0.3"/>`);
+        parts.push(
+          `<rect x="0" y="0" width="${ts}" height="${ts}" fill="white" fill-opacity="0.3"/>`,
+        );
       }
       parts.push(
         `<rect x="0" y="0" width="${ts}" height="${ts}" fill="none" stroke="rgb(100,100,100)" stroke-width="${
@@ -349,7 +398,12 @@ const AGENT_CHAR = [">", "V", "<", "^"];
  * object letter + colour initial (doors: `__` open, `L`+colour locked, `D`+colour closed),
  * `  ` empty, `..` unseen, the agent as `>>`, `VV`, `<<`, `^^`.
  */
-export function asciiFromEncoding(enc: Uint8Array, w: number, h: number, agent: AgentMark | null = null): string {
+export function asciiFromEncoding(
+  enc: Uint8Array,
+  w: number,
+  h: number,
+  agent: AgentMark | null = null,
+): string {
   checkEncoding(enc, w, h);
   const rows: string[] = [];
   for (let y = 0; y < h; y++) {
@@ -364,8 +418,9 @@ export function asciiFromEncoding(enc: Uint8Array, w: number, h: number, agent: 
       const ci = (IDX_TO_COLOR[enc[o + 1]] ?? "?")[0].toUpperCase();
       if (t === OBJECT_TO_IDX.unseen) row += "..";
       else if (t === OBJECT_TO_IDX.empty) row += "  ";
-      else if (t === OBJECT_TO_IDX.door) row += enc[o + 2] === 0 ? "__" : (enc[o + 2] === 2 ? "L" : "D") + ci;
-      else row += (OBJ_CHAR[t] ?? "?") + ci;
+      else if (t === OBJECT_TO_IDX.door) {
+        row += enc[o + 2] === 0 ? "__" : (enc[o + 2] === 2 ? "L" : "D") + ci;
+      } else row += (OBJ_CHAR[t] ?? "?") + ci;
     }
     rows.push(row);
   }
@@ -381,7 +436,9 @@ interface Picture {
 }
 
 function envPicture(env: MiniGridEnv, opts: EnvRenderOptions): Picture {
-  if (env.agentDir < 0) throw new Error("render: the env has not been reset yet (call reset({ seed }) first)");
+  if (env.agentDir < 0) {
+    throw new Error("render: the env has not been reset yet (call reset({ seed }) first)");
+  }
   const view = opts.view ?? "full";
   const hl = opts.highlight ?? true;
   if (view === "full") {
@@ -408,13 +465,21 @@ function envPicture(env: MiniGridEnv, opts: EnvRenderOptions): Picture {
 /** The env (full grid or agent view) as an SVG document string. */
 export function renderSvg(env: MiniGridEnv, opts: EnvRenderOptions = {}): string {
   const p = envPicture(env, opts);
-  return svgFromEncoding(p.enc, p.w, p.h, { tileSize: opts.tileSize, agent: p.agent, highlight: p.highlight });
+  return svgFromEncoding(p.enc, p.w, p.h, {
+    tileSize: opts.tileSize,
+    agent: p.agent,
+    highlight: p.highlight,
+  });
 }
 
 /** The env as an RGB image (like MiniGrid's `render()` in rgb_array mode). */
 export function renderRgb(env: MiniGridEnv, opts: EnvRenderOptions = {}): RgbImage {
   const p = envPicture(env, opts);
-  return rasterize(p.enc, p.w, p.h, { tileSize: opts.tileSize, agent: p.agent, highlight: p.highlight });
+  return rasterize(p.enc, p.w, p.h, {
+    tileSize: opts.tileSize,
+    agent: p.agent,
+    highlight: p.highlight,
+  });
 }
 
 /** The env as PNG file bytes. */

@@ -88,7 +88,9 @@ export abstract class RoomGrid extends MiniGridEnv {
       throw new EnvUsageError(`roomSize must be an integer >= 3, got ${roomSize}`);
     }
     if (!Number.isInteger(numRows) || numRows < 1 || !Number.isInteger(numCols) || numCols < 1) {
-      throw new EnvUsageError(`numRows/numCols must be positive integers, got ${numRows}/${numCols}`);
+      throw new EnvUsageError(
+        `numRows/numCols must be positive integers, got ${numRows}/${numCols}`,
+      );
     }
     super({
       ...opts,
@@ -110,7 +112,9 @@ export abstract class RoomGrid extends MiniGridEnv {
     if (x < 0 || y < 0) throw new RangeError(`roomFromPos(${x}, ${y}): negative position`);
     const i = Math.floor(x / (this.roomSize - 1));
     const j = Math.floor(y / (this.roomSize - 1));
-    if (i >= this.numCols || j >= this.numRows) throw new RangeError(`roomFromPos(${x}, ${y}): outside`);
+    if (i >= this.numCols || j >= this.numRows) {
+      throw new RangeError(`roomFromPos(${x}, ${y}): outside`);
+    }
     return this.roomGrid[j][i];
   }
 
@@ -210,7 +214,9 @@ export abstract class RoomGrid extends MiniGridEnv {
     room.locked = locked;
     const door = new Door(color, false, locked);
     const pos = room.doorPos[doorIdx];
-    if (pos === null) throw new Error(`addDoor(${i}, ${j}, ${doorIdx}): no door position on that side`);
+    if (pos === null) {
+      throw new Error(`addDoor(${i}, ${j}, ${doorIdx}): no door position on that side`);
+    }
     this.grid.set(pos[0], pos[1], door);
     door.curPos = pos;
     const nb = room.neighbors[doorIdx];
@@ -223,14 +229,17 @@ export abstract class RoomGrid extends MiniGridEnv {
   /** Remove the wall between room (i, j) and its neighbour on side wallIdx. */
   removeWall(i: number, j: number, wallIdx: number): void {
     const room = this.getRoom(i, j);
-    if (!(wallIdx >= 0 && wallIdx < 4)) throw new RangeError(`removeWall: bad wall index ${wallIdx}`);
+    if (!(wallIdx >= 0 && wallIdx < 4)) {
+      throw new RangeError(`removeWall: bad wall index ${wallIdx}`);
+    }
     if (room.doors[wallIdx] !== null) throw new Error("door exists on this wall");
     const nb = room.neighbors[wallIdx];
     if (!nb) throw new Error("invalid wall");
     const [tx, ty] = room.top, [w, h] = room.size;
-    if (wallIdx === 0) for (let k = 1; k < h - 1; k++) this.grid.set(tx + w - 1, ty + k, null);
-    else if (wallIdx === 1) for (let k = 1; k < w - 1; k++) this.grid.set(tx + k, ty + h - 1, null);
-    else if (wallIdx === 2) for (let k = 1; k < h - 1; k++) this.grid.set(tx, ty + k, null);
+    if (wallIdx === 0) { for (let k = 1; k < h - 1; k++) this.grid.set(tx + w - 1, ty + k, null); }
+    else if (wallIdx === 1) {
+      for (let k = 1; k < w - 1; k++) this.grid.set(tx + k, ty + h - 1, null);
+    } else if (wallIdx === 2) { for (let k = 1; k < h - 1; k++) this.grid.set(tx, ty + k, null); }
     else for (let k = 1; k < w - 1; k++) this.grid.set(tx + k, ty, null);
     room.doors[wallIdx] = true;
     nb.doors[(wallIdx + 2) % 4] = true;

@@ -33,9 +33,16 @@ export class CrossingEnv extends MiniGridEnv {
     const size = opts.size ?? 9;
     const t = (opts.obstacleType ?? "lava").toLowerCase();
     if (t !== "lava" && t !== "wall") {
-      throw new EnvUsageError(`Unknown obstacle_type '${opts.obstacleType}', expected one of ["lava", "wall"]`);
+      throw new EnvUsageError(
+        `Unknown obstacle_type '${opts.obstacleType}', expected one of ["lava", "wall"]`,
+      );
     }
-    super({ ...opts, gridSize: size, seeThroughWalls: false, maxSteps: opts.maxSteps ?? 4 * size * size });
+    super({
+      ...opts,
+      gridSize: size,
+      seeThroughWalls: false,
+      maxSteps: opts.maxSteps ?? 4 * size * size,
+    });
     this.numCrossings = opts.numCrossings ?? 1;
     this.obstacleType = t;
     this.mission = t === "lava"
@@ -61,7 +68,10 @@ export class CrossingEnv extends MiniGridEnv {
     const make: () => WorldObj = this.obstacleType === "lava" ? () => new Lava() : () => new Wall();
     for (let i = 1; i < width - 1; i++) for (const j of riversH) this.putObj(make(), i, j);
     for (const i of riversV) for (let j = 1; j < height - 1; j++) this.putObj(make(), i, j);
-    const path: ("v" | "h")[] = [...riversV.map(() => "h" as const), ...riversH.map(() => "v" as const)];
+    const path: ("v" | "h")[] = [
+      ...riversV.map(() => "h" as const),
+      ...riversH.map(() => "v" as const),
+    ];
     rng.shuffle(path);
     const limitsV = [0, ...riversV, height - 1];
     const limitsH = [0, ...riversH, width - 1];

@@ -38,7 +38,13 @@ export class DistShiftEnv extends MiniGridEnv {
   /** @param opts see DistShiftOptions */
   constructor(opts: DistShiftOptions = {}) {
     const width = opts.width ?? 9, height = opts.height ?? 7;
-    super({ ...opts, width, height, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 4 * width * height });
+    super({
+      ...opts,
+      width,
+      height,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 4 * width * height,
+    });
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
     this.goalPos = [width - 2, 1];

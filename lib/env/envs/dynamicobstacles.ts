@@ -38,7 +38,12 @@ export class DynamicObstaclesEnv extends MiniGridEnv {
   /** @param opts see DynamicObstaclesOptions */
   constructor(opts: DynamicObstaclesOptions = {}) {
     const size = opts.size ?? 8;
-    super({ ...opts, gridSize: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 4 * size * size });
+    super({
+      ...opts,
+      gridSize: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 4 * size * size,
+    });
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
     const n = opts.nObstacles ?? 4;

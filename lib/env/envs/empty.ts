@@ -30,7 +30,12 @@ export class EmptyEnv extends MiniGridEnv {
   /** @param opts see EmptyOptions */
   constructor(opts: EmptyOptions = {}) {
     const size = opts.size ?? 8;
-    super({ ...opts, gridSize: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 4 * size * size });
+    super({
+      ...opts,
+      gridSize: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 4 * size * size,
+    });
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
   }

@@ -31,7 +31,13 @@ export class FetchEnv extends MiniGridEnv {
   /** @param opts see FetchOptions */
   constructor(opts: FetchOptions = {}) {
     const size = opts.size ?? 8;
-    super({ ...opts, width: size, height: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 5 * size * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 5 * size * size,
+    });
     this.numObjs = opts.numObjs ?? 3;
   }
 

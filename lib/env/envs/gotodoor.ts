@@ -44,7 +44,13 @@ export class GoToDoorEnv extends MiniGridEnv {
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 5;
     if (size < 5) throw new RangeError(`GoToDoorEnv: size must be >= 5, got ${size}`);
-    super({ ...opts, width: size, height: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 4 * size * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 4 * size * size,
+    });
   }
 
   protected genGrid(width: number, height: number): void {
@@ -90,7 +96,13 @@ export class GoToObjectEnv extends MiniGridEnv {
   /** @param opts see GoToOptions */
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 6;
-    super({ ...opts, width: size, height: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 5 * size * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 5 * size * size,
+    });
     this.numObjs = opts.numObjs ?? 2;
   }
 

@@ -28,7 +28,13 @@ export class LavaGapEnv extends MiniGridEnv {
   /** @param opts see LavaGapOptions */
   constructor(opts: LavaGapOptions = {}) {
     const size = opts.size ?? 5;
-    super({ ...opts, width: size, height: size, seeThroughWalls: false, maxSteps: opts.maxSteps ?? 4 * size * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: false,
+      maxSteps: opts.maxSteps ?? 4 * size * size,
+    });
     this.obstacleType = opts.obstacleType ?? "lava";
   }
 

@@ -32,7 +32,13 @@ export class MemoryEnv extends MiniGridEnv {
   /** @param opts see MemoryOptions */
   constructor(opts: MemoryOptions = {}) {
     const size = opts.size ?? 8;
-    super({ ...opts, width: size, height: size, seeThroughWalls: false, maxSteps: opts.maxSteps ?? 5 * size * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: false,
+      maxSteps: opts.maxSteps ?? 5 * size * size,
+    });
     this.randomLength = opts.randomLength ?? false;
   }
 

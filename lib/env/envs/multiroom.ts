@@ -68,7 +68,12 @@ export class MultiRoomEnv extends MiniGridEnv {
         `MultiRoomEnv: need minNumRooms > 0, maxNumRooms >= minNumRooms, maxRoomSize >= 4 (got ${minN}, ${maxN}, ${maxSz})`,
       );
     }
-    super({ ...opts, width: opts.width ?? 25, height: opts.height ?? 25, maxSteps: opts.maxSteps ?? maxN * 20 });
+    super({
+      ...opts,
+      width: opts.width ?? 25,
+      height: opts.height ?? 25,
+      maxSteps: opts.maxSteps ?? maxN * 20,
+    });
     this.minNumRooms = minN;
     this.maxNumRooms = maxN;
     this.maxRoomSize = maxSz;
@@ -106,7 +111,11 @@ export class MultiRoomEnv extends MiniGridEnv {
       }
     });
     this.placeAgent(roomList[0].top, roomList[0].size);
-    this.goalPos = this.placeObj(new Goal(), roomList[roomList.length - 1].top, roomList[roomList.length - 1].size);
+    this.goalPos = this.placeObj(
+      new Goal(),
+      roomList[roomList.length - 1].top,
+      roomList[roomList.length - 1].size,
+    );
     this.mission = "traverse the rooms to get to the goal";
   }
 
@@ -157,8 +166,9 @@ export class MultiRoomEnv extends MiniGridEnv {
       const nextEntryWall = (exitDoorWall + 2) % 4;
       let exitDoorPos: Point;
       if (exitDoorWall === 0) exitDoorPos = [topX + sizeX - 1, topY + this.randInt(1, sizeY - 1)];
-      else if (exitDoorWall === 1) exitDoorPos = [topX + this.randInt(1, sizeX - 1), topY + sizeY - 1];
-      else if (exitDoorWall === 2) exitDoorPos = [topX, topY + this.randInt(1, sizeY - 1)];
+      else if (exitDoorWall === 1) {
+        exitDoorPos = [topX + this.randInt(1, sizeX - 1), topY + sizeY - 1];
+      } else if (exitDoorWall === 2) exitDoorPos = [topX, topY + this.randInt(1, sizeY - 1)];
       else exitDoorPos = [topX + this.randInt(1, sizeX - 1), topY];
       const ok = this.placeRoom(numLeft - 1, roomList, minSz, maxSz, nextEntryWall, exitDoorPos);
       if (ok) break;

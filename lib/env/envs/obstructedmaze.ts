@@ -40,7 +40,9 @@ export abstract class ObstructedMazeEnv extends RoomGrid {
   boxColor: ColorName = COLOR_NAMES[2];
 
   /** @param opts options; numRows/numCols/numRoomsVisited fixed by subclasses */
-  constructor(opts: ObstructedMazeOptions & { numRows: number; numCols: number; numRoomsVisited: number }) {
+  constructor(
+    opts: ObstructedMazeOptions & { numRows: number; numCols: number; numRoomsVisited: number },
+  ) {
     super({
       ...opts,
       roomSize: 6,
@@ -134,7 +136,10 @@ export class ObstructedMazeFull extends ObstructedMazeEnv {
 
   protected override genGrid(width: number, height: number): void {
     super.genGrid(width, height);
-    const sideRooms: Point[] = ([[2, 1], [1, 2], [0, 1], [1, 0]] as Point[]).slice(0, this.numQuarters);
+    const sideRooms: Point[] = ([[2, 1], [1, 2], [0, 1], [1, 0]] as Point[]).slice(
+      0,
+      this.numQuarters,
+    );
     for (let i = 0; i < sideRooms.length; i++) {
       const side = sideRooms[i];
       this.addDoor(1, 1, i, this.doorColors[i], false);
@@ -144,7 +149,10 @@ export class ObstructedMazeFull extends ObstructedMazeEnv {
           side[0],
           side[1],
           d,
-          this.doorColors[(((i + k) % this.doorColors.length) + this.doorColors.length) % this.doorColors.length],
+          this
+            .doorColors[
+              (((i + k) % this.doorColors.length) + this.doorColors.length) % this.doorColors.length
+            ],
           true,
           this.keyInBox,
           this.blocked,
@@ -182,12 +190,25 @@ export class ObstructedMazeFullV1 extends ObstructedMazeEnv {
     super.genGrid(width, height);
     const n = this.doorColors.length;
     const mod = (a: number, m: number) => ((a % m) + m) % m;
-    const sideRooms: Point[] = ([[2, 1], [1, 2], [0, 1], [1, 0]] as Point[]).slice(0, this.numQuarters);
+    const sideRooms: Point[] = ([[2, 1], [1, 2], [0, 1], [1, 0]] as Point[]).slice(
+      0,
+      this.numQuarters,
+    );
     for (let i = 0; i < sideRooms.length; i++) {
       const side = sideRooms[i];
       this.addDoor(1, 1, i, this.doorColors[i], false);
-      for (const k of [-1, 1]) this.addLockedDoor(side[0], side[1], mod(i + k, 4), this.doorColors[mod(i + k, n)], this.blocked);
-      for (const k of [-1, 1]) this.addKey(side[0], side[1], this.doorColors[mod(i + k, n)], this.keyInBox);
+      for (const k of [-1, 1]) {
+        this.addLockedDoor(
+          side[0],
+          side[1],
+          mod(i + k, 4),
+          this.doorColors[mod(i + k, n)],
+          this.blocked,
+        );
+      }
+      for (const k of [-1, 1]) {
+        this.addKey(side[0], side[1], this.doorColors[mod(i + k, n)], this.keyInBox);
+      }
     }
     const corners = ([[2, 0], [2, 2], [0, 2], [0, 0]] as Point[]).slice(0, this.numQuarters);
     const ballRoom = this.randElem(corners);
@@ -196,7 +217,13 @@ export class ObstructedMazeFullV1 extends ObstructedMazeEnv {
   }
 
   /** A locked door (RoomGrid.addDoor), optionally blocked by a ball. */
-  addLockedDoor(i: number, j: number, doorIdx: number, color: ColorName, blocked: boolean): [Door, Point] {
+  addLockedDoor(
+    i: number,
+    j: number,
+    doorIdx: number,
+    color: ColorName,
+    blocked: boolean,
+  ): [Door, Point] {
     const [door, pos] = RoomGrid.prototype.addDoor.call(this, i, j, doorIdx, color, true);
     if (blocked) {
       const vec = DIR_TO_VEC[doorIdx];

@@ -39,7 +39,13 @@ export class PutNearEnv extends MiniGridEnv {
   /** @param opts see PutNearOptions */
   constructor(opts: PutNearOptions = {}) {
     const size = opts.size ?? 6;
-    super({ ...opts, width: size, height: size, seeThroughWalls: true, maxSteps: opts.maxSteps ?? 5 * size });
+    super({
+      ...opts,
+      width: size,
+      height: size,
+      seeThroughWalls: true,
+      maxSteps: opts.maxSteps ?? 5 * size,
+    });
     this.numObjs = opts.numObjs ?? 2;
   }
 
@@ -80,7 +86,8 @@ export class PutNearEnv extends MiniGridEnv {
     }
     [this.targetType, this.targetColor] = objs[targetIdx];
     this.targetPos = objPos[targetIdx];
-    this.mission = `put the ${this.moveColor} ${this.moveType} near the ${this.targetColor} ${this.targetType}`;
+    this.mission =
+      `put the ${this.moveColor} ${this.moveType} near the ${this.targetColor} ${this.targetType}`;
   }
 
   protected override doStep(action: number): StepResult {
@@ -90,7 +97,9 @@ export class PutNearEnv extends MiniGridEnv {
     const ox = this.agentX + u, oy = this.agentY + v;
     const [tx, ty] = this.targetPos;
     if (action === Actions.pickup && this.carrying !== null) {
-      if (this.carrying.type !== this.moveType || this.carrying.color !== this.moveColor) r.terminated = true;
+      if (this.carrying.type !== this.moveType || this.carrying.color !== this.moveColor) {
+        r.terminated = true;
+      }
     }
     if (action === Actions.drop && preCarrying !== null) {
       if (this.grid.get(ox, oy) === preCarrying) {

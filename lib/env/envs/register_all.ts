@@ -53,10 +53,14 @@ family(CrossingEnv, { size: 9, numCrossings: 1, obstacleType: "lava" }, [
   ["MiniGrid-SimpleCrossingS11N5-v0", { size: 11, numCrossings: 5, obstacleType: "wall" }],
 ]);
 
-family(DistShiftEnv, { width: 9, height: 7, agentStartPos: [1, 1], agentStartDir: 0, strip2Row: 2 }, [
-  ["MiniGrid-DistShift1-v0", { strip2Row: 2 }],
-  ["MiniGrid-DistShift2-v0", { strip2Row: 5 }],
-]);
+family(
+  DistShiftEnv,
+  { width: 9, height: 7, agentStartPos: [1, 1], agentStartDir: 0, strip2Row: 2 },
+  [
+    ["MiniGrid-DistShift1-v0", { strip2Row: 2 }],
+    ["MiniGrid-DistShift2-v0", { strip2Row: 5 }],
+  ],
+);
 
 family(DoorKeyEnv, { size: 8 }, [
   ["MiniGrid-DoorKey-5x5-v0", { size: 5 }],
@@ -141,16 +145,52 @@ family(ObstructedMaze1Dlhb, { keyInBox: true, blocked: true }, [
   ["MiniGrid-ObstructedMaze-1Dlhb-v0", {}],
 ]);
 
-const fullDefaults = { agentRoom: [1, 1], keyInBox: true, blocked: true, numQuarters: 4, numRoomsVisited: 25 };
+const fullDefaults = {
+  agentRoom: [1, 1],
+  keyInBox: true,
+  blocked: true,
+  numQuarters: 4,
+  numRoomsVisited: 25,
+};
 const fullIds = (v: string): [string, Record<string, unknown>][] => [
-  [`MiniGrid-ObstructedMaze-2Dlhb-${v}`, { agentRoom: [2, 1], keyInBox: true, blocked: true, numQuarters: 1, numRoomsVisited: 4 }],
-  [`MiniGrid-ObstructedMaze-1Q-${v}`, { agentRoom: [1, 1], keyInBox: true, blocked: true, numQuarters: 1, numRoomsVisited: 5 }],
-  [`MiniGrid-ObstructedMaze-2Q-${v}`, { agentRoom: [2, 1], keyInBox: true, blocked: true, numQuarters: 2, numRoomsVisited: 11 }],
+  [`MiniGrid-ObstructedMaze-2Dlhb-${v}`, {
+    agentRoom: [2, 1],
+    keyInBox: true,
+    blocked: true,
+    numQuarters: 1,
+    numRoomsVisited: 4,
+  }],
+  [`MiniGrid-ObstructedMaze-1Q-${v}`, {
+    agentRoom: [1, 1],
+    keyInBox: true,
+    blocked: true,
+    numQuarters: 1,
+    numRoomsVisited: 5,
+  }],
+  [`MiniGrid-ObstructedMaze-2Q-${v}`, {
+    agentRoom: [2, 1],
+    keyInBox: true,
+    blocked: true,
+    numQuarters: 2,
+    numRoomsVisited: 11,
+  }],
   [`MiniGrid-ObstructedMaze-Full-${v}`, {}],
 ];
 family(ObstructedMazeFull, fullDefaults, [
-  ["MiniGrid-ObstructedMaze-2Dl-v0", { agentRoom: [2, 1], keyInBox: false, blocked: false, numQuarters: 1, numRoomsVisited: 4 }],
-  ["MiniGrid-ObstructedMaze-2Dlh-v0", { agentRoom: [2, 1], keyInBox: true, blocked: false, numQuarters: 1, numRoomsVisited: 4 }],
+  ["MiniGrid-ObstructedMaze-2Dl-v0", {
+    agentRoom: [2, 1],
+    keyInBox: false,
+    blocked: false,
+    numQuarters: 1,
+    numRoomsVisited: 4,
+  }],
+  ["MiniGrid-ObstructedMaze-2Dlh-v0", {
+    agentRoom: [2, 1],
+    keyInBox: true,
+    blocked: false,
+    numQuarters: 1,
+    numRoomsVisited: 4,
+  }],
   ...fullIds("v0"),
 ]);
 family(ObstructedMazeFullV1, fullDefaults, fullIds("v1"));
