@@ -1,11 +1,12 @@
 import assert from "node:assert";
-import { defaultDevice, init, tree } from "@jax-js/jax";
+import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
 import {
   decodeIterative,
   initHostParams,
   initParams,
   makePredictor,
   MODEL_PRESETS,
+  multiHot,
   paramCount,
   paramsToHost,
   predict,
@@ -289,4 +290,14 @@ Deno.test("device selection errors are clear", async () => {
     "fp16 is not supported on the wasm device",
   );
   await assertRejects(() => selectDevice("wasm", "bf16"), Error, "unknown precision");
+});
+
+Deno.test({
+  name: "multiHot: -1 selects no row (nn.oneHot(-1) of jax-js 0.1.25 gives all ones), repeats add",
+  ...opts,
+  fn: async () => {
+    const idx = np.array(new Int32Array([-1, 2, -1, 0, 0, -1]), { dtype: np.int32 }).reshape([2, 3]);
+    const out = await multiHot(idx, 3).data();
+    assertEquals(Array.from(out), [0, 0, 1, 2, 0, 0]);
+  },
 });

@@ -39,7 +39,7 @@
  * @module
  */
 
-import { jit, nn, numpy as np, tree } from "@jax-js/jax";
+import { defaultDevice, jit, nn, numpy as np, tree } from "@jax-js/jax";
 import {
   ACTION_VOCAB,
   type Batch,
@@ -497,9 +497,14 @@ function rmsNorm(x: np.Array, g: np.Array): np.Array {
   return x.mul(np.reciprocal(np.sqrt(ms.add(1e-6)))).mul(g);
 }
 
-/** Sum of one-hot rows (-1 = none): [..., J] int32 -> [..., rows] float32. */
-function multiHot(idx: np.Array, rows: number): np.Array {
-  return nn.oneHot(idx, rows).sum(-2);
+/**
+ * Sum of one-hot rows (-1 = none): [..., J] int32 -> [..., rows] float32.
+ * Written as a comparison with an iota rather than `nn.oneHot`: in
+ * @jax-js/jax 0.1.25 `nn.oneHot` of -1 yields a row of ones (JAX yields zeros).
+ */
+export function multiHot(idx: np.Array, rows: number): np.Array {
+  const iota = np.arange(rows, undefined, undefined, { dtype: np.int32 });
+  return idx.reshape([...idx.shape, 1]).equal(iota).astype(np.float32).sum(-2);
 }
 
 /**
@@ -574,14 +579,21 @@ export function splitLogits(B: number, K: number, all: Float32Array): Logits {
 }
 
 type ForwardFn = (params: Params, inputs: ForwardInputs) => np.Array;
-const forwardCache = new WeakMap<ModelConfig, ForwardFn>();
+const forwardCache = new WeakMap<ModelConfig, Map<string, ForwardFn>>();
 
-/** The jit-compiled forward pass of a config (memoized per config object). */
+/**
+ * The jit-compiled forward pass of a config on the current default device
+ * (memoized per config object and device: a program compiled for one device
+ * must not be fed arrays of another).
+ */
 export function jitForward(cfg: ModelConfig): ForwardFn {
-  let f = forwardCache.get(cfg);
+  let byDevice = forwardCache.get(cfg);
+  if (!byDevice) forwardCache.set(cfg, byDevice = new Map());
+  const dev = defaultDevice();
+  let f = byDevice.get(dev);
   if (!f) {
     f = jit((params: Params, inputs: ForwardInputs) => forward(cfg, params, inputs)) as ForwardFn;
-    forwardCache.set(cfg, f);
+    byDevice.set(dev, f);
   }
   return f;
 }
