@@ -273,7 +273,11 @@ export abstract class RoomGrid extends MiniGridEnv {
   connectAll(doorColors: readonly ColorName[] = COLOR_NAMES, maxItrs = 5000): Door[] {
     const startRoom = this.roomFromPos(this.agentX, this.agentY);
     const added: Door[] = [];
-    const findReach = (): Set<Room> => {
+    const nRooms = this.numRows * this.numCols;
+    // Number of rooms reachable from the start room through doors / removed walls. Only
+    // recomputed after a door is added (the Python recomputes it every iteration; the result
+    // is the same since nothing else changes in between).
+    const countReach = (): number => {
       const reach = new Set<Room>();
       const stack = [startRoom];
       while (stack.length > 0) {
@@ -282,13 +286,14 @@ export abstract class RoomGrid extends MiniGridEnv {
         reach.add(room);
         for (let k = 0; k < 4; k++) if (room.doors[k]) stack.push(room.neighbors[k]!);
       }
-      return reach;
+      return reach.size;
     };
+    let reached = countReach();
     let numItrs = 0;
     for (;;) {
       if (numItrs > maxItrs) throw new RecursionError("connect_all failed");
       numItrs++;
-      if (findReach().size === this.numRows * this.numCols) break;
+      if (reached === nRooms) break;
       const i = this.randInt(0, this.numCols);
       const j = this.randInt(0, this.numRows);
       const k = this.randInt(0, 4);
@@ -299,6 +304,7 @@ export abstract class RoomGrid extends MiniGridEnv {
       const color = this.randElem(doorColors);
       const [door] = this.addDoor(i, j, k, color, false);
       added.push(door);
+      reached = countReach();
     }
     return added;
   }
