@@ -42,11 +42,17 @@
  * - `registry.ts` — `make(id, kwargs?)` (kwargs camelCase or snake_case, validated; unknown id →
  *   "did you mean"), `listEnvIds()`, `register(id, factory, defaultKwargs, extraKwargs?)`,
  *   `isRegistered(id)`. BabyAI registrations are imported there (one line).
- * - `parity.ts` — fixture comparison (`compareEpisode`, `runParity`, `formatReport`,
- *   `registerParityExtension` for BabyAI instruction / bot checks).
+ * - `parity.ts` — fixture comparison (`compareEpisode`, `compareFile`, `runParity`,
+ *   `formatReport`, `registerParityExtension` for BabyAI instruction / bot checks); used by
+ *   `deno task parity [--fixtures DIR] [--env ID] [--seeds 0,1]` and tests/parity_test.ts.
+ *   `parity_gen.py` writes more fixtures from the Python reference (other ids, seeds, kwargs).
  * - `batch.ts` — `BatchedEnv`: N envs stepping together, observations in one Uint8Array
  *   [N, 7, 7, 3], auto-reset with the next seed.
- * - `render.ts` — `renderSvg`, `renderPng`, `renderAscii` (full grid or agent view), `encodePng`.
+ * - `render.ts` — `renderSvg(env, {view: "full"|"agent", tileSize, highlight})`, `renderPng`,
+ *   `renderRgb` (pixel-identical to MiniGrid's rgb_array), `renderAscii` (MiniGrid's
+ *   pprint_grid), and the same from raw encodings: `svgFromEncoding`, `rasterize`,
+ *   `asciiFromEncoding`, `encodePng`. `env.worldVisibility()` / `env.viewVisibility()` give
+ *   the cells the agent sees.
  *
  * @example
  * ```ts

@@ -85,6 +85,8 @@ export interface FixtureFile {
     agent_view_size: number;
     see_through_walls: boolean;
     babyai: boolean;
+    /** Extra kwargs the episodes were generated with (parity_gen.py), passed to make(). */
+    extra_kwargs?: Record<string, unknown>;
   };
   seeds: number[];
   episodes: FixtureEpisode[];
@@ -235,6 +237,7 @@ function replay(
 ): number {
   env.reset({ seed });
   const W = env.width, H = env.height;
+  const S = env.agentViewSize * env.agentViewSize * 3;
   let prev: Uint8Array = env.encodeGrid();
   let cur: Uint8Array = new Uint8Array(prev.length);
   let lastAction: number | null = null;
@@ -247,7 +250,7 @@ function replay(
     }
     const res = env.step(a);
     lastAction = a;
-    cmpArray(res.obs.image, tr.images.slice(k * 147, (k + 1) * 147), `${where}.image`);
+    cmpArray(res.obs.image, tr.images.slice(k * S, (k + 1) * S), `${where}.image`);
     if (res.obs.direction !== tr.directions[k]) {
       fail(`${where}.direction: got ${res.obs.direction}, want ${tr.directions[k]}`);
     }
@@ -297,7 +300,7 @@ function replay(
 /** Default env factory: the registry, with the fixture's kwargs being the id's defaults. */
 function defaultMakeEnv(file: FixtureFile): MiniGridEnv | null {
   if (!isRegistered(file.env_id)) return null;
-  return make(file.env_id);
+  return make(file.env_id, file.config?.extra_kwargs ?? {});
 }
 
 /** Compare one episode of a fixture file. */

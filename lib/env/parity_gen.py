@@ -2,7 +2,7 @@
 ../shared/fixtures/minigrid, without the RNG draw count), for ids/seeds the golden set lacks.
 
 Usage (writes OUTDIR/<env_id>.json, then compare with the TS port):
-  PYTHONPATH=/work/ref python3 lib/env/parity_gen.py IDS SEEDS STEPS [OUTDIR]
+  PYTHONPATH=/work/ref python3 lib/env/parity_gen.py IDS SEEDS STEPS [OUTDIR [KWARGS_JSON]]
   deno task parity --fixtures OUTDIR
 IDS: comma-separated env ids; SEEDS: comma-separated ints; STEPS: max random steps per episode.
 Actions: np.random.default_rng(1000000 + seed).integers(0, n) per step, as in the golden set.
@@ -25,8 +25,9 @@ nsteps = int(sys.argv[3])
 outdir = sys.argv[4] if len(sys.argv) > 4 else "/tmp/extra"
 import os
 os.makedirs(outdir, exist_ok=True)
+kwargs = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 for id_ in ids:
-    env = gym.make(id_).unwrapped
+    env = gym.make(id_, **kwargs).unwrapped
     n = env.action_space.n
     eps = []
     for seed in seeds:
@@ -52,5 +53,5 @@ for id_ in ids:
             if term or trunc: break
         tr["steps"] = len(tr["actions"]); tr["final_grid"] = env.grid.encode().flatten().tolist(); tr["rng_after"] = rng_state(env)
         eps.append({"seed": seed, "reset": reset, "random": tr})
-    json.dump({"env_id": id_, "meta": {}, "config": {}, "seeds": seeds, "episodes": eps}, open(f"{outdir}/{id_}.json", "w"))
+    json.dump({"env_id": id_, "meta": {}, "config": {"extra_kwargs": kwargs}, "seeds": seeds, "episodes": eps}, open(f"{outdir}/{id_}.json", "w"))
     print(id_, "ok", flush=True)
