@@ -14,7 +14,9 @@
  * `pythonText` is the reference's `"<ExceptionType>: <message>"`; e.g. every
  * KeyInBox episode fails with `"AssertionError: "` (the key is hidden inside a
  * box, so no key matches the description). Levels the bot cannot solve:
- * KeyInBox, PutNextS*N*Carrying (per the reference's own notes).
+ * KeyInBox, PutNextS*N*Carrying (per the reference's own notes). Where the
+ * reference loops forever inside one replan, this throws a BotError of type
+ * "BotLoopError" after {@link MAX_REPLAN_ITERS} subgoal updates instead.
  *
  * Usage: `const bot = new BabyAIBot(env)` right after `env.reset(...)`, then
  * each step `a = bot.replan(lastAction)` (null the first time), `env.step(a)`.
@@ -78,6 +80,13 @@ interface PathResult {
 }
 
 const OUT_WALL = new Wall();
+
+/**
+ * Subgoal updates allowed in one replan. The reference has no limit and can loop forever
+ * (e.g. GoToImpUnlock when the key lies inside the locked room: explore -> open door -> fetch
+ * key -> explore ...); converging replans use a few dozen at most.
+ */
+export const MAX_REPLAN_ITERS = 1000;
 
 abstract class Subgoal {
   constructor(readonly bot: BabyAIBot, readonly datum: Datum = null, readonly reason: Reason = null) {}
@@ -448,7 +457,15 @@ export class BabyAIBot {
     if (s.length > 0) s[s.length - 1].replanAfterAction(actionTaken);
     while (s.length > 0 && s[s.length - 1].isExploratory()) s.pop();
     let suggested: number | null = null;
+    let iters = 0;
     while (s.length > 0) {
+      if (++iters > MAX_REPLAN_ITERS) {
+        throw new BotError(
+          "BotLoopError",
+          `replan did not converge after ${MAX_REPLAN_ITERS} subgoal updates (stack depth ${s.length}); ` +
+            `the reference bot loops forever here`,
+        );
+      }
       suggested = s[s.length - 1].replanBeforeAction();
       if (suggested !== null) break;
     }

@@ -1,6 +1,6 @@
 /**
  * Registers every BabyAI level id of Minigrid 3.1.0 (`minigrid/__init__.py`,
- * 95 ids) in the shared env registry, with each id's kwargs (camelCase) as
+ * 96 ids) in the shared env registry, with each id's kwargs (camelCase) as
  * defaults, so `make("BabyAI-GoToLocal-v0", { numDists: 4 })` works.
  *
  * @module
