@@ -44,7 +44,7 @@ export function tableHtml(rows: Record<string, CellValue>[], opts: TableOptions 
     "<tr>" +
     cols.map((c) => {
       const v = r[c];
-      const num = typeof v === "number" ? ' style="text-align:right"' : "";
+      const num = typeof v === "number" ? ' style="text-align:right"' : ' style="text-align:left"';
       return `<td${num}>${cellHtml(v, c, fmt)}</td>`;
     }).join("") + "</tr>"
   ).join("\n");

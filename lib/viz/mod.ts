@@ -15,3 +15,4 @@ export * from "./plotly.ts";
 export * from "./html.ts";
 export * from "./display.ts";
 export * from "./pictures.ts";
+export * from "./summary.ts";

@@ -250,9 +250,11 @@ export async function executeNotebook(
     !/Debugger warning|frozen modules|make the debugger miss|PYDEVD_DISABLE|Debugging will proceed|"deno jupyter" is unstable/
       .test(l)
   ).join("\n");
+  // On a cell error, nbconvert prints a Python traceback first; keep the cell and the error.
+  const at = log.indexOf("An error occurred while executing the following cell");
   return {
     executed: `${outDir}/${name}.ipynb`,
-    log: log.slice(-6000),
+    log: (at >= 0 ? log.slice(at) : log).slice(-6000),
     ok: r.success,
     seconds: (performance.now() - t0) / 1000,
   };
