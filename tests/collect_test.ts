@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type BotFactory,
   collectDataset,
   type DataConfig,
   episodeRng,
@@ -8,7 +9,7 @@ import {
   rolloutEpisode,
 } from "../lib/data/collect.ts";
 import { type DatasetSplit, loadDataset, readManifest, verifyDataset } from "../lib/data/store.ts";
-import { SPLITS } from "../lib/data/split.ts";
+import { splitPlan, SPLITS } from "../lib/data/split.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";
 import { detokenize, fillBatch, tokenizeEpisodes, windowInfo } from "../lib/data/tokenize.ts";
@@ -473,6 +474,83 @@ Deno.test("collect: `deno task collect --config` collects, reuses, refuses anoth
     const e = await run("--set", "data.envs=[MiniGrid-Nope-v0]");
     assert.equal(e.code, 1);
     assert.match(e.err, /unknown env id "MiniGrid-Nope-v0"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect: episodes whose bot raises are skipped, recorded with seed and error, and counted", async () => {
+  if (!(await haveBot())) {
+    return console.warn(`${BABY} or the BabyAI bot not available yet: skipping`);
+  }
+  const real = await loadBotFactory();
+  const dir = await tmp();
+  try {
+    const base: DataConfig = {
+      dataset: "flaky",
+      envs: [BABY],
+      policy: "bot",
+      episodes: { train: 12, val: 3, test: 3 },
+      seed: 0,
+    };
+    // In-thread, bots are built in plan order: train episodes 0..11, then val, then test.
+    // Bots number 1, 4 and 6 (0-based) raise on their first replan.
+    let built = 0;
+    const failing = new Set([1, 4, 6]);
+    const flaky: BotFactory = (env) => {
+      const n = built++;
+      const bot = real(env);
+      return {
+        replan(last?: number | null) {
+          if (failing.has(n)) throw new Error(`synthetic bot failure ${n}`);
+          return bot.replan(last);
+        },
+      };
+    };
+    const warnings: string[] = [];
+    const origWarn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    let r;
+    try {
+      r = await collectDataset(base, { dataDir: dir, workers: 0, botFactory: flaky });
+    } finally {
+      console.warn = origWarn;
+    }
+    const tr = r.manifest.splits.train!;
+    const seeds = splitPlan(base, "train")[0].seeds;
+    assert.deepEqual(tr.skipped.map((s) => s.episode), [1, 4, 6]);
+    assert.deepEqual(tr.skipped.map((s) => s.seed), [seeds[1], seeds[4], seeds[6]]);
+    assert.match(tr.skipped[0].error, /seed \d+, step 0: bot raised: synthetic bot failure 1/);
+    assert.equal(tr.episodes, 9);
+    assert.equal(r.manifest.splits.val!.skipped.length, 0);
+    assert.ok(warnings.some((w) => /train episode 4 skipped/.test(w)), warnings.join("\n"));
+    const d = await loadDataset(r.dir, "train");
+    assert.equal(d.numEpisodes, 9);
+    assert.deepEqual(Array.from(d.episodeIndex), [0, 2, 3, 5, 7, 8, 9, 10, 11]);
+    assertReplays(d);
+    assert.ok((await verifyDataset(r.dir)).ok);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("collect: a level the bot cannot solve (KeyInBox) is a clear error", async () => {
+  if (!isRegistered("BabyAI-KeyInBox-v0") || !(await haveBot())) {
+    return console.warn("KeyInBox or bot missing: skipping");
+  }
+  const dir = await tmp();
+  try {
+    await assert.rejects(
+      () =>
+        collectDataset({
+          dataset: "kib",
+          envs: ["BabyAI-KeyInBox-v0"],
+          policy: "bot",
+          episodes: { train: 3, val: 1, test: 1 },
+          seed: 0,
+        }, { dataDir: dir, workers: 0, warn: false }),
+      /every episode failed .*use another policy/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

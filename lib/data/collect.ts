@@ -538,11 +538,12 @@ async function runTasks(
   workers: number,
   onTick: () => void,
   onDone: (id: number, records: EpisodeRecord[]) => Promise<void>,
+  botFactory?: BotFactory,
 ): Promise<void> {
   if (tasks.length === 0) return;
   if (workers <= 0) {
     const needBot = tasks.some((t) => t.specs.some((s) => s.policy !== "random"));
-    const bf = needBot ? await loadBotFactory() : undefined;
+    const bf = needBot ? (botFactory ?? await loadBotFactory()) : undefined;
     for (const t of tasks) {
       const recs: EpisodeRecord[] = [];
       for (const s of t.specs) {
@@ -624,6 +625,11 @@ export interface CollectOptions {
   warn?: boolean;
   /** Stop after writing this many shards in this run (tests of resuming). */
   stopAfterShards?: number;
+  /**
+   * A custom bot for the bot policies, used only with `workers: 0` (workers
+   * always load lib/env/babyai/bot.ts). For tests and experiments.
+   */
+  botFactory?: BotFactory;
 }
 
 /** What {@link collectDataset} returns. */
@@ -664,7 +670,7 @@ export async function collectDataset(
   const hash = await configHash(identity);
   const envIds = datasetEnvIds(cfg);
   const warn = opts.warn ?? true;
-  if (cfg.policy !== "random") await loadBotFactory(); // fail fast when the bot is unavailable
+  if (cfg.policy !== "random" && !opts.botFactory) await loadBotFactory(); // fail fast when the bot is unavailable
 
   // Existing directory: same config → resume/reuse; other config → refuse unless overwrite.
   let existing: Manifest | null = null;
@@ -816,6 +822,9 @@ export async function collectDataset(
   };
   report();
   const workers = opts.workers ?? navigator.hardwareConcurrency ?? 1;
+  if (opts.botFactory && workers > 0) {
+    throw new Error("collectDataset: a custom botFactory only works in-thread; pass workers: 0");
+  }
   await runTasks(tasks, workers, () => {
     done++;
     report();
@@ -850,7 +859,7 @@ export async function collectDataset(
     shardsDone++;
     written++;
     report();
-  });
+  }, opts.botFactory);
 
   const seconds = (performance.now() - t0) / 1000;
   const complete = SPLITS.every((s) => records[s].every((r) => r !== null));
