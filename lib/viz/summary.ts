@@ -29,3 +29,25 @@ export function meanCi(values: ArrayLike<number>, z = 1.96): MeanCi {
   const h = n > 1 ? (z * sd) / Math.sqrt(n) : 0;
   return { n, mean, sd, lo: mean - h, hi: mean + h };
 }
+
+/**
+ * How often each of the 7x7 view cells is hidden (any attribute), over the
+ * valid frames of a batch: `freq[vy][vx]` in [0, 1], ready for a heatmap.
+ */
+export function maskCellFrequency(
+  mask: { cells: Uint8Array },
+  batch: { B: number; K: number; frameValid: Uint8Array },
+): number[][] {
+  const hits = new Float64Array(49);
+  let frames = 0;
+  for (let j = 0; j < batch.B * batch.K; j++) {
+    if (!batch.frameValid[j]) continue;
+    frames++;
+    const o = j * 147;
+    for (let c = 0; c < 49; c++) {
+      if (mask.cells[o + c * 3] | mask.cells[o + c * 3 + 1] | mask.cells[o + c * 3 + 2]) hits[c]++;
+    }
+  }
+  return Array.from({ length: 7 }, (_, vy) =>
+    Array.from({ length: 7 }, (_, vx) => (frames ? hits[vx * 7 + vy] / frames : 0)));
+}
