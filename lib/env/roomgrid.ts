@@ -10,7 +10,7 @@
 import { COLOR_NAMES, type ColorName } from "./constants.ts";
 import { Grid } from "./grid.ts";
 import { EnvUsageError, MiniGridEnv, type MiniGridOptions, RecursionError } from "./minigrid.ts";
-import { Ball, Box, Door, Key, type Point, type WorldObj } from "./objects.ts";
+import { Ball, Box, Door, Key, type Point, Wall, type WorldObj } from "./objects.ts";
 
 /** Python's `reject_next_to`: reject positions at Manhattan distance < 2 from the agent. */
 export function rejectNextTo(env: MiniGridEnv, pos: Point): boolean {
@@ -136,7 +136,7 @@ export abstract class RoomGrid extends MiniGridEnv {
       for (let i = 0; i < this.numCols; i++) {
         const room = new Room([i * (rs - 1), j * (rs - 1)], [rs, rs]);
         row.push(room);
-        this.grid.wallRect(room.top[0], room.top[1], room.size[0], room.size[1]);
+        this.wallRectShared(room.top[0], room.top[1], room.size[0], room.size[1]);
       }
       this.roomGrid.push(row);
     }
@@ -166,6 +166,27 @@ export abstract class RoomGrid extends MiniGridEnv {
     this.agentX = (this.numCols >> 1) * (rs - 1) + (rs >> 1);
     this.agentY = (this.numRows >> 1) * (rs - 1) + (rs >> 1);
     this.agentDir = 0;
+  }
+
+  /**
+   * Like grid.wallRect, but keeps a wall already present on a shared room edge instead of
+   * replacing it by a new one (the Python replaces it; the result is observably the same: one
+   * distinct Wall per wall cell), which saves allocations when rooms share walls.
+   */
+  private wallRectShared(x: number, y: number, w: number, h: number): void {
+    const g = this.grid;
+    const put = (i: number, j: number) => {
+      const c = g.grid[j * g.width + i];
+      if (c === null || c.type !== "wall") g.set(i, j, new Wall());
+    };
+    for (let i = 0; i < w; i++) {
+      put(x + i, y);
+      put(x + i, y + h - 1);
+    }
+    for (let j = 0; j < h; j++) {
+      put(x, y + j);
+      put(x + w - 1, y + j);
+    }
   }
 
   /** Place an existing object in room (i, j) (not next to the agent, max 1000 tries). */
