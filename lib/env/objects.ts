@@ -71,20 +71,22 @@ export function colorIndex(color: string): number {
 
 /** Base class for every object that can sit in a grid cell. */
 export class WorldObj {
+  // Fields are `declare`d and assigned in the constructor (one hidden-class transition chain,
+  // no define-semantics initialisers): object creation is on the reset hot path.
   /** Object type name. */
-  readonly type: ObjectType;
+  declare readonly type: ObjectType;
   /** Colour name. */
-  color: ColorName;
+  declare color: ColorName;
   /** OBJECT_TO_IDX[type]. */
-  readonly typeIdx: number;
+  declare readonly typeIdx: number;
   /** COLOR_TO_IDX[color]. */
-  colorIdx: number;
+  declare colorIdx: number;
   /** Contained object (boxes). */
-  contains: WorldObj | null = null;
+  declare contains: WorldObj | null;
   /** Position where the object was first placed. */
-  initPos: Point | null = null;
+  declare initPos: Point | null;
   /** Current position ([-1, -1] while carried). */
-  curPos: Point | null = null;
+  declare curPos: Point | null;
 
   /** Create an object of a type and colour; throws on unknown names. */
   constructor(type: ObjectType, color: ColorName, typeIdx = -1) {
@@ -95,6 +97,9 @@ export class WorldObj {
     this.color = color;
     this.typeIdx = t;
     this.colorIdx = c;
+    this.contains = null;
+    this.initPos = null;
+    this.curPos = null;
   }
 
   /** Can the agent walk onto this cell? */
@@ -211,9 +216,9 @@ export class Wall extends WorldObj {
 /** Door: open (0), closed (1) or locked (2). */
 export class Door extends WorldObj {
   /** Whether the door is open. */
-  isOpen: boolean;
+  declare isOpen: boolean;
   /** Whether the door is locked. */
-  isLocked: boolean;
+  declare isLocked: boolean;
 
   /** A door of a colour, closed and unlocked by default. */
   constructor(color: ColorName, isOpen = false, isLocked = false) {
