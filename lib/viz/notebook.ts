@@ -300,13 +300,13 @@ export interface OutputSummary {
   plotlyCopies: number;
   /** Error outputs ("ename: evalue"). */
   errors: string[];
-  /** Inline SVG/HTML pictures (`<svg` in outputs). */
-  svgs: number;
+  /** Pictures: inline `<svg>`, `<img src="data:image/...">`, image/* outputs. */
+  pictures: number;
 }
 
-/** Counts figures, plotly.js copies, SVG pictures and errors in a notebook's outputs. */
+/** Counts figures, plotly.js copies, pictures and errors in a notebook's outputs. */
 export function summarizeOutputs(nb: Notebook): OutputSummary {
-  const s: OutputSummary = { figures: 0, plotlyCopies: 0, errors: [], svgs: 0 };
+  const s: OutputSummary = { figures: 0, plotlyCopies: 0, errors: [], pictures: 0 };
   for (const c of nb.cells) {
     for (const o of c.outputs ?? []) {
       if (o.output_type === "error") s.errors.push(`${o.ename}: ${o.evalue}`);
@@ -315,8 +315,8 @@ export function summarizeOutputs(nb: Notebook): OutputSummary {
         if (mime === "text/html") {
           s.figures += (text.match(/data-viz-figure=/g) ?? []).length;
           s.plotlyCopies += (text.match(/data-viz-plotly=/g) ?? []).length;
-          s.svgs += (text.match(/<svg[\s>]/g) ?? []).length;
-        } else if (mime === "image/svg+xml") s.svgs++;
+          s.pictures += (text.match(/<svg[\s>]|<img src="data:image\//g) ?? []).length;
+        } else if (mime.startsWith("image/")) s.pictures++;
       }
     }
   }
