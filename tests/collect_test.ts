@@ -555,3 +555,25 @@ Deno.test("collect: a level the bot cannot solve (KeyInBox) is a clear error", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collect: a failing shard write is a clear error; finished shards survive and the rerun resumes", async () => {
+  const dir = await tmp();
+  try {
+    const cfg = { ...RAND, dataset: "wfail" };
+    await collectDataset(cfg, { dataDir: dir, workers: 0, shardEpisodes: 16, stopAfterShards: 1 });
+    // Block shard 1's directory with a plain file: its mkdir fails like a full or broken disk would.
+    await Deno.writeTextFile(`${dir}/wfail/train/shard-00001`, "in the way");
+    await assert.rejects(
+      () => collectDataset(cfg, { dataDir: dir, workers: 0, shardEpisodes: 16 }),
+      /train\/shard-00001: writing the shard failed: .*rerun the same command to resume/,
+    );
+    assert.equal((await readManifest(`${dir}/wfail`)).status, "collecting");
+    await Deno.remove(`${dir}/wfail/train/shard-00001`);
+    const r = await collectDataset(cfg, { dataDir: dir, workers: 0, shardEpisodes: 16 });
+    assert.ok(r.resumedShards >= 1);
+    assert.equal(r.manifest.status, "complete");
+    assert.ok((await verifyDataset(r.dir)).ok);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

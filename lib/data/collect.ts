@@ -848,14 +848,22 @@ export async function collectDataset(
           `This env/policy cannot produce data (e.g. the bot cannot solve BabyAI-KeyInBox-v0); use another policy`,
       );
     }
-    records[job.split][job.index] = await writeShard(dir, {
-      split: job.split,
-      index: job.index,
-      configHash: hash,
-      planRange: [job.specs[0].episode, job.specs[job.specs.length - 1].episode + 1],
-      skipped,
-      envIds,
-    }, episodes);
+    try {
+      records[job.split][job.index] = await writeShard(dir, {
+        split: job.split,
+        index: job.index,
+        configHash: hash,
+        planRange: [job.specs[0].episode, job.specs[job.specs.length - 1].episode + 1],
+        skipped,
+        envIds,
+      }, episodes);
+    } catch (e) {
+      throw new Error(
+        `${dir}/${shardPathOf(job)}: writing the shard failed: ${(e as Error).message}. ` +
+          `Shards already written are kept; fix the cause (e.g. free disk space) and rerun the same ` +
+          `command to resume`,
+      );
+    }
     shardsDone++;
     written++;
     report();
