@@ -161,7 +161,7 @@ export interface ProgressOptions {
 
 /** A live training progress display; see {@link liveProgress}. */
 export interface LiveProgress {
-  /** Records metrics for a step and redraws when the interval has passed. */
+  /** Records metrics for a step (synchronously) and redraws when the interval has passed; safe to call without awaiting. */
   update(step: number, metrics?: Record<string, number>): Promise<void>;
   /** Final redraw (always drawn). */
   done(note?: string): Promise<void>;
@@ -239,19 +239,27 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
     }
   };
 
+  // Draws are chained so that un-awaited updates (e.g. from a synchronous
+  // training callback) never overlap; done() waits for all of them.
+  let queue: Promise<void> = Promise.resolve();
   return {
     history,
-    async update(step, metrics = {}) {
+    update(step, metrics = {}) {
       lastStep = step;
       for (const [k, v] of Object.entries(metrics)) {
         if (typeof v !== "number") continue;
         if (!history.has(k)) history.set(k, []);
         history.get(k)!.push({ step, value: v });
       }
-      if (performance.now() - last >= interval) await draw();
+      if (performance.now() - last >= interval) {
+        last = performance.now();
+        queue = queue.then(() => draw());
+      }
+      return queue;
     },
-    async done(note) {
-      await draw(note ?? "done");
+    done(note) {
+      queue = queue.then(() => draw(note ?? "done"));
+      return queue;
     },
   };
 }

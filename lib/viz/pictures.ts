@@ -22,7 +22,18 @@ import {
   renderRgb,
   svgFromEncoding,
 } from "../env/mod.ts";
-import { ACTION_NONE, type Batch, CELLS, type Mask } from "../data/types.ts";
+import {
+  ACTION_NONE,
+  ACTION_VOCAB,
+  type Batch,
+  CELLS,
+  COLOR_VOCAB,
+  DIR_VOCAB,
+  type Logits,
+  type Mask,
+  OBJ_VOCAB,
+  STATE_VOCAB,
+} from "../data/types.ts";
 import { animationHtml, escapeHtml, rowHtml } from "./html.ts";
 
 /** Base64 of bytes (no external dependency). */
@@ -223,4 +234,32 @@ export function episodeAnimationHtml(
     fps: opts.fps ?? 4,
     title: `${envId} seed ${seed}: "${ep.mission}" (${ep.success ? "success" : "no success"})`,
   });
+}
+
+/**
+ * The batch with every hidden slot replaced by the model's argmax (for
+ * pictures of predictions next to the truth). Visible slots keep their values.
+ */
+export function predictedBatch(batch: Batch, mask: Mask, logits: Logits): Batch {
+  const cells = batch.cells.slice(), dirs = batch.dirs.slice(), actions = batch.actions.slice();
+  const heads: [Float32Array, number][] = [
+    [logits.obj, OBJ_VOCAB],
+    [logits.color, COLOR_VOCAB],
+    [logits.state, STATE_VOCAB],
+  ];
+  const argmax = (lg: Float32Array, i: number, V: number) => {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (lg[i * V + v] > lg[i * V + best]) best = v;
+    return best;
+  };
+  for (let i = 0; i < cells.length; i++) {
+    if (!mask.cells[i]) continue;
+    const [lg, V] = heads[i % 3];
+    cells[i] = argmax(lg, Math.floor(i / 3), V);
+  }
+  for (let j = 0; j < dirs.length; j++) {
+    if (mask.dirs[j]) dirs[j] = argmax(logits.dir, j, DIR_VOCAB);
+    if (mask.actions[j]) actions[j] = argmax(logits.action, j, ACTION_VOCAB);
+  }
+  return { ...batch, cells, dirs, actions };
 }
