@@ -642,7 +642,8 @@ function copyBatch(batch: Batch): Batch {
  * commits everything. A "slot" is one attribute of one cell, a direction or an
  * action. Returns, for every hidden slot, the logits of the round that
  * committed it (other slots: logits of the first round). With steps = 1 this
- * equals {@link predict}.
+ * equals {@link predict}. `onRound`, if given, sees a copy of the input and of
+ * the still-hidden mask after each round (for step-by-step pictures).
  */
 export async function decodeIterative(
   params: Params,
@@ -650,6 +651,7 @@ export async function decodeIterative(
   batch: Batch,
   mask: Mask,
   steps: number,
+  onRound?: (round: number, current: Batch, stillHidden: Mask) => void | Promise<void>,
 ): Promise<Logits> {
   if (!Number.isInteger(steps) || steps < 1) {
     throw new Error(`decodeIterative: steps must be an integer >= 1, got ${steps}`);
@@ -715,6 +717,8 @@ export async function decodeIterative(
         }
       }
     }
+    // Observer (notebooks): the input after round s, committed slots filled in.
+    if (onRound) await onRound(s, copyBatch(cur), copyMask(hidden));
   }
   return result!;
 }
