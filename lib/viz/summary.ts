@@ -51,3 +51,41 @@ export function maskCellFrequency(
   return Array.from({ length: 7 }, (_, vy) =>
     Array.from({ length: 7 }, (_, vx) => (frames ? hits[vx * 7 + vy] / frames : 0)));
 }
+
+/** Argmax accuracy over hidden slots, per slot kind (NaN where nothing of that kind is hidden). */
+export interface SlotAccuracy {
+  /** Hidden cell attributes predicted right / hidden cell attributes. */
+  cells: number;
+  /** Hidden directions. */
+  dirs: number;
+  /** Hidden actions. */
+  actions: number;
+  /** All hidden slots. */
+  all: number;
+  /** Number of hidden slots. */
+  hidden: number;
+}
+
+/**
+ * Accuracy of a prediction (`predicted`, e.g. from {@link predictedBatch}) against
+ * the truth `batch` on the slots hidden by `mask` — for pictures and notebooks;
+ * lib/eval holds the reported metrics (with baselines and confidence intervals).
+ */
+export function slotAccuracy(
+  batch: { cells: Int32Array; dirs: Int32Array; actions: Int32Array },
+  predicted: { cells: Int32Array; dirs: Int32Array; actions: Int32Array },
+  mask: { cells: Uint8Array; dirs: Uint8Array; actions: Uint8Array },
+): SlotAccuracy {
+  let hc = 0, rc = 0, hd = 0, rd = 0, ha = 0, ra = 0;
+  for (let i = 0; i < mask.cells.length; i++) {
+    if (!mask.cells[i]) continue;
+    hc++;
+    if (batch.cells[i] === predicted.cells[i]) rc++;
+  }
+  for (let j = 0; j < mask.dirs.length; j++) {
+    if (mask.dirs[j]) (hd++, batch.dirs[j] === predicted.dirs[j] && rd++);
+    if (mask.actions[j]) (ha++, batch.actions[j] === predicted.actions[j] && ra++);
+  }
+  const h = hc + hd + ha;
+  return { cells: rc / hc, dirs: rd / hd, actions: ra / ha, all: (rc + rd + ra) / h, hidden: h };
+}
