@@ -80,6 +80,44 @@ interface PathResult {
 }
 
 const OUT_WALL = new Wall();
+const EMPTY_PATH: number[] = [];
+/** The 8 neighbours in the reference's order, and their classes (findDropPos scratch). */
+const DROP_NB = Int8Array.from([-1, -1, 0, -1, 1, -1, 1, 0, 1, 1, 0, 1, -1, 1, -1, 0]);
+const DROP_CLS = new Int8Array(8);
+
+const K_EMPTY = 0, K_WALL = 1, K_CLOSED_DOOR = 2, K_OPEN_DOOR = 3, K_OTHER = 4;
+/** Direction code (dx+1)*3+(dy+1) -> dx, dy. */
+const DCODE_X = Int8Array.from([-1, -1, -1, 0, 0, 0, 1, 1, 1]);
+const DCODE_Y = Int8Array.from([-1, 0, 1, -1, 0, 1, -1, 0, 1]);
+
+/** BFS / view scratch shared by all bots of one grid size (replans are synchronous). */
+interface Scratch {
+  prev1: Int32Array;
+  prev2: Int32Array;
+  order: Int32Array;
+  queue: Int32Array;
+  kinds: Uint8Array;
+  viewCells: (WorldObj | null)[];
+  viewMask: Uint8Array;
+}
+const scratches = new Map<string, Scratch>();
+function scratchFor(n: number, vs: number): Scratch {
+  const key = `${n}/${vs}`;
+  let s = scratches.get(key);
+  if (s === undefined) {
+    s = {
+      prev1: new Int32Array(n),
+      prev2: new Int32Array(n),
+      order: new Int32Array(n),
+      queue: new Int32Array(4 * (5 * n + 8)),
+      kinds: new Uint8Array(n),
+      viewCells: new Array(vs * vs).fill(null),
+      viewMask: new Uint8Array(vs * vs),
+    };
+    scratches.set(key, s);
+  }
+  return s;
+}
 
 /**
  * Subgoal updates allowed in one replan. The reference has no limit and can loop forever
@@ -354,15 +392,15 @@ class GoNextToSubgoal extends Subgoal {
 class ExploreSubgoal extends Subgoal {
   replanBeforeAction(): number | null {
     const b = this.bot, s = b.stack, W = b.W, vis = b.visMask;
-    const unseen = b.shortestPath((x, y) => vis[y * W + x] === 0, true).finish;
+    const unseen = b.shortestPath((x, y) => vis[y * W + x] === 0, true, false).finish;
     if (unseen >= 0) {
       s.push(new GoNextToSubgoal(b, [unseen % W, Math.floor(unseen / W)], "Explore"));
       return null;
     }
     const unopenedUnlocked: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isLocked && !c.isOpen;
     const unopened: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isOpen;
-    let doorPos = b.shortestPath(unopenedUnlocked, true).finish;
-    if (doorPos < 0) doorPos = b.shortestPath(unopened, true).finish;
+    let doorPos = b.shortestPath(unopenedUnlocked, true, false).finish;
+    if (doorPos < 0) doorPos = b.shortestPath(unopened, true, false).finish;
     if (doorPos >= 0) {
       const door = b.env.grid.get(doorPos % W, Math.floor(doorPos / W)) as Door;
       const c = b.carrying;
@@ -415,13 +453,9 @@ export class BabyAIBot {
   /** @internal */ fwdDoorWasOpen: boolean | undefined = undefined;
   /** @internal */ prevFwdCell: WorldObj | null | undefined = undefined;
 
-  // BFS scratch.
-  private prev1: Int32Array;
-  private prev2: Int32Array;
-  private order: Int32Array;
-  private queue: Int32Array;
-  private viewCells: (WorldObj | null)[];
-  private viewMask: Uint8Array;
+  // BFS scratch (shared by bots of the same grid size; only used inside one synchronous replan).
+  private sc: Scratch;
+  private visitedCount = 0;
 
   /** @param env a BabyAI level right after reset (its `instrs` is read once) */
   constructor(env: RoomGridLevel) {
@@ -430,13 +464,7 @@ export class BabyAIBot {
     this.H = env.height;
     const n = this.W * this.H;
     this.visMask = new Uint8Array(n);
-    this.prev1 = new Int32Array(n);
-    this.prev2 = new Int32Array(n);
-    this.order = new Int32Array(n);
-    this.queue = new Int32Array(3 * (5 * n + 8));
-    const vs = env.agentViewSize;
-    this.viewCells = new Array(vs * vs).fill(null);
-    this.viewMask = new Uint8Array(vs * vs);
+    this.sc = scratchFor(n, env.agentViewSize);
     this.processInstr(env.instrs);
   }
 
@@ -449,6 +477,7 @@ export class BabyAIBot {
    */
   replan(actionTaken: number | null = null): number {
     this.processObs();
+    this.refreshKinds();
     if (actionTaken === Actions.toggle && this.prevFwdCell && this.prevFwdCell.type === "box") {
       throw new BotError("DisappearedBoxError", "'A box was opened. I am not sure I can help now.'");
     }
@@ -503,7 +532,7 @@ export class BabyAIBot {
   private processObs(): void {
     const env = this.env;
     const vs = env.agentViewSize, hs = vs >> 1;
-    const cells = this.viewCells, mask = this.viewMask;
+    const cells = this.sc.viewCells, mask = this.sc.viewMask;
     const dir = env.agentDir;
     const dx = DIR_DX[dir], dy = DIR_DY[dir];
     const rx = -dy, ry = dx;
@@ -537,110 +566,138 @@ export class BabyAIBot {
     }
   }
 
+  /** Classify every cell for the BFS (0 empty, 1 wall, 2 closed door, 3 open door, 4 other). */
+  private refreshKinds(): void {
+    const g = this.env.grid.grid, k = this.sc.kinds;
+    for (let c = 0; c < g.length; c++) {
+      const o = g[c];
+      if (o === null) k[c] = K_EMPTY;
+      else if (o.type === "wall") k[c] = K_WALL;
+      else if (o instanceof Door) k[c] = o.isOpen ? K_OPEN_DOOR : K_CLOSED_DOOR;
+      else k[c] = K_OTHER;
+    }
+  }
+
   /**
    * Breadth-first search over positions (reference `_breadth_first_search`). States carry a
-   * direction so that going straight is tried first. Returns the accepted cell or -1; `prev`
-   * receives the predecessor of each visited cell (-2 unvisited, -1 start) and `order` the
-   * visiting order (its length is returned in `visited`).
+   * direction so that going straight is tried first. The `nInit` initial states must already be
+   * in the queue (x, y, dir code (dx+1)*3+(dy+1), prev -1). Returns the accepted cell
+   * (y * W + x) or -1; `prev` receives the predecessor of each visited cell (-2 unvisited,
+   * -1 start) and `order` (if given) the visiting order; `this.visitedCount` the number visited.
    */
   private bfs(
-    init: number[],
+    nInit: number,
     accept: Accept,
     ignoreBlockers: boolean,
     prev: Int32Array,
     order: Int32Array | null,
-  ): { found: number; visited: number } {
+  ): number {
     this.bfsCounter++;
     const W = this.W;
     const g = this.env.grid.grid;
     const vis = this.visMask;
-    const q = this.queue;
+    const kinds = this.sc.kinds;
+    let q = this.sc.queue;
     prev.fill(-2);
-    let head = 0, tail = 0;
-    for (let k = 0; k < init.length; k += 3) {
-      q[tail++] = init[k];
-      q[tail++] = init[k + 1];
-      q[tail++] = init[k + 2];
-    }
-    // init entries: cell, packed dir ((di+1)*3 + (dj+1)), prev cell (-1)
+    let head = 0, tail = 4 * nInit;
     let visited = 0;
     while (head < tail) {
-      const cellIdx = q[head], dcode = q[head + 1], pp = q[head + 2];
-      head += 3;
+      const i = q[head], j = q[head + 1], dcode = q[head + 2], pp = q[head + 3];
+      head += 4;
+      const cellIdx = j * W + i;
       if (prev[cellIdx] !== -2) continue;
-      this.bfsStepCounter++;
-      const i = cellIdx % W, j = (cellIdx - i) / W;
-      const cell = g[cellIdx];
       prev[cellIdx] = pp;
       if (order !== null) order[visited] = cellIdx;
       visited++;
-      if (accept(i, j, cell)) return { found: cellIdx, visited };
-      if (!vis[cellIdx]) continue;
-      if (cell !== null) {
-        if (cell.type === "wall") continue;
-        if (cell instanceof Door) {
-          if (!cell.isOpen) continue;
-        } else if (!ignoreBlockers) continue;
+      if (accept(i, j, g[cellIdx])) {
+        this.visitedCount = visited;
+        this.bfsStepCounter += visited;
+        return cellIdx;
       }
-      const di = Math.floor(dcode / 3) - 1, dj = (dcode % 3) - 1;
-      // (di, dj), (dj, di), (-dj, -di), (-di, -dj)
-      q[tail++] = (j + dj) * W + (i + di);
-      q[tail++] = dcode;
-      q[tail++] = cellIdx;
-      q[tail++] = (j + di) * W + (i + dj);
-      q[tail++] = (dj + 1) * 3 + (di + 1);
-      q[tail++] = cellIdx;
-      q[tail++] = (j - di) * W + (i - dj);
-      q[tail++] = (-dj + 1) * 3 + (-di + 1);
-      q[tail++] = cellIdx;
-      q[tail++] = (j - dj) * W + (i - di);
-      q[tail++] = (-di + 1) * 3 + (-dj + 1);
-      q[tail++] = cellIdx;
-      if (tail + 12 > q.length) {
-        // compact the queue (only the unread part matters)
-        q.copyWithin(0, head, tail);
+      if (!vis[cellIdx]) continue;
+      const kind = kinds[cellIdx];
+      if (kind === K_WALL || kind === K_CLOSED_DOOR || (kind === K_OTHER && !ignoreBlockers)) continue;
+      if (tail + 16 > q.length) {
+        const bigger = new Int32Array(q.length * 2);
+        bigger.set(q.subarray(head, tail));
         tail -= head;
         head = 0;
+        q = this.sc.queue = bigger;
       }
+      const di = DCODE_X[dcode], dj = DCODE_Y[dcode];
+      // (di, dj), (dj, di), (-dj, -di), (-di, -dj)
+      q[tail] = i + di;
+      q[tail + 1] = j + dj;
+      q[tail + 2] = dcode;
+      q[tail + 3] = cellIdx;
+      q[tail + 4] = i + dj;
+      q[tail + 5] = j + di;
+      q[tail + 6] = (dj + 1) * 3 + (di + 1);
+      q[tail + 7] = cellIdx;
+      q[tail + 8] = i - dj;
+      q[tail + 9] = j - di;
+      q[tail + 10] = (1 - dj) * 3 + (1 - di);
+      q[tail + 11] = cellIdx;
+      q[tail + 12] = i - di;
+      q[tail + 13] = j - dj;
+      q[tail + 14] = (1 - di) * 3 + (1 - dj);
+      q[tail + 15] = cellIdx;
+      tail += 16;
     }
-    return { found: -1, visited };
+    this.visitedCount = visited;
+    this.bfsStepCounter += visited;
+    return -1;
   }
 
   /**
    * Path to the nearest cell accepted by `accept` (reference `_shortest_path`): first without
    * going through blockers; with `tryWithBlockers`, then from every cell reached so far
-   * through blockers too.
+   * through blockers too. Only valid inside replan (uses the per-replan cell classification).
+   * @internal
    */
-  shortestPath(accept: Accept, tryWithBlockers = false): PathResult {
-    const W = this.W;
-    const dcode = (DIR_DX[this.env.agentDir] + 1) * 3 + (DIR_DY[this.env.agentDir] + 1);
-    const start = this.env.agentY * W + this.env.agentX;
-    const r1 = this.bfs([start, dcode, -1], accept, false, this.prev1, this.order);
+  shortestPath(accept: Accept, tryWithBlockers = false, wantPath = true): PathResult {
+    const W = this.W, sc = this.sc;
+    const env = this.env;
+    const q = sc.queue;
+    q[0] = env.agentX;
+    q[1] = env.agentY;
+    q[2] = (DIR_DX[env.agentDir] + 1) * 3 + (DIR_DY[env.agentDir] + 1);
+    q[3] = -1;
+    const prev1 = sc.prev1, prev2 = sc.prev2, order = sc.order;
+    let finish = this.bfs(1, accept, false, prev1, order);
     let withBlockers = false;
     let rev: number[] | null = null;
-    let finish = -1;
-    if (r1.found >= 0) {
-      finish = r1.found;
-      rev = [];
-      for (let p = finish; p !== -1; p = this.prev1[p]) rev.push(p);
+    if (finish >= 0) {
+      if (wantPath) {
+        rev = [];
+        for (let p = finish; p !== -1; p = prev1[p]) rev.push(p);
+      }
     } else if (tryWithBlockers) {
       withBlockers = true;
-      const init: number[] = [];
-      const right = (1 + 1) * 3 + (0 + 1);
-      for (let k = 0; k < r1.visited; k++) init.push(this.order[k], right, -1);
-      const r2 = this.bfs(init, accept, true, this.prev2, null);
-      if (r2.found >= 0) {
-        finish = r2.found;
+      const n = this.visitedCount;
+      let qq = sc.queue;
+      if (4 * n + 16 > qq.length) qq = sc.queue = new Int32Array(8 * n + 64);
+      for (let k = 0; k < n; k++) {
+        const c = order[k];
+        const x = c % W;
+        qq[4 * k] = x;
+        qq[4 * k + 1] = (c - x) / W;
+        qq[4 * k + 2] = 7; // direction (1, 0)
+        qq[4 * k + 3] = -1;
+      }
+      finish = this.bfs(n, accept, true, prev2, null);
+      if (finish >= 0 && wantPath) {
         rev = [];
         let p = finish;
-        for (; this.prev2[p] !== -1; p = this.prev2[p]) rev.push(p);
+        for (; prev2[p] !== -1; p = prev2[p]) rev.push(p);
         rev.push(p);
-        for (let q = this.prev1[p]; q !== -1; q = this.prev1[q]) rev.push(q);
+        for (let r = prev1[p]; r !== -1; r = prev1[r]) rev.push(r);
       }
     }
-    if (rev === null) return { path: null, finish: -1, withBlockers };
-    rev.reverse();
-    rev.shift();
+    if (finish < 0) return { path: null, finish: -1, withBlockers };
+    if (!wantPath) return { path: EMPTY_PATH, finish, withBlockers };
+    rev!.reverse();
+    rev!.shift();
     return { path: rev, finish, withBlockers };
   }
 
@@ -693,8 +750,7 @@ export class BabyAIBot {
     const agx = env.agentX, agy = env.agentY;
     const hasExcept = exceptPos !== null;
     const ex = hasExcept ? exceptPos[0] : -9, ey = hasExcept ? exceptPos[1] : -9;
-    const cls = new Int8Array(8);
-    const NB = [-1, -1, 0, -1, 1, -1, 1, 0, 1, 1, 0, 1, -1, 1, -1, 0];
+    const cls = DROP_CLS, NB = DROP_NB;
     const matchUnblock: Accept = (i, j) => {
       if (i === agx && j === agy) return false;
       if (hasExcept && i === ex && j === ey) return false;
@@ -724,10 +780,10 @@ export class BabyAIBot {
       if (!vis[j * W + i] || grid.get(i, j) !== null) return false;
       return true;
     };
-    let f = this.shortestPath(matchUnblock).finish;
-    if (f < 0) f = this.shortestPath(matchEmpty).finish;
-    if (f < 0) f = this.shortestPath(matchUnblock, true).finish;
-    if (f < 0) f = this.shortestPath(matchEmpty, true).finish;
+    let f = this.shortestPath(matchUnblock, false, false).finish;
+    if (f < 0) f = this.shortestPath(matchEmpty, false, false).finish;
+    if (f < 0) f = this.shortestPath(matchUnblock, true, false).finish;
+    if (f < 0) f = this.shortestPath(matchEmpty, true, false).finish;
     return f < 0 ? null : [f % W, Math.floor(f / W)];
   }
 

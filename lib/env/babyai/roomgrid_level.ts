@@ -178,21 +178,33 @@ export abstract class RoomGridLevel extends RoomGrid {
   checkObjsReachable(raiseExc = true): boolean {
     const W = this.grid.width, H = this.grid.height;
     const reach = new Uint8Array(W * H);
-    const stack: number[] = [this.agentX, this.agentY];
-    while (stack.length > 0) {
-      const j = stack.pop()!, i = stack.pop()!;
+    const g = this.grid.grid;
+    // Depth-first flood fill (visiting order does not change the reachable set).
+    const stack = new Int32Array(8 * W * H + 2);
+    let sp = 0;
+    stack[sp++] = this.agentX;
+    stack[sp++] = this.agentY;
+    while (sp > 0) {
+      const j = stack[--sp], i = stack[--sp];
       if (i < 0 || i >= W || j < 0 || j >= H) continue;
-      if (reach[i * H + j]) continue;
-      reach[i * H + j] = 1;
-      const cell = this.grid.get(i, j);
+      if (reach[j * W + i]) continue;
+      reach[j * W + i] = 1;
+      const cell = g[j * W + i];
       if (cell !== null && cell.type !== "door") continue;
-      stack.push(i + 1, j, i - 1, j, i, j + 1, i, j - 1);
+      stack[sp++] = i + 1;
+      stack[sp++] = j;
+      stack[sp++] = i - 1;
+      stack[sp++] = j;
+      stack[sp++] = i;
+      stack[sp++] = j + 1;
+      stack[sp++] = i;
+      stack[sp++] = j - 1;
     }
     for (let i = 0; i < W; i++) {
       for (let j = 0; j < H; j++) {
-        const cell = this.grid.get(i, j);
+        const cell = g[j * W + i];
         if (cell === null || cell.type === "wall") continue;
-        if (!reach[i * H + j]) {
+        if (!reach[j * W + i]) {
           if (!raiseExc) return false;
           throw new RejectSampling(`unreachable object at (${i}, ${j})`);
         }
