@@ -11,7 +11,14 @@
  */
 
 import { type Figure, figureHtml, plotlyScriptTag } from "./plotly.ts";
-import { type CellValue, escapeHtml, type TableOptions, tableHtml, VIZ_CSS } from "./html.ts";
+import {
+  type CellValue,
+  escapeHtml,
+  type PageSection,
+  type TableOptions,
+  tableHtml,
+  VIZ_CSS,
+} from "./html.ts";
 
 interface JupyterApi {
   broadcast(
@@ -266,4 +273,22 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
 
 function fmt(v: number): string {
   return Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toPrecision(4);
+}
+
+/**
+ * Shows report sections inline (the same {@link PageSection}s a report page is
+ * built from with `pageHtml`): heading, text, figures, table, HTML, in order.
+ * A notebook and a report.html thereby show the same figures.
+ */
+export async function displaySections(sections: PageSection[]): Promise<void> {
+  for (const s of sections) {
+    const head = s.title ? `<h3>${escapeHtml(s.title)}</h3>` : "";
+    const text = s.text
+      ? s.text.split(/\n\s*\n/).map((p) => `<p>${escapeHtml(p.trim())}</p>`).join("")
+      : "";
+    if (head || text) await displayHtml(head + text, s.title ?? "");
+    for (const f of s.figures ?? []) await displayFigure(f);
+    if (s.table) await displayTable(s.table.rows, s.table.options);
+    if (s.html) await displayHtml(s.html);
+  }
 }
