@@ -353,3 +353,13 @@ Deno.test({
     assert(b.rss - a.rss < 25, `RSS grew by ${(b.rss - a.rss).toFixed(1)} MiB from step 10 to 200`);
   },
 });
+
+Deno.test("a batch that cannot fit in the wasm device's memory gets a clear error with a suggestion", async () => {
+  const { checkFitsInMemory } = await import("../lib/train/loop.ts");
+  const base = resolveModelConfig({ size: "base" }, { length: 4, mission_len: 12 });
+  checkFitsInMemory(base, 8);
+  assert.throws(
+    () => checkFitsInMemory(base, 128),
+    (e: Error) => /train\.batch_size=128/.test(e.message) && /grad_accum/.test(e.message) && /GiB/.test(e.message),
+  );
+});

@@ -80,8 +80,21 @@ export interface ModelConfig {
 export const MODEL_PRESETS = {
   tiny: { dModel: 32, nLayers: 2, nHeads: 2, dFF: 64 },
   small: { dModel: 128, nLayers: 4, nHeads: 4, dFF: 512 },
-  base: { dModel: 256, nLayers: 6, nHeads: 8, dFF: 1024 },
+  base: { dModel: 192, nLayers: 6, nHeads: 6, dFF: 768 },
 } as const;
+
+/**
+ * Rough activation memory of one training step in bytes (measured on
+ * @jax-js/jax 0.1.25 wasm: ~65 MB per window of 216 positions for `small`):
+ * the jitted forward+backward keeps ~37 floats per position per residual
+ * channel, ~13 per MLP channel and ~8 per attention score. The wasm device has a 4 GiB address
+ * space, so train.batch_size must keep this well below 4 GiB.
+ */
+export function estimateStepBytes(cfg: ModelConfig, batch: number): number {
+  const L = seqLen(cfg);
+  const perLayer = L * (37 * cfg.dModel + 13 * cfg.dFF) + 8 * cfg.nHeads * L * L;
+  return 4 * batch * cfg.nLayers * perLayer;
+}
 
 /** Preset names. */
 export type ModelSize = keyof typeof MODEL_PRESETS;

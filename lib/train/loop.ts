@@ -23,6 +23,7 @@ import {
 import {
   describeModel,
   encodeInputs,
+  estimateStepBytes,
   initHostParams,
   inputsToDevice,
   type ModelConfig,
@@ -132,6 +133,39 @@ export interface TrainResult {
   interrupted: boolean;
   /** Final parameters on the device (caller owns them). */
   params: Params;
+}
+
+/** wasm32 address space of the @jax-js/jax wasm device, less headroom for parameters and the allocator. */
+const WASM_BUDGET_BYTES = 3.6 * 2 ** 30;
+
+function memoryAdvice(model: ModelConfig, B: number): string {
+  let fit = B;
+  while (fit > 1 && estimateStepBytes(model, fit) > WASM_BUDGET_BYTES) fit = Math.floor(fit / 2);
+  return `lower train.batch_size to ${fit} (or less) and raise train.grad_accum by ${
+    Math.ceil(B / fit)
+  }x to keep the effective batch, or use a smaller model.size`;
+}
+
+/** Throw a clear error when a micro-batch of B windows cannot fit in the wasm device's 4 GiB. */
+export function checkFitsInMemory(model: ModelConfig, B: number): void {
+  const need = estimateStepBytes(model, B);
+  if (need > WASM_BUDGET_BYTES) {
+    throw new Error(
+      `train.batch_size=${B}: one training step of this model (d_model=${model.dModel}, ${model.nLayers} layers, ` +
+        `${seqLen(model)} positions) needs about ${(need / 2 ** 30).toFixed(1)} GiB of activations, more than the ` +
+        `wasm device's 4 GiB address space; ${memoryAdvice(model, B)}`,
+    );
+  }
+}
+
+function explainMemoryError(e: unknown, model: ModelConfig, B: number): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/memory32 limit|out of memory|Out of memory|WebAssembly.Memory/.test(msg)) {
+    return new Error(
+      `train.batch_size=${B}: the training step ran out of device memory (${msg}); ${memoryAdvice(model, B)}`,
+    );
+  }
+  return e;
 }
 
 /** Error thrown when the loss or the gradients stop being finite. */
@@ -383,9 +417,15 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     }
   }
   let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
+  if (micro && tc.device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
   while (step < stopAt && micro) {
     const cur = micro;
-    const out = stepper.step(params, opt, step, cur.map((m) => m.dev));
+    let out;
+    try {
+      out = stepper.step(params, opt, step, cur.map((m) => m.dev));
+    } catch (e) {
+      throw explainMemoryError(e, model, cur[0].batch.B);
+    }
     params = out.params;
     opt = out.opt;
     position += accum;

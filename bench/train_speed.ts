@@ -1,0 +1,254 @@
+/**
+ * Training throughput of the masked-diffusion transformer on @jax-js/jax, side
+ * by side with PyTorch on the same CPU (bench/torch_train.py: same
+ * architecture, batch and objective; forward + backward + AdamW).
+ *
+ *   deno task bench:train [--sizes small,base] [--steps 6] [--rounds 2] [--batch 32]
+ *                          [--frames 4] [--mission 12] [--device wasm] [--no-torch]
+ *
+ * Prints one JSON object per model size: tokens/s (sequence positions per
+ * second), ms/step (median and best), cores used (process CPU time / wall time),
+ * achieved GFLOP/s (analytic FLOPs of forward + backward), the fraction of the
+ * measured 1024x1024 jit matMul peak, peak RSS, and the PyTorch figures and
+ * ratio measured in the same run. Rounds alternate jax-js and PyTorch so that
+ * load from other processes hits both alike. Never asserts on time.
+ *
+ * @module
+ */
+
+import { defaultDevice, jit, numpy as np, tree } from "@jax-js/jax";
+import { selectDevice } from "../lib/model/device.ts";
+import {
+  encodeInputs,
+  initParams,
+  inputsToDevice,
+  type ModelConfig,
+  paramCount,
+  resolveModelConfig,
+  seqLen,
+  tokRows,
+} from "../lib/model/transformer.ts";
+import {
+  encodeTargets,
+  initOptState,
+  makeStepper,
+  syntheticBatch,
+  syntheticMask,
+  targetsToDevice,
+} from "../lib/train/mod.ts";
+import { OUT_COLS } from "../lib/model/transformer.ts";
+
+function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
+}
+const sizes = arg("sizes", "small,base").split(",");
+const steps = Number(arg("steps", "6"));
+const rounds = Number(arg("rounds", "2"));
+const B = Number(arg("batch", "32"));
+const K = Number(arg("frames", "4"));
+const M = Number(arg("mission", "12"));
+const device = arg("device", "wasm");
+const withTorch = !Deno.args.includes("--no-torch");
+
+/** Process CPU seconds (all threads: the wasm workers are threads of this process). */
+function cpuSeconds(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Peak RSS (VmHWM) in MiB. */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Analytic FLOPs of one training step (forward x 3 for forward + backward). */
+export function trainFlops(cfg: ModelConfig, batch: number): number {
+  const L = seqLen(cfg), T = batch * L, D = cfg.dModel, F = cfg.dFF, H = cfg.nHeads, hd = D / H;
+  const perLayer = 2 * T * D * 3 * D + 2 * T * D * D + 2 * T * D * 2 * F + 2 * T * F * D +
+    2 * (2 * batch * H * L * L * hd);
+  const emb = 2 * T * tokRows(cfg) * D;
+  const head = 2 * batch * cfg.frames * 51 * D * OUT_COLS;
+  return 3 * (cfg.nLayers * perLayer + emb + head);
+}
+
+async function matmulPeak(): Promise<number> {
+  const f = jit((a: np.Array, b: np.Array) => np.matmul(a, b));
+  const a = np.array(new Float32Array(1024 * 1024).fill(0.001)).reshape([1024, 1024]);
+  const b = np.array(new Float32Array(1024 * 1024).fill(0.001)).reshape([1024, 1024]);
+  for (let i = 0; i < 3; i++) await f(a.ref, b.ref).data();
+  let best = Infinity;
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    await f(a.ref, b.ref).data();
+    best = Math.min(best, performance.now() - t);
+  }
+  a.dispose();
+  b.dispose();
+  f.dispose();
+  return (2 * 1024 ** 3) / (best / 1000) / 1e9;
+}
+
+interface JaxRun {
+  times: number[];
+  cpu: number;
+  wall: number;
+}
+
+async function runJax(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
+  const optim = {
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupSteps: 10,
+    steps: 1000,
+    weightDecay: 0.01,
+    beta1: 0.9,
+    beta2: 0.98,
+    eps: 1e-8,
+    clipNorm: 1,
+  };
+  const st = makeStepper(cfg, optim, { obj: 1, color: 1, state: 1, dir: 1, action: 1 });
+  let params = initParams(cfg, 0);
+  let opt = initOptState(params);
+  const hostBatches = [0, 1, 2].map((i) => {
+    const b = syntheticBatch(B, K, M, i);
+    b.frameValid.fill(1);
+    const m = syntheticMask(b, 0.3, i);
+    return { inputs: encodeInputs(cfg, b, m), targets: encodeTargets(b, m, "mean") };
+  });
+  const dev = (i: number) => {
+    const h = hostBatches[i % hostBatches.length];
+    return { inputs: inputsToDevice(cfg, h.inputs), targets: targetsToDevice(h.targets, B, K) };
+  };
+  const times: number[] = [];
+  let cpu = 0, wall = 0;
+  for (let s = 0; s < nSteps + 2; s++) {
+    const c0 = cpuSeconds(), t0 = performance.now();
+    const out = st.step(params, opt, s, [dev(s)]);
+    params = out.params;
+    opt = out.opt;
+    await out.loss.data();
+    out.aux.dispose();
+    out.gnorm.dispose();
+    const dt = performance.now() - t0;
+    if (s >= 2) { // the first two steps compile and warm up V8's wasm tiers
+      times.push(dt);
+      cpu += cpuSeconds() - c0;
+      wall += dt / 1000;
+    }
+  }
+  tree.dispose([params, opt]);
+  st.dispose();
+  return { times, cpu, wall };
+}
+
+interface TorchRun {
+  ms_per_step: number;
+  ms_per_step_min: number;
+  tokens_per_s: number;
+  engine: string;
+  params: number;
+}
+
+async function runTorch(size: string, nSteps: number): Promise<TorchRun | { error: string }> {
+  const script = new URL("./torch_train.py", import.meta.url).pathname;
+  const py = (await Deno.stat("/usr/bin/python3").then(() => true).catch(() => false)) ? "/usr/bin/python3" : "python3";
+  try {
+    const out = await new Deno.Command(py, {
+      args: [script, "--size", size, "--batch", String(B), "--frames", String(K), "--mission", String(M),
+        "--steps", String(nSteps), "--threads", "2"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+      return { error: `torch_train.py failed: ${err} (install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread)` };
+    }
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+  } catch (e) {
+    return { error: `could not run ${py}: ${(e as Error).message}` };
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+await selectDevice(device);
+defaultDevice(device as "wasm" | "webgpu");
+const peak = await matmulPeak();
+const loadavg = () => Deno.loadavg?.()[0];
+for (const size of sizes) {
+  const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
+  const L = seqLen(cfg);
+  const flops = trainFlops(cfg, B);
+  const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
+  const jaxTimes: number[] = [];
+  let cpu = 0, wall = 0;
+  const torchRuns: TorchRun[] = [];
+  let torchError: string | null = null;
+  const loads: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    loads.push(loadavg() ?? NaN);
+    const j = await runJax(cfg, nSteps);
+    jaxTimes.push(...j.times);
+    cpu += j.cpu;
+    wall += j.wall;
+    if (withTorch && !torchError) {
+      const t = await runTorch(size, nSteps);
+      if ("error" in t) torchError = t.error;
+      else torchRuns.push(t);
+    }
+  }
+  const med = median(jaxTimes), best = Math.min(...jaxTimes);
+  const tokS = (B * L) / (med / 1000);
+  const gflops = flops / (med / 1000) / 1e9;
+  const rec: Record<string, unknown> = {
+    bench: "train_speed",
+    engine: "@jax-js/jax 0.1.25",
+    device,
+    size,
+    params: paramCount(cfg),
+    batch: B,
+    seq: L,
+    steps_timed: jaxTimes.length,
+    ms_per_step: +med.toFixed(1),
+    ms_per_step_best: +best.toFixed(1),
+    tokens_per_s: Math.round(tokS),
+    tokens_per_s_best: Math.round((B * L) / (best / 1000)),
+    cores_used: +(cpu / wall).toFixed(2),
+    gflop_per_step: +(flops / 1e9).toFixed(2),
+    gflops: +gflops.toFixed(2),
+    matmul_peak_gflops: +peak.toFixed(1),
+    frac_of_matmul_peak: +(gflops / peak).toFixed(3),
+    peak_rss_mb: Math.round(peakRssMb()),
+    loadavg_1m: loads.map((x) => +x.toFixed(2)),
+    v8_flags: Deno.args.includes("--no-liftoff-note") ? "--no-liftoff" : undefined,
+  };
+  if (torchRuns.length) {
+    const tMed = median(torchRuns.map((t) => t.ms_per_step));
+    const tBest = Math.min(...torchRuns.map((t) => t.ms_per_step_min));
+    rec.torch = {
+      engine: torchRuns[0].engine,
+      threads: 2,
+      params: torchRuns[0].params,
+      ms_per_step: +tMed.toFixed(1),
+      ms_per_step_best: +tBest.toFixed(1),
+      tokens_per_s: Math.round((B * L) / (tMed / 1000)),
+    };
+    rec.ratio_vs_torch = +(tMed / med).toFixed(3);
+    rec.ratio_vs_torch_best = +(tBest / best).toFixed(3);
+  } else if (withTorch) rec.torch = { error: torchError };
+  console.log(JSON.stringify(rec));
+}
+Deno.exit(0);
