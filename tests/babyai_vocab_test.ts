@@ -106,3 +106,22 @@ Deno.test("vocab: the longest possible BabyAI mission fits MAX_MISSION_TOKENS", 
   assertEquals(encodeMission(`${and}, then ${and}`).length, MAX_MISSION_TOKENS);
   assertEquals(encodeMission(`${and} after you ${and}`).length, MAX_MISSION_TOKENS);
 });
+
+Deno.test("vocab: missions of every registered env id (20 seeds each) encode within MAX_MISSION_TOKENS", async () => {
+  const { listEnvIds, make } = await import("../lib/env/registry.ts");
+  const { MAX_MISSION_TOKENS } = await import("../lib/env/babyai/vocab.ts");
+  const ids = listEnvIds();
+  assert(ids.filter((i) => i.startsWith("BabyAI-")).length === 96, "96 BabyAI ids registered");
+  let n = 0, longest = 0;
+  for (const id of ids) {
+    const env = make(id);
+    for (let seed = 0; seed < 20; seed++) {
+      const { obs } = env.reset({ seed });
+      const ids = encodeMission(obs.mission, MAX_MISSION_TOKENS);
+      assertEquals(decodeMission(ids), obs.mission);
+      longest = Math.max(longest, ids.length);
+      n++;
+    }
+  }
+  assert(n >= 96 * 20 && longest > 20, `checked ${n} missions, longest ${longest} tokens`);
+});
