@@ -49,7 +49,9 @@ function runDemos(id: string, seconds: number, start = 0, stride = 1): Figures {
       const r = env.step(a);
       steps++;
       last = a;
-      if (r.terminated || r.truncated) return { steps, ok: r.terminated && r.reward > 0, err: false };
+      if (r.terminated || r.truncated) {
+        return { steps, ok: r.terminated && r.reward > 0, err: false };
+      }
     }
     return { steps, ok: false, err: false };
   };
@@ -75,10 +77,15 @@ function runDemos(id: string, seconds: number, start = 0, stride = 1): Figures {
   };
 }
 
-
-async function runPool(id: string, seconds: number, workers: number): Promise<Record<string, unknown>> {
-  const pool = Array.from({ length: workers }, () =>
-    new Worker(import.meta.url, { type: "module", name: WORKER_NAME }));
+async function runPool(
+  id: string,
+  seconds: number,
+  workers: number,
+): Promise<Record<string, unknown>> {
+  const pool = Array.from(
+    { length: workers },
+    () => new Worker(import.meta.url, { type: "module", name: WORKER_NAME }),
+  );
   try {
     const res = await Promise.all(pool.map((w, i) =>
       new Promise<Figures>((resolve, reject) => {
@@ -92,7 +99,13 @@ async function runPool(id: string, seconds: number, workers: number): Promise<Re
     ));
     const demos = res.reduce((a, r) => a + r.demos, 0);
     const wall = Math.max(...res.map((r) => r.seconds));
-    return { env: id, workers, demos, demos_per_s: +(res.reduce((a, r) => a + r.demos_per_s, 0)).toFixed(1), wall_s: wall };
+    return {
+      env: id,
+      workers,
+      demos,
+      demos_per_s: +(res.reduce((a, r) => a + r.demos_per_s, 0)).toFixed(1),
+      wall_s: wall,
+    };
   } finally {
     for (const w of pool) w.terminate();
   }
@@ -153,7 +166,9 @@ async function main() {
     else if (a === "--workers") workers = Number(args.shift());
     else if (a === "--env") ids.push(args.shift()!);
     else {
-      console.error(`bot_speed: unknown argument ${a}; usage: deno task bench:bot [--seconds S] [--workers N] [--env ID]...`);
+      console.error(
+        `bot_speed: unknown argument ${a}; usage: deno task bench:bot [--seconds S] [--workers N] [--env ID]...`,
+      );
       Deno.exit(2);
     }
   }
@@ -162,7 +177,12 @@ async function main() {
     Deno.exit(2);
   }
   if (ids.length === 0) {
-    ids.push("BabyAI-GoToLocal-v0", "BabyAI-PickupLoc-v0", "BabyAI-GoToObjMaze-v0", "BabyAI-BossLevel-v0");
+    ids.push(
+      "BabyAI-GoToLocal-v0",
+      "BabyAI-PickupLoc-v0",
+      "BabyAI-GoToObjMaze-v0",
+      "BabyAI-BossLevel-v0",
+    );
   }
   const single = ids.map((id) => runDemos(id, seconds));
   const result: Record<string, unknown> = {

@@ -7,8 +7,8 @@ import {
   BeforeInstr,
   GoToInstr,
   type InstrEnv,
-  instrFromJSON,
   InstrError,
+  instrFromJSON,
   ObjDesc,
   OpenInstr,
   PickupInstr,
@@ -62,7 +62,11 @@ class FakeEnv implements InstrEnv {
 }
 
 /** Step + verify like RoomGridLevel.step (positions refreshed after drops). */
-function run(env: FakeEnv, instr: { verify(a: number): string; updateObjsPoss(): void }, acts: number[]) {
+function run(
+  env: FakeEnv,
+  instr: { verify(a: number): string; updateObjsPoss(): void },
+  acts: number[],
+) {
   const out: string[] = [];
   for (const a of acts) {
     env.act(a);
@@ -111,7 +115,12 @@ Deno.test("PickupInstr: success on the matching object, strict failure on anothe
   i.resetVerifier(env);
   // picking the key is not a success; then drop it, turn to the ball and pick it up
   assertEquals(run(env, i, [PICKUP, LEFT, DROP, RIGHT, RIGHT, PICKUP]), [
-    "continue", "continue", "continue", "continue", "continue", "success",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "success",
   ]);
   const env2 = new FakeEnv();
   env2.put(new Key("blue"), 5, 4);
@@ -130,7 +139,11 @@ Deno.test("OpenInstr: toggling the matching door open succeeds; strict fails on 
   assertEquals(i.surface(env), "open the red door");
   i.resetVerifier(env);
   assertEquals(run(env, i, [RIGHT, TOGGLE, LEFT, FORWARD, TOGGLE]), [
-    "continue", "continue", "continue", "continue", "success",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "success",
   ]);
   const env2 = new FakeEnv();
   env2.put(new Door("red"), 5, 4);
@@ -183,7 +196,13 @@ Deno.test("BeforeInstr / AfterInstr / AndInstr: ordering and text", () => {
   b2.resetVerifier(env);
   // blue first: not counted, then red, then blue is already open -> toggle closes it, toggle again opens
   assertEquals(run(env, b2, [RIGHT, TOGGLE, LEFT, TOGGLE, RIGHT, TOGGLE, TOGGLE]), [
-    "continue", "continue", "continue", "continue", "continue", "continue", "success",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "success",
   ]);
   env = mk();
   const bs = new BeforeInstr(red(), blue(), true);
@@ -195,7 +214,12 @@ Deno.test("BeforeInstr / AfterInstr / AndInstr: ordering and text", () => {
   assertEquals(a.surface(env), "open the red door after you open the blue door");
   a.resetVerifier(env);
   assertEquals(run(env, a, [TOGGLE, RIGHT, TOGGLE, LEFT, TOGGLE, TOGGLE]), [
-    "continue", "continue", "continue", "continue", "continue", "success",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "continue",
+    "success",
   ]);
 
   env = mk();
@@ -203,7 +227,10 @@ Deno.test("BeforeInstr / AfterInstr / AndInstr: ordering and text", () => {
   assertEquals(n.surface(env), "open the blue door and open the red door");
   n.resetVerifier(env);
   assertEquals(run(env, n, [TOGGLE, RIGHT, TOGGLE]), ["continue", "continue", "success"]);
-  assertEquals(new BeforeInstr(n, new PutNextInstr(new ObjDesc("ball"), new ObjDesc("key"))).numNavs(), 4);
+  assertEquals(
+    new BeforeInstr(n, new PutNextInstr(new ObjDesc("ball"), new ObjDesc("key"))).numNavs(),
+    4,
+  );
   throws(() => new AndInstr(n as never, red()), InstrError);
 });
 
@@ -212,14 +239,22 @@ Deno.test("instrFromJSON / toJSON round trip", () => {
     kind: "AfterInstr" as const,
     a: {
       kind: "AndInstr" as const,
-      a: { kind: "GoToInstr" as const, desc: { type: "key" as const, color: null, loc: null }, strict: false },
+      a: {
+        kind: "GoToInstr" as const,
+        desc: { type: "key" as const, color: null, loc: null },
+        strict: false,
+      },
       b: {
         kind: "PutNextInstr" as const,
         move: { type: "ball" as const, color: "red" as const, loc: "left" as const },
         fixed: { type: null, color: null, loc: null },
       },
     },
-    b: { kind: "OpenInstr" as const, desc: { type: "door" as const, color: "grey" as const, loc: null }, strict: false },
+    b: {
+      kind: "OpenInstr" as const,
+      desc: { type: "door" as const, color: "grey" as const, loc: null },
+      strict: false,
+    },
   };
   assertEquals(instrFromJSON(j).toJSON(), j);
 });

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { compareFile, type FixtureFile, listFixtureFiles, loadFixture } from "../lib/env/parity.ts";
 import { make } from "../lib/env/registry.ts";
-import { BabyAIBot, BotError, botEpisode, type RoomGridLevel } from "../lib/env/babyai/mod.ts";
+import { BabyAIBot, botEpisode, BotError, type RoomGridLevel } from "../lib/env/babyai/mod.ts";
 
 const DIR = new URL("../../shared/fixtures/minigrid/", import.meta.url);
 const BABYAI = listFixtureFiles(DIR).filter((n) => n.startsWith("BabyAI-"));

@@ -77,7 +77,9 @@ interface Rec {
 function compare(env: RoomGridLevel, r: Rec): string[] {
   const msgs: string[] = [];
   env.reset({ seed: r.seed });
-  if (env.mission !== r.mission) msgs.push(`mission ${JSON.stringify(env.mission)} vs ${JSON.stringify(r.mission)}`);
+  if (env.mission !== r.mission) {
+    msgs.push(`mission ${JSON.stringify(env.mission)} vs ${JSON.stringify(r.mission)}`);
+  }
   if (env.maxSteps !== r.max_steps) msgs.push(`max_steps ${env.maxSteps} vs ${r.max_steps}`);
   const a = [env.agentX, env.agentY, env.agentDir];
   if (a.join() !== r.agent.join()) msgs.push(`agent ${a} vs ${r.agent}`);
@@ -112,7 +114,9 @@ function compare(env: RoomGridLevel, r: Rec): string[] {
     msgs.push(`bot actions differ at step ${k} (lengths ${acts.length} vs ${r.bot.length})`);
   }
   if (err !== r.err) msgs.push(`bot error ${err} vs ${r.err}`);
-  if (!Object.is(rew, r.rew) && !(rew === 0 && r.rew === 0)) msgs.push(`final reward ${rew} vs ${r.rew}`);
+  if (!Object.is(rew, r.rew) && !(rew === 0 && r.rew === 0)) {
+    msgs.push(`final reward ${rew} vs ${r.rew}`);
+  }
   return msgs;
 }
 
@@ -123,11 +127,17 @@ Deno.test({
     const path = await Deno.makeTempFile({ suffix: ".py" });
     try {
       await Deno.writeTextFile(path, SCRIPT);
-      const out = await new Deno.Command("sh", { args: ["-c", `${PY} ${path} ${NSEEDS}`], stdout: "piped", stderr: "piped" })
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `${PY} ${path} ${NSEEDS}`],
+        stdout: "piped",
+        stderr: "piped",
+      })
         .output();
       const stderr = new TextDecoder().decode(out.stderr);
       assert(out.code === 0, `python failed: ${stderr.slice(-2000)}`);
-      const recs = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l) as Rec);
+      const recs = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+        JSON.parse(l) as Rec
+      );
       assert(recs.length === 96 * NSEEDS, `expected ${96 * NSEEDS} records, got ${recs.length}`);
       const envs = new Map<string, RoomGridLevel>();
       const bad: string[] = [];

@@ -53,7 +53,16 @@ Deno.test("vocab: round trip of every fixture mission", () => {
 Deno.test("vocab: comma is its own token", () => {
   const m = "open the grey door, then open the blue door";
   assertEquals(tokenizeMission(m), [
-    "open", "the", "grey", "door", ",", "then", "open", "the", "blue", "door",
+    "open",
+    "the",
+    "grey",
+    "door",
+    ",",
+    "then",
+    "open",
+    "the",
+    "blue",
+    "door",
   ]);
   assertEquals(encodeMission(m).length, 10);
   assertEquals(decodeMission(encodeMission(m)), m);

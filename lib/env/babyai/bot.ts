@@ -127,7 +127,11 @@ function scratchFor(n: number, vs: number): Scratch {
 export const MAX_REPLAN_ITERS = 1000;
 
 abstract class Subgoal {
-  constructor(readonly bot: BabyAIBot, readonly datum: Datum = null, readonly reason: Reason = null) {}
+  constructor(
+    readonly bot: BabyAIBot,
+    readonly datum: Datum = null,
+    readonly reason: Reason = null,
+  ) {}
   abstract replanBeforeAction(): number | null;
   replanAfterAction(_a: number | null): void {}
   isExploratory(): boolean {
@@ -138,7 +142,9 @@ abstract class Subgoal {
   protected planUndoAction(a: number | null): void {
     const b = this.bot, s = b.stack;
     if (a === Actions.forward) {
-      if (b.prevAgentX !== b.ax || b.prevAgentY !== b.ay) s.push(new GoNextToSubgoal(b, [b.ax, b.ay]));
+      if (b.prevAgentX !== b.ax || b.prevAgentY !== b.ay) {
+        s.push(new GoNextToSubgoal(b, [b.ax, b.ay]));
+      }
     } else if (a === Actions.left) {
       s.push(new GoNextToSubgoal(b, [b.ax + b.rx, b.ay + b.ry]));
     } else if (a === Actions.right) {
@@ -153,9 +159,14 @@ abstract class Subgoal {
       const f = b.fwdCell;
       if (f !== null && f instanceof Door) {
         if (b.fwdDoorWasOpen === undefined) {
-          throw new BotError("AttributeError", "'BabyAIBot' object has no attribute 'fwd_door_was_open'");
+          throw new BotError(
+            "AttributeError",
+            "'BabyAIBot' object has no attribute 'fwd_door_was_open'",
+          );
         }
-        if (b.fwdDoorWasOpen !== f.isOpen) s.push(f.isOpen ? new CloseSubgoal(b) : new OpenSubgoal(b));
+        if (b.fwdDoorWasOpen !== f.isOpen) {
+          s.push(f.isOpen ? new CloseSubgoal(b) : new OpenSubgoal(b));
+        }
       }
     }
   }
@@ -171,7 +182,9 @@ class CloseSubgoal extends Subgoal {
   }
   override replanAfterAction(a: number | null): void {
     if (a === null || a === Actions.toggle) this.bot.stack.pop();
-    else if (a === Actions.forward || a === Actions.left || a === Actions.right) this.planUndoAction(a);
+    else if (a === Actions.forward || a === Actions.left || a === Actions.right) {
+      this.planUndoAction(a);
+    }
   }
 }
 
@@ -242,7 +255,9 @@ class DropSubgoal extends Subgoal {
   }
   override replanAfterAction(a: number | null): void {
     if (a === null || a === Actions.drop) this.bot.stack.pop();
-    else if (a === Actions.forward || a === Actions.left || a === Actions.right) this.planUndoAction(a);
+    else if (a === Actions.forward || a === Actions.left || a === Actions.right) {
+      this.planUndoAction(a);
+    }
   }
 }
 
@@ -280,7 +295,9 @@ class GoNextToSubgoal extends Subgoal {
     } else if (d instanceof WorldObj) {
       targetObj = d;
       const cp = d.curPos;
-      if (cp === null) throw new BotError("TypeError", "cannot unpack non-iterable NoneType object");
+      if (cp === null) {
+        throw new BotError("TypeError", "cannot unpack non-iterable NoneType object");
+      }
       tx = cp[0];
       ty = cp[1];
     } else {
@@ -289,7 +306,10 @@ class GoNextToSubgoal extends Subgoal {
       ty = d[1];
     }
 
-    if (this.reason === "Open" && targetObj !== null && targetObj instanceof Door && targetObj.isLocked) {
+    if (
+      this.reason === "Open" && targetObj !== null && targetObj instanceof Door &&
+      targetObj.isLocked
+    ) {
       const keyDesc = new ObjDesc("key", targetObj.color);
       keyDesc.findMatchingObjs(env);
       if (b.carrying === null) {
@@ -397,7 +417,8 @@ class ExploreSubgoal extends Subgoal {
       s.push(new GoNextToSubgoal(b, [unseen % W, Math.floor(unseen / W)], "Explore"));
       return null;
     }
-    const unopenedUnlocked: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isLocked && !c.isOpen;
+    const unopenedUnlocked: Accept = (_x, _y, c) =>
+      c !== null && c instanceof Door && !c.isLocked && !c.isOpen;
     const unopened: Accept = (_x, _y, c) => c !== null && c instanceof Door && !c.isOpen;
     let doorPos = b.shortestPath(unopenedUnlocked, true, false).finish;
     if (doorPos < 0) doorPos = b.shortestPath(unopened, true, false).finish;
@@ -479,7 +500,10 @@ export class BabyAIBot {
     this.processObs();
     this.refreshKinds();
     if (actionTaken === Actions.toggle && this.prevFwdCell && this.prevFwdCell.type === "box") {
-      throw new BotError("DisappearedBoxError", "'A box was opened. I am not sure I can help now.'");
+      throw new BotError(
+        "DisappearedBoxError",
+        "'A box was opened. I am not sure I can help now.'",
+      );
     }
     this.updateAgentAttributes();
     const s = this.stack;
@@ -616,7 +640,9 @@ export class BabyAIBot {
       }
       if (!vis[cellIdx]) continue;
       const kind = kinds[cellIdx];
-      if (kind === K_WALL || kind === K_CLOSED_DOOR || (kind === K_OTHER && !ignoreBlockers)) continue;
+      if (kind === K_WALL || kind === K_CLOSED_DOOR || (kind === K_OTHER && !ignoreBlockers)) {
+        continue;
+      }
       if (tail + 16 > q.length) {
         const bigger = new Int32Array(q.length * 2);
         bigger.set(q.subarray(head, tail));

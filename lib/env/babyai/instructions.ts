@@ -21,7 +21,7 @@
  * @module
  */
 
-import { type ColorName, COLOR_NAMES, DIR_TO_VEC } from "../constants.ts";
+import { COLOR_NAMES, type ColorName, DIR_TO_VEC } from "../constants.ts";
 import type { Point, WorldObj } from "../objects.ts";
 
 /** Object types language may describe. */
@@ -106,13 +106,17 @@ export class ObjDesc {
    */
   constructor(type: DescType | null, color: ColorName | null = null, loc: LocName | null = null) {
     if (type !== null && !(OBJ_TYPES as readonly string[]).includes(type)) {
-      throw new InstrError(`ObjDesc: type must be one of ${OBJ_TYPES.join("/")} or null, got "${type}"`);
+      throw new InstrError(
+        `ObjDesc: type must be one of ${OBJ_TYPES.join("/")} or null, got "${type}"`,
+      );
     }
     if (color !== null && !COLOR_NAMES.includes(color)) {
       throw new InstrError(`ObjDesc: unknown colour "${color}"`);
     }
     if (loc !== null && !(LOC_NAMES as readonly string[]).includes(loc)) {
-      throw new InstrError(`ObjDesc: loc must be one of ${LOC_NAMES.join("/")} or null, got "${loc}"`);
+      throw new InstrError(
+        `ObjDesc: loc must be one of ${LOC_NAMES.join("/")} or null, got "${loc}"`,
+      );
     }
     this.type = type;
     this.color = color;
@@ -266,7 +270,9 @@ export class OpenInstr extends ActionInstr {
   /** @param objDesc a description of type "door" */
   constructor(objDesc: ObjDesc, strict = false) {
     super();
-    if (objDesc.type !== "door") throw new InstrError(`OpenInstr needs a door description, got ${objDesc}`);
+    if (objDesc.type !== "door") {
+      throw new InstrError(`OpenInstr needs a door description, got ${objDesc}`);
+    }
     this.desc = objDesc;
     this.strict = strict;
   }
@@ -485,7 +491,9 @@ export abstract class SeqInstr extends Instr {
     super();
     for (const x of [instrA, instrB]) {
       if (!(x instanceof ActionInstr) && !(x instanceof AndInstr)) {
-        throw new InstrError(`${this.constructor.name}: operands must be action or And instructions`);
+        throw new InstrError(
+          `${this.constructor.name}: operands must be action or And instructions`,
+        );
       }
     }
     this.instrA = instrA;
@@ -606,6 +614,8 @@ export function instrFromJSON(j: InstrJSON): Instr {
     case "AfterInstr":
       return new AfterInstr(instrFromJSON(j.a) as ActionInstr, instrFromJSON(j.b) as ActionInstr);
     default:
-      throw new InstrError(`unknown instruction kind ${JSON.stringify((j as { kind: unknown }).kind)}`);
+      throw new InstrError(
+        `unknown instruction kind ${JSON.stringify((j as { kind: unknown }).kind)}`,
+      );
   }
 }

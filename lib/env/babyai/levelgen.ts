@@ -79,7 +79,12 @@ export class LevelGen extends RoomGridLevel {
 
   /** @param opts see LevelGenOptions (defaults: 8-cell rooms, 3x3) */
   constructor(opts: LevelGenOptions = {}) {
-    super({ ...opts, roomSize: opts.roomSize ?? 8, numRows: opts.numRows ?? 3, numCols: opts.numCols ?? 3 });
+    super({
+      ...opts,
+      roomSize: opts.roomSize ?? 8,
+      numRows: opts.numRows ?? 3,
+      numCols: opts.numCols ?? 3,
+    });
     this.numDists = opts.numDists ?? 18;
     this.lockedRoomProb = opts.lockedRoomProb ?? 0.5;
     this.locations = opts.locations ?? true;
@@ -151,7 +156,11 @@ export class LevelGen extends RoomGridLevel {
   }
 
   /** A random instruction of the given kinds. */
-  randInstr(actionKinds: readonly ActionKind[], instrKinds: readonly InstrKind[], depth = 0): Instr {
+  randInstr(
+    actionKinds: readonly ActionKind[],
+    instrKinds: readonly InstrKind[],
+    depth = 0,
+  ): Instr {
     const kind = this.randElem(instrKinds);
     if (kind === "action") {
       const action = this.randElem(actionKinds);

@@ -137,7 +137,12 @@ export class GoTo extends RoomGridLevel {
   doorsOpen: boolean;
   /** @param opts roomSize (8), numRows (3), numCols (3), numDists (18), doorsOpen (false) */
   constructor(opts: GoToOptions = {}) {
-    super({ ...opts, roomSize: opts.roomSize ?? 8, numRows: opts.numRows ?? 3, numCols: opts.numCols ?? 3 });
+    super({
+      ...opts,
+      roomSize: opts.roomSize ?? 8,
+      numRows: opts.numRows ?? 3,
+      numCols: opts.numCols ?? 3,
+    });
     this.numDists = opts.numDists ?? 18;
     this.doorsOpen = opts.doorsOpen ?? false;
   }
@@ -370,7 +375,9 @@ export class OpenDoorsOrder extends RoomGridLevel {
   debug: boolean;
   /** @param opts numDoors (required), debug; room size 6, maxSteps 20*36 */
   constructor(opts: OpenDoorsOrderOptions) {
-    if (!(opts.numDoors >= 2)) throw new Error(`OpenDoorsOrder: numDoors must be >= 2, got ${opts.numDoors}`);
+    if (!(opts.numDoors >= 2)) {
+      throw new Error(`OpenDoorsOrder: numDoors must be >= 2, got ${opts.numDoors}`);
+    }
     super({ ...opts, roomSize: 6, maxSteps: opts.maxSteps ?? 20 * 36 });
     this.numDoors = opts.numDoors;
     this.debug = opts.debug ?? false;
@@ -378,7 +385,9 @@ export class OpenDoorsOrder extends RoomGridLevel {
   protected genMission(): void {
     const colors = this.randSubset(COLOR_NAMES, this.numDoors);
     const doors: Door[] = [];
-    for (let i = 0; i < this.numDoors; i++) doors.push(this.addDoor(1, 1, null, colors[i], false)[0]);
+    for (let i = 0; i < this.numDoors; i++) {
+      doors.push(this.addDoor(1, 1, null, colors[i], false)[0]);
+    }
     this.placeAgent(1, 1);
     const [d1, d2] = this.randSubset(doors, 2);
     const desc1 = new ObjDesc("door", d1.color);
@@ -386,9 +395,15 @@ export class OpenDoorsOrder extends RoomGridLevel {
     const mode = this.randInt(0, 3);
     if (mode === 0) this.instrs = new OpenInstr(desc1, this.debug);
     else if (mode === 1) {
-      this.instrs = new BeforeInstr(new OpenInstr(desc1, this.debug), new OpenInstr(desc2, this.debug));
+      this.instrs = new BeforeInstr(
+        new OpenInstr(desc1, this.debug),
+        new OpenInstr(desc2, this.debug),
+      );
     } else {
-      this.instrs = new AfterInstr(new OpenInstr(desc1, this.debug), new OpenInstr(desc2, this.debug));
+      this.instrs = new AfterInstr(
+        new OpenInstr(desc1, this.debug),
+        new OpenInstr(desc2, this.debug),
+      );
     }
   }
 }
@@ -526,8 +541,12 @@ export class PutNext extends RoomGridLevel {
   objA: WorldObj | null = null;
   /** @param opts roomSize, objsPerRoom, startCarrying; maxSteps 8*roomSize² */
   constructor(opts: PutNextOptions) {
-    if (!(opts.roomSize >= 4)) throw new Error(`PutNext: roomSize must be >= 4, got ${opts.roomSize}`);
-    if (!(opts.objsPerRoom <= 9)) throw new Error(`PutNext: objsPerRoom must be <= 9, got ${opts.objsPerRoom}`);
+    if (!(opts.roomSize >= 4)) {
+      throw new Error(`PutNext: roomSize must be >= 4, got ${opts.roomSize}`);
+    }
+    if (!(opts.objsPerRoom <= 9)) {
+      throw new Error(`PutNext: objsPerRoom must be <= 9, got ${opts.objsPerRoom}`);
+    }
     super({
       ...opts,
       numRows: 1,
@@ -733,7 +752,12 @@ export class KeyCorridor extends RoomGridLevel {
   /** @param opts numRows (3), objType ("ball"), roomSize (6); maxSteps 30*roomSize² */
   constructor(opts: KeyCorridorOptions = {}) {
     const rs = opts.roomSize ?? 6;
-    super({ ...opts, roomSize: rs, numRows: opts.numRows ?? 3, maxSteps: opts.maxSteps ?? 30 * rs * rs });
+    super({
+      ...opts,
+      roomSize: rs,
+      numRows: opts.numRows ?? 3,
+      maxSteps: opts.maxSteps ?? 30 * rs * rs,
+    });
     this.objType = opts.objType ?? "ball";
   }
   protected genMission(): void {
@@ -805,7 +829,13 @@ export class MoveTwoAcross extends RoomGridLevel {
 export class Synth extends LevelGen {
   /** @param opts roomSize (8), numRows (3), numCols (3), numDists (18) */
   constructor(opts: LevelGenOptions = {}) {
-    super({ ...opts, instrKinds: ["action"], locations: false, unblocking: true, implicitUnlock: false });
+    super({
+      ...opts,
+      instrKinds: ["action"],
+      locations: false,
+      unblocking: true,
+      implicitUnlock: false,
+    });
   }
 }
 
@@ -813,7 +843,13 @@ export class Synth extends LevelGen {
 export class SynthLoc extends LevelGen {
   /** @param opts LevelGen options except the fixed ones */
   constructor(opts: LevelGenOptions = {}) {
-    super({ ...opts, instrKinds: ["action"], locations: true, unblocking: true, implicitUnlock: false });
+    super({
+      ...opts,
+      instrKinds: ["action"],
+      locations: true,
+      unblocking: true,
+      implicitUnlock: false,
+    });
   }
 }
 

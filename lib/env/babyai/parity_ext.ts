@@ -26,7 +26,9 @@ function asLevel(env: MiniGridEnv): RoomGridLevel {
 /** First difference between two JSON values ("" when equal). */
 export function jsonDiff(got: unknown, want: unknown, path = "instr"): string {
   if (want === null || typeof want !== "object") {
-    return Object.is(got, want) ? "" : `${path}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
+    return Object.is(got, want)
+      ? ""
+      : `${path}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
   }
   if (got === null || typeof got !== "object") {
     return `${path}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`;
@@ -53,7 +55,10 @@ export const BABYAI_PARITY: ParityExtension = {
     if (lvl.surface !== reset.mission) {
       return `surface: got ${JSON.stringify(lvl.surface)}, want ${JSON.stringify(reset.mission)}`;
     }
-    if (reset.gen_rejections_printed !== undefined && lvl.genRejections !== reset.gen_rejections_printed) {
+    if (
+      reset.gen_rejections_printed !== undefined &&
+      lvl.genRejections !== reset.gen_rejections_printed
+    ) {
       return `gen_rejections_printed: got ${lvl.genRejections}, want ${reset.gen_rejections_printed}`;
     }
     return null;

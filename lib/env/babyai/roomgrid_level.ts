@@ -13,7 +13,12 @@
  */
 
 import { Actions } from "../constants.ts";
-import { RecursionError, type ResetOptions, type ResetResult, type StepResult } from "../minigrid.ts";
+import {
+  RecursionError,
+  type ResetOptions,
+  type ResetResult,
+  type StepResult,
+} from "../minigrid.ts";
 import { Door } from "../objects.ts";
 import { RoomGrid, type RoomGridOptions } from "../roomgrid.ts";
 import { ActionInstr, type Instr, PutNextInstr, SeqInstr } from "./instructions.ts";
@@ -144,7 +149,9 @@ export abstract class RoomGridLevel extends RoomGrid {
         : [(instr as unknown as { desc: { type: string | null; color: string | null } }).desc];
       for (const d of descs) {
         if (d.type === "key" && d.color !== null && lockedColors.includes(d.color)) {
-          throw new RejectSampling("cannot do anything with/to a key that can be used to open a door");
+          throw new RejectSampling(
+            "cannot do anything with/to a key that can be used to open a door",
+          );
         }
       }
       return;

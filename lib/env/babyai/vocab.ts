@@ -154,7 +154,9 @@ export function encodeMission(text: string, maxLen?: number): Int32Array {
     const id = WORD_TO_ID.get(toks[i]);
     if (id === undefined || id === 0) {
       throw new MissionTokenError(
-        `unknown word ${JSON.stringify(toks[i])} (token ${i}) in mission ${JSON.stringify(text)}; ` +
+        `unknown word ${JSON.stringify(toks[i])} (token ${i}) in mission ${
+          JSON.stringify(text)
+        }; ` +
           `add it at the end of MISSION_VOCAB in lib/env/babyai/vocab.ts`,
       );
     }
