@@ -76,8 +76,8 @@ const data = (bs = B) => ({
   },
   maskFn: (
     b: Parameters<typeof syntheticMask>[0],
-    c: { step: number; epoch: number; seed: number },
-  ) => syntheticMask(b, 0.3, c.step * 131 + c.epoch * 7 + c.seed),
+    c: { step: number; epoch: number; seed: number; batchIndex: number },
+  ) => syntheticMask(b, 0.3, c.batchIndex * 131 + c.epoch * 7 + c.seed),
   progress: false,
 });
 

@@ -78,11 +78,16 @@ export interface BatchItem {
   epoch: number;
 }
 
-/** Context passed to the mask function. */
+/** Context passed to the mask function (same shape as lib/masking's MaskContext). */
 export interface MaskContext {
+  /** Optimizer step the mask is for. */
   step: number;
+  /** Epoch of the batch. */
   epoch: number;
+  /** Master seed (config seed; validation uses seed + 1,000,003). */
   seed: number;
+  /** Micro-batch position in the training stream (validation: batch index). */
+  batchIndex: number;
 }
 
 /** Callbacks and paths of a training run. */
@@ -294,7 +299,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       if (i >= tc.eval_batches) break;
       const mask = opts.valMaskFn
         ? opts.valMaskFn(b, i)
-        : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003 + i });
+        : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003, batchIndex: i });
       valHost.push({ batch: b, mask });
       i++;
     }
@@ -374,10 +379,12 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const out: HostMicro[] = [];
     for (let j = 0; j < accum; j++) {
       const item = await nextItem(it, position + j);
+      // `position` is the stream position of the first micro-batch of `forStep` here.
       const mask = opts.maskFn(item.batch, {
         step: forStep,
         epoch: item.epoch,
-        seed: cfg.seed + j * 7919,
+        seed: cfg.seed,
+        batchIndex: position + j,
       });
       const d = toDevice(item.batch, mask);
       out.push({
