@@ -1,14 +1,42 @@
 /**
- * `deno task notebook [-- jupyter options]`: starts Jupyter Notebook on
- * notebooks/ with the Deno kernel available.
+ * `deno task notebook [jupyter options]`: starts Jupyter Notebook on notebooks/
+ * with the Deno kernel available.
+ *
+ * `deno task notebook strip [file.ipynb...]`: removes outputs and execution
+ * counts in place (default: every notebooks/*.ipynb), as the tests require
+ * before committing.
  *
  * @module
  */
 
 import { getuid } from "node:process";
-import { detectToolchain, NOTEBOOK_DIR, repoRoot, toolchainProblem } from "../lib/viz/notebook.ts";
+import {
+  detectToolchain,
+  listNotebooks,
+  NOTEBOOK_DIR,
+  notebookJson,
+  outputProblems,
+  readNotebook,
+  repoRoot,
+  stripOutputs,
+  toolchainProblem,
+} from "../lib/viz/notebook.ts";
+
+async function strip(files: string[]): Promise<number> {
+  const paths = files.length ? files : listNotebooks();
+  for (const p of paths) {
+    const nb = readNotebook(p);
+    if (outputProblems(nb).length === 0) continue;
+    const tmp = `${p}.${Deno.pid}.tmp`;
+    await Deno.writeTextFile(tmp, notebookJson(stripOutputs(nb)));
+    await Deno.rename(tmp, p);
+    console.log(`notebook: stripped ${p}`);
+  }
+  return 0;
+}
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "strip") return await strip(args.slice(1));
   const problem = toolchainProblem(await detectToolchain());
   if (problem) {
     console.error(`notebook: ${problem}`);
@@ -16,7 +44,10 @@ async function main(args: string[]): Promise<number> {
   }
   const dir = `${repoRoot()}/${NOTEBOOK_DIR}`;
   const extra = getuid?.() === 0 && !args.includes("--allow-root") ? ["--allow-root"] : [];
-  console.error(`notebook: starting Jupyter Notebook in ${dir} (Ctrl-C to stop)`);
+  console.error(
+    `notebook: starting Jupyter Notebook in ${dir} (Ctrl-C to stop). ` +
+      "Before committing a notebook: deno task notebook strip",
+  );
   const child = new Deno.Command("jupyter", {
     args: ["notebook", `--notebook-dir=${dir}`, ...extra, ...args],
     stdin: "inherit",
