@@ -81,6 +81,7 @@ interface PathResult {
 
 const OUT_WALL = new Wall();
 const EMPTY_PATH: number[] = [];
+const NEVER: Accept = () => false;
 /** The 8 neighbours in the reference's order, and their classes (findDropPos scratch). */
 const DROP_NB = Int8Array.from([-1, -1, 0, -1, 1, -1, 1, 0, 1, 1, 0, 1, -1, 1, -1, 0]);
 const DROP_CLS = new Int8Array(8);
@@ -99,6 +100,13 @@ interface Scratch {
   kinds: Uint8Array;
   viewCells: (WorldObj | null)[];
   viewMask: Uint8Array;
+  full1Prev: Int32Array;
+  full1Order: Int32Array;
+  full1Depth: Int32Array;
+  full2Prev: Int32Array;
+  full2Order: Int32Array;
+  full2Depth: Int32Array;
+  full2Root: Int32Array;
 }
 const scratches = new Map<string, Scratch>();
 function scratchFor(n: number, vs: number): Scratch {
@@ -113,6 +121,13 @@ function scratchFor(n: number, vs: number): Scratch {
       kinds: new Uint8Array(n),
       viewCells: new Array(vs * vs).fill(null),
       viewMask: new Uint8Array(vs * vs),
+      full1Prev: new Int32Array(n),
+      full1Order: new Int32Array(n),
+      full1Depth: new Int32Array(n),
+      full2Prev: new Int32Array(n),
+      full2Order: new Int32Array(n),
+      full2Depth: new Int32Array(n),
+      full2Root: new Int32Array(n),
     };
     scratches.set(key, s);
   }
@@ -477,6 +492,10 @@ export class BabyAIBot {
   // BFS scratch (shared by bots of the same grid size; only used inside one synchronous replan).
   private sc: Scratch;
   private visitedCount = 0;
+  private replanCount = 0;
+  private fullStamp1 = -1;
+  private fullStamp2 = -1;
+  private full1Count = 0;
 
   /** @param env a BabyAI level right after reset (its `instrs` is read once) */
   constructor(env: RoomGridLevel) {
@@ -497,6 +516,7 @@ export class BabyAIBot {
    * @throws BotError where the reference bot raises (e.g. KeyInBox)
    */
   replan(actionTaken: number | null = null): number {
+    this.replanCount++;
     this.processObs();
     this.refreshKinds();
     if (actionTaken === Actions.toggle && this.prevFwdCell && this.prevFwdCell.type === "box") {
@@ -596,9 +616,12 @@ export class BabyAIBot {
     for (let c = 0; c < g.length; c++) {
       const o = g[c];
       if (o === null) k[c] = K_EMPTY;
-      else if (o.type === "wall") k[c] = K_WALL;
-      else if (o instanceof Door) k[c] = o.isOpen ? K_OPEN_DOOR : K_CLOSED_DOOR;
-      else k[c] = K_OTHER;
+      else {
+        const t = o.typeIdx;
+        if (t === 2) k[c] = K_WALL;
+        else if (t === 4) k[c] = (o as Door).isOpen ? K_OPEN_DOOR : K_CLOSED_DOOR;
+        else k[c] = K_OTHER;
+      }
     }
   }
 
@@ -727,6 +750,63 @@ export class BabyAIBot {
     return { path: rev, finish, withBlockers };
   }
 
+  /**
+   * Length of the path `shortestPath(pos == target, true)` would return, without searching
+   * once per target: a BFS's tree does not depend on where it stops, so one exhaustive
+   * non-blocker search (depth d1) and, if needed, one exhaustive blocker search from every cell
+   * the first reached (depth d2, root r2) give every target's length: d1(target) when the first
+   * search reaches it, else d2(target) + d1(r2(target)) (a "with blockers" path), encoded as
+   * `-len - 2`; -1 when neither reaches it. The searches are cached until the next replan.
+   */
+  private pathLengthTo(target: number): number {
+    const sc = this.sc;
+    if (this.fullStamp1 !== this.replanCount) {
+      this.fullStamp1 = this.replanCount;
+      const env = this.env, q = sc.queue;
+      q[0] = env.agentX;
+      q[1] = env.agentY;
+      q[2] = (DIR_DX[env.agentDir] + 1) * 3 + (DIR_DY[env.agentDir] + 1);
+      q[3] = -1;
+      this.bfs(1, NEVER, false, sc.full1Prev, sc.full1Order);
+      const n = this.full1Count = this.visitedCount;
+      const d1 = sc.full1Depth, prev = sc.full1Prev, order = sc.full1Order;
+      for (let k = 0; k < n; k++) {
+        const c = order[k];
+        d1[c] = prev[c] === -1 ? 0 : d1[prev[c]] + 1;
+      }
+    }
+    if (sc.full1Prev[target] !== -2) return sc.full1Depth[target];
+    if (this.fullStamp2 !== this.replanCount) {
+      this.fullStamp2 = this.replanCount;
+      const W = this.W, n = this.full1Count, order1 = sc.full1Order;
+      let qq = sc.queue;
+      if (4 * n + 16 > qq.length) qq = sc.queue = new Int32Array(8 * n + 64);
+      for (let k = 0; k < n; k++) {
+        const c = order1[k];
+        const x = c % W;
+        qq[4 * k] = x;
+        qq[4 * k + 1] = (c - x) / W;
+        qq[4 * k + 2] = 7; // direction (1, 0)
+        qq[4 * k + 3] = -1;
+      }
+      this.bfs(n, NEVER, true, sc.full2Prev, sc.full2Order);
+      const m = this.visitedCount;
+      const d2 = sc.full2Depth, r2 = sc.full2Root, prev = sc.full2Prev, order = sc.full2Order;
+      for (let k = 0; k < m; k++) {
+        const c = order[k], pc = prev[c];
+        if (pc === -1) {
+          d2[c] = 0;
+          r2[c] = c;
+        } else {
+          d2[c] = d2[pc] + 1;
+          r2[c] = r2[pc];
+        }
+      }
+    }
+    if (sc.full2Prev[target] === -2) return -1;
+    return -(sc.full2Depth[target] + sc.full1Depth[sc.full2Root[target]]) - 2;
+  }
+
   /** Closest visible object matching a description (reference `_find_obj_pos`). */
   findObjPos(desc: ObjDesc, adjacent = false): [WorldObj | null, [number, number] | null] {
     check(desc.objSet.length > 0);
@@ -742,11 +822,12 @@ export class BabyAIBot {
       if (i >= desc.objPoss.length) continue; // the reference's IndexError, ignored
       const p = desc.objPoss[i];
       if (!this.visMask[p[1] * W + p[0]]) continue;
+      // len(shortest_path(pos == target, try_with_blockers=True)), read off two full searches
       const target = p[1] * W + p[0];
-      const r = this.shortestPath((x, y) => y * W + x === target, true);
-      check(r.path !== null);
-      let d = r.path.length;
-      if (r.withBlockers) d = r.path.length + (carrying !== null ? 7 : 4);
+      const len = this.pathLengthTo(target);
+      check(len !== -1);
+      let d = len >= 0 ? len : -len - 2;
+      if (len < -1) d += carrying !== null ? 7 : 4;
       if (d === 0) d = adjacent ? 3 : 2;
       if (adjacent && d === 1) d = 3;
       if (d < best) {
