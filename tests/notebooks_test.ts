@@ -12,6 +12,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   cellSource,
+  checkNotebookTypes,
   detectToolchain,
   executeNotebook,
   listNotebooks,
@@ -56,6 +57,18 @@ for (const path of notebooks) {
     const meta = nb.metadata.workspace as WorkspaceMeta | undefined;
     assert(meta, "notebook metadata has a 'workspace' entry (smoke, min_figures, min_pictures)");
     if (!meta.smoke) assert(meta.reason, "a notebook left out of the smoke run says why (workspace.reason)");
+  });
+}
+
+for (const path of notebooks) {
+  const meta = (readNotebook(path).metadata.workspace ?? {}) as WorkspaceMeta;
+  Deno.test({
+    name: `${name(path)}: code type-checks against lib/`,
+    ignore: !meta.smoke,
+    fn: async () => {
+      const errors = await checkNotebookTypes(path);
+      assertEquals(errors, "", `${name(path)} does not type-check:\n${errors.slice(0, 3000)}`);
+    },
   });
 }
 

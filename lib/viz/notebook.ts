@@ -322,3 +322,33 @@ export function summarizeOutputs(nb: Notebook): OutputSummary {
   }
   return s;
 }
+
+/**
+ * The code cells of a notebook as one TypeScript module, with `"../lib/`
+ * imports made absolute, for type-checking a notebook against the library
+ * (`deno check --config deno.json <file>`): catches API drift that headless
+ * execution would only find at run time.
+ */
+export function notebookAsModule(nb: Notebook, root = repoRoot()): string {
+  const code = nb.cells.filter((c) => c.cell_type === "code").map(cellSource).join("\n;\n");
+  return code.replaceAll(`"../lib/`, `"${root}/lib/`) + "\nexport {};\n";
+}
+
+/** Type-checks a notebook's code (see {@link notebookAsModule}); returns the errors, or "" when clean. */
+export async function checkNotebookTypes(path: string): Promise<string> {
+  const root = repoRoot();
+  const dir = await Deno.makeTempDir({ prefix: "nb-check-" });
+  try {
+    const file = `${dir}/${baseName(path)}.ts`;
+    await Deno.writeTextFile(file, notebookAsModule(readNotebook(path), root));
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", "--config", `${root}/deno.json`, file],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return r.success ? "" : new TextDecoder().decode(r.stderr).trim();
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
