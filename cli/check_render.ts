@@ -22,21 +22,28 @@ async function main(args: string[]): Promise<number> {
         .map((e) => `${dir}/${e.name}`).sort();
     } catch { /* no folder */ }
     if (!pages.length) {
-      console.error(`check-render: no pages in ${RENDER_DIR}/. Make them with \`deno task render\`.`);
+      console.error(
+        `check-render: no pages in ${RENDER_DIR}/. Make them with \`deno task render\`.`,
+      );
       return 1;
     }
   }
   const chromium = await findChromium();
   if (!chromium) {
-    console.error("check-render: chromium not found. Install it (apt-get install chromium) or set $CHROMIUM.");
+    console.error(
+      "check-render: chromium not found. Install it (apt-get install chromium) or set $CHROMIUM.",
+    );
     return 1;
   }
   let failed = 0;
   for (const c of await checkPages(pages, { chromium, requireFigures })) {
-    if (c.ok) console.log(`ok   ${c.path} (${c.plotted}/${c.figures} figures drawn) -> ${c.screenshot}`);
-    else {
+    if (c.ok) {
+      console.log(`ok   ${c.path} (${c.plotted}/${c.figures} figures drawn) -> ${c.screenshot}`);
+    } else {
       failed++;
-      console.log(`FAIL ${c.path} -> ${c.screenshot ?? "(no screenshot)"}\n  ${c.problems.join("\n  ")}`);
+      console.log(
+        `FAIL ${c.path} -> ${c.screenshot ?? "(no screenshot)"}\n  ${c.problems.join("\n  ")}`,
+      );
     }
   }
   return failed ? 1 : 0;

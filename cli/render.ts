@@ -72,9 +72,9 @@ async function main(args: string[]): Promise<number> {
     await notebookToHtml(r.executed, html);
     const s = summarizeOutputs(readNotebook(r.executed));
     console.log(
-      `render: ${name}: ${r.seconds.toFixed(0)} s, ${s.figures} figure(s), ${s.pictures} picture(s) -> ${
-        html.slice(root.length + 1)
-      }`,
+      `render: ${name}: ${
+        r.seconds.toFixed(0)
+      } s, ${s.figures} figure(s), ${s.pictures} picture(s) -> ${html.slice(root.length + 1)}`,
     );
     pages.push(html);
   }

@@ -47,16 +47,22 @@ for (const path of notebooks) {
     assertEquals(problems, [], `strip outputs before committing:\n${problems.join("\n")}`);
     assertEquals((nb.metadata.kernelspec as { name?: string } | undefined)?.name, "deno");
     const params = nb.cells.filter((c) =>
-      c.cell_type === "code" && ((c.metadata.tags as string[] | undefined) ?? []).includes("parameters")
+      c.cell_type === "code" &&
+      ((c.metadata.tags as string[] | undefined) ?? []).includes("parameters")
     );
     assertEquals(params.length, 1, "exactly one code cell tagged 'parameters'");
-    assert(cellSource(params[0]).includes("WORKSPACE_PROFILE"), "the parameters cell reads WORKSPACE_PROFILE");
+    assert(
+      cellSource(params[0]).includes("WORKSPACE_PROFILE"),
+      "the parameters cell reads WORKSPACE_PROFILE",
+    );
     const code = nb.cells.filter((c) => c.cell_type === "code").map(cellSource);
     const setup = code.findIndex((s) => s.includes("setupNotebook()"));
     assert(setup >= 0 && setup <= 2, "one of the first code cells calls viz.setupNotebook()");
     const meta = nb.metadata.workspace as WorkspaceMeta | undefined;
     assert(meta, "notebook metadata has a 'workspace' entry (smoke, min_figures, min_pictures)");
-    if (!meta.smoke) assert(meta.reason, "a notebook left out of the smoke run says why (workspace.reason)");
+    if (!meta.smoke) {
+      assert(meta.reason, "a notebook left out of the smoke run says why (workspace.reason)");
+    }
   });
 }
 
@@ -122,13 +128,18 @@ for (const path of notebooks) {
       );
       assert(
         s.pictures >= (meta.min_pictures ?? 0),
-        `${name(path)}: ${s.pictures} pictures in the outputs, expected at least ${meta.min_pictures}`,
+        `${
+          name(path)
+        }: ${s.pictures} pictures in the outputs, expected at least ${meta.min_pictures}`,
       );
       if (s.figures > 0) assertEquals(s.plotlyCopies, 1, "plotly.js is inlined exactly once");
       const page = `${outDir}/${name(path).replace(/\.ipynb$/, "")}.html`;
       await notebookToHtml(r.executed, page);
       const html = await Deno.readTextFile(page);
-      assert(!/<script[^>]*src=["']https?:/i.test(html), "the page loads no script from the network");
+      assert(
+        !/<script[^>]*src=["']https?:/i.test(html),
+        "the page loads no script from the network",
+      );
       pages.push({ page, figures: s.figures });
     },
   });

@@ -1,4 +1,9 @@
-import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert, throws as assertThrows } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+  throws as assertThrows,
+} from "node:assert/strict";
 import {
   animationHtml,
   barFigure,
@@ -75,10 +80,14 @@ Deno.test("pageHtml: plotly.js embedded exactly once for several figures, none w
 });
 
 Deno.test("tableHtml and animationHtml", () => {
-  const t = tableHtml([{ a: 1.23456, b: "x" }, { a: 2, b: { html: "<b>y</b>" } }], { caption: "c" });
-  assert(t.includes("<td style=\"text-align:right\">1.23</td>"));
+  const t = tableHtml([{ a: 1.23456, b: "x" }, { a: 2, b: { html: "<b>y</b>" } }], {
+    caption: "c",
+  });
+  assert(t.includes('<td style="text-align:right">1.23</td>'));
   assert(t.includes("<b>y</b>"));
-  const an = animationHtml(["<svg></svg>", "<svg></svg>", "<svg></svg>"], { labels: ["a", "b", "c"] });
+  const an = animationHtml(["<svg></svg>", "<svg></svg>", "<svg></svg>"], {
+    labels: ["a", "b", "c"],
+  });
   assertEquals(count(an, 'class="viz-frame'), 3);
   assertThrows(() => animationHtml([]), /at least one frame/);
 });

@@ -177,7 +177,12 @@ export async function checkPages(paths: string[], opts: CheckOptions = {}): Prom
   return results;
 }
 
-async function checkOne(cdp: Cdp, path: string, width: number, opts: CheckOptions): Promise<PageCheck> {
+async function checkOne(
+  cdp: Cdp,
+  path: string,
+  width: number,
+  opts: CheckOptions,
+): Promise<PageCheck> {
   const abs = await Deno.realPath(path);
   const { targetId } = await cdp.send("Target.createTarget", { url: "about:blank" }) as {
     targetId: string;

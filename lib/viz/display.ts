@@ -15,8 +15,8 @@ import {
   type CellValue,
   escapeHtml,
   type PageSection,
-  type TableOptions,
   tableHtml,
+  type TableOptions,
   VIZ_CSS,
 } from "./html.ts";
 
@@ -151,7 +151,9 @@ export async function display(x: Displayable): Promise<void> {
   if ("html" in x) return await displayHtml(x.html);
   if ("svg" in x) return await displayBundle({ "image/svg+xml": x.svg, "text/plain": "(svg)" });
   if ("rows" in x) return await displayTable(x.rows, x.options);
-  throw new Error("lib/viz/display: display() got an object that is not a figure, html, svg or table");
+  throw new Error(
+    "lib/viz/display: display() got an object that is not a figure, html, svg or table",
+  );
 }
 
 /** Options of {@link liveProgress}. */
@@ -217,7 +219,8 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
     const frac = opts.total ? Math.min(1, lastStep / opts.total) : 0;
     const eta = opts.total && lastStep > 0 ? (el / lastStep) * (opts.total - lastStep) : NaN;
     const latest = [...history].map(([k, h]) => `${k}=${fmt(h[h.length - 1].value)}`).join("  ");
-    const head = `${opts.title ?? "progress"}: step ${lastStep}${opts.total ? `/${opts.total}` : ""}` +
+    const head =
+      `${opts.title ?? "progress"}: step ${lastStep}${opts.total ? `/${opts.total}` : ""}` +
       `  ${el.toFixed(1)}s${Number.isFinite(eta) ? `  eta ${eta.toFixed(0)}s` : ""}`;
     const names = opts.plot ?? [...history.keys()];
     const sparks = names.filter((k) => history.has(k)).map((k) =>

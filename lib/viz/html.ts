@@ -89,7 +89,9 @@ export function animationHtml(frames: string[], opts: AnimationOptions = {}): st
   const labels = opts.labels ?? frames.map((_, i) => `frame ${i}`);
   const fps = opts.fps ?? 3;
   const frameDivs = frames.map((f, i) =>
-    `<div class="viz-frame${i === 0 ? " on" : ""}" data-label="${escapeHtml(labels[i] ?? "")}">${f}</div>`
+    `<div class="viz-frame${i === 0 ? " on" : ""}" data-label="${
+      escapeHtml(labels[i] ?? "")
+    }">${f}</div>`
   ).join("");
   const title = opts.title ? `<div><b>${escapeHtml(opts.title)}</b></div>` : "";
   const js = `(function(){var r=document.getElementById("${id}");if(!r)return;` +
@@ -105,7 +107,9 @@ export function animationHtml(frames: string[], opts: AnimationOptions = {}): st
     }})();`;
   return `<div class="viz-anim" id="${id}">${title}${frameDivs}<div>` +
     `<button class="viz-prev">◀</button><button class="viz-play">▶/❚❚</button><button class="viz-next">▶</button>` +
-    `<input type="range" min="0" max="${frames.length - 1}" value="0" style="vertical-align:middle">` +
+    `<input type="range" min="0" max="${
+      frames.length - 1
+    }" value="0" style="vertical-align:middle">` +
     `<span class="viz-label"></span></div></div><script>${js}</script>`;
 }
 
@@ -113,7 +117,9 @@ export function animationHtml(frames: string[], opts: AnimationOptions = {}): st
 export function rowHtml(items: { html: string; caption?: string }[]): string {
   return `<div class="viz-row">${
     items.map((it) =>
-      `<figure>${it.html}${it.caption ? `<figcaption>${escapeHtml(it.caption)}</figcaption>` : ""}</figure>`
+      `<figure>${it.html}${
+        it.caption ? `<figcaption>${escapeHtml(it.caption)}</figcaption>` : ""
+      }</figure>`
     ).join("")
   }</div>`;
 }

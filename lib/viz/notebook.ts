@@ -157,7 +157,9 @@ export async function findChromium(): Promise<string | undefined> {
 /** Probes jupyter, the Deno kernelspec and Chromium. */
 export async function detectToolchain(): Promise<Toolchain> {
   const nbc = await runQuiet("jupyter", ["nbconvert", "--version"]);
-  const ks = nbc.ok ? await runQuiet("jupyter", ["kernelspec", "list", "--json"]) : { ok: false, out: "" };
+  const ks = nbc.ok
+    ? await runQuiet("jupyter", ["kernelspec", "list", "--json"])
+    : { ok: false, out: "" };
   let denoKernel = false;
   if (ks.ok) {
     try {
@@ -283,7 +285,9 @@ export async function notebookToHtml(executed: string, htmlPath: string): Promis
   }).output();
   if (!r.success) {
     throw new Error(
-      `jupyter nbconvert --to html failed for ${executed}:\n${new TextDecoder().decode(r.stderr).slice(-3000)}`,
+      `jupyter nbconvert --to html failed for ${executed}:\n${
+        new TextDecoder().decode(r.stderr).slice(-3000)
+      }`,
     );
   }
   const tmp = `${dir}/${tmpName}.html`;

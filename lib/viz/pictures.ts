@@ -49,7 +49,9 @@ export function base64(bytes: Uint8Array): string {
 export function pngImgHtml(png: Uint8Array, opts: { title?: string; width?: number } = {}): string {
   const w = opts.width ? ` width="${opts.width}"` : "";
   const t = opts.title ? ` title="${escapeHtml(opts.title)}" alt="${escapeHtml(opts.title)}"` : "";
-  return `<img src="data:image/png;base64,${base64(png)}"${w}${t} style="image-rendering:pixelated">`;
+  return `<img src="data:image/png;base64,${
+    base64(png)
+  }"${w}${t} style="image-rendering:pixelated">`;
 }
 
 /** Options of {@link envImgHtml}. */
@@ -90,7 +92,9 @@ const ATTR_LETTER = ["o", "c", "s"];
  */
 export function obsSvg(image: Uint8Array, opts: ObsSvgOptions = {}): string {
   if (image.length !== CELLS * 3) {
-    throw new Error(`lib/viz/pictures: obsSvg needs a 7x7x3 image (147 values), got ${image.length}`);
+    throw new Error(
+      `lib/viz/pictures: obsSvg needs a 7x7x3 image (147 values), got ${image.length}`,
+    );
   }
   const ts = opts.tileSize ?? 20;
   const svg = svgFromEncoding(image, 7, 7, {
@@ -113,13 +117,19 @@ export function obsSvg(image: Uint8Array, opts: ObsSvgOptions = {}): string {
     if (n === 3) {
       over.push(
         `<rect x="${x}" y="${y}" width="${ts}" height="${ts}" fill="rgb(60,60,70)" fill-opacity="0.88"/>` +
-          `<text x="${x + ts / 2}" y="${y + ts / 2 + fs / 3}" font-size="${fs}" text-anchor="middle" fill="#ffd54f" font-family="sans-serif">?</text>`,
+          `<text x="${x + ts / 2}" y="${
+            y + ts / 2 + fs / 3
+          }" font-size="${fs}" text-anchor="middle" fill="#ffd54f" font-family="sans-serif">?</text>`,
       );
     } else {
       const letters = ATTR_LETTER.filter((_, a) => h[a]).join("");
       over.push(
-        `<rect x="${x + 1}" y="${y + 1}" width="${ts - 2}" height="${ts - 2}" fill="none" stroke="#ff9800" stroke-width="2"/>` +
-          `<text x="${x + ts / 2}" y="${y + ts / 2 + fs / 3}" font-size="${fs}" text-anchor="middle" fill="#ff9800" font-family="sans-serif" font-weight="bold">${letters}</text>`,
+        `<rect x="${x + 1}" y="${y + 1}" width="${ts - 2}" height="${
+          ts - 2
+        }" fill="none" stroke="#ff9800" stroke-width="2"/>` +
+          `<text x="${x + ts / 2}" y="${
+            y + ts / 2 + fs / 3
+          }" font-size="${fs}" text-anchor="middle" fill="#ff9800" font-family="sans-serif" font-weight="bold">${letters}</text>`,
       );
     }
   }
@@ -211,7 +221,11 @@ export function replayEpisode(
     total += r.reward;
     if (frames.length < max) {
       frames.push(pic());
-      labels.push(`t=${t + 1} after ${ACTION_NAMES[a] ?? a}${r.reward > 0 ? `  reward ${r.reward.toFixed(3)}` : ""}`);
+      labels.push(
+        `t=${t + 1} after ${ACTION_NAMES[a] ?? a}${
+          r.reward > 0 ? `  reward ${r.reward.toFixed(3)}` : ""
+        }`,
+      );
     }
     if (r.terminated || r.truncated) {
       success = r.terminated && r.reward > 0;

@@ -311,9 +311,10 @@ export function figureHtml(fig: Figure, opts: FigureHtmlOptions = {}): string {
   const h = (fig.layout?.height as number | undefined) ?? 360;
   const spec = scriptJson({ data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} });
   // The retry covers front ends that run the script before the element is attached.
-  const script = `(function(){var f=${spec},n=0;function go(){var el=document.getElementById(${
-    JSON.stringify(id)
-  });if(el)window.Plotly.newPlot(el,f.data,f.layout,f.config);else if(n++<100)setTimeout(go,50);}` +
+  const script =
+    `(function(){var f=${spec},n=0;function go(){var el=document.getElementById(${
+      JSON.stringify(id)
+    });if(el)window.Plotly.newPlot(el,f.data,f.layout,f.config);else if(n++<100)setTimeout(go,50);}` +
     `if(window.Plotly)go();else(window.__vizPlotlyQueue=window.__vizPlotlyQueue||[]).push(go);})();`;
   return (opts.includePlotly ? plotlyScriptTag() : "") +
     `<div id="${id}" class="viz-figure" data-viz-figure="1" style="width:100%;min-height:${h}px"></div>` +

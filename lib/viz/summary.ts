@@ -48,8 +48,10 @@ export function maskCellFrequency(
       if (mask.cells[o + c * 3] | mask.cells[o + c * 3 + 1] | mask.cells[o + c * 3 + 2]) hits[c]++;
     }
   }
-  return Array.from({ length: 7 }, (_, vy) =>
-    Array.from({ length: 7 }, (_, vx) => (frames ? hits[vx * 7 + vy] / frames : 0)));
+  return Array.from(
+    { length: 7 },
+    (_, vy) => Array.from({ length: 7 }, (_, vx) => (frames ? hits[vx * 7 + vy] / frames : 0)),
+  );
 }
 
 /** Argmax accuracy over hidden slots, per slot kind (NaN where nothing of that kind is hidden). */
