@@ -362,15 +362,12 @@ class GoNextToSubgoal extends Subgoal {
     }
 
     const target = ty * W + tx;
-    const acceptTarget: Accept = (x, y) => y * W + x === target;
-    let path = b.shortestPath(acceptTarget, false).path;
-    if (path === null || path.length === 0) path = b.shortestPath(acceptTarget, true).path;
-    if (path === null || path.length === 0) {
+    const next = b.firstStepTo(target);
+    if (next < 0) {
       s.push(new ExploreSubgoal(b));
       return null;
     }
 
-    const next = path[0];
     const nx = next % W, ny = (next - nx) / W;
     if (nx === b.fx && ny === b.fy) {
       const f = b.fwdCell;
@@ -805,6 +802,45 @@ export class BabyAIBot {
     }
     if (sc.full2Prev[target] === -2) return -1;
     return -(sc.full2Depth[target] + sc.full1Depth[sc.full2Root[target]]) - 2;
+  }
+
+  /**
+   * First cell of GoNextTo's path to `target` (reference: `shortest_path(pos == target)`, then
+   * with blockers if that gave no path), or -1 when both give no (or an empty) path. Reuses this
+   * replan's exhaustive searches when findObjPos made them (same trees, see pathLengthTo).
+   * @internal
+   */
+  firstStepTo(target: number): number {
+    const sc = this.sc;
+    if (this.fullStamp1 !== this.replanCount) {
+      const W = this.W;
+      const accept: Accept = (x, y) => y * W + x === target;
+      let path = this.shortestPath(accept, false).path;
+      if (path === null || path.length === 0) path = this.shortestPath(accept, true).path;
+      return path === null || path.length === 0 ? -1 : path[0];
+    }
+    const prev1 = sc.full1Prev;
+    if (prev1[target] !== -2) {
+      // chain target -> start in the non-blocker tree; the first step is the cell after start
+      if (prev1[target] === -1) return -1; // target is the start: empty path
+      let c = target;
+      while (prev1[prev1[c]] !== -1) c = prev1[c];
+      return c;
+    }
+    this.pathLengthTo(target); // makes sure the blocker search exists
+    const prev2 = sc.full2Prev;
+    if (prev2[target] === -2) return -1;
+    const root = sc.full2Root[target];
+    if (root === target && prev1[root] === -1) return -1; // the start itself
+    if (prev1[root] === -1) {
+      // the blocker chain starts at the agent: its first step is right after the root
+      let c = target;
+      while (prev2[c] !== root) c = prev2[c];
+      return c;
+    }
+    let c = root;
+    while (prev1[prev1[c]] !== -1) c = prev1[c];
+    return c;
   }
 
   /** Closest visible object matching a description (reference `_find_obj_pos`). */
