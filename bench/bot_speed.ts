@@ -16,6 +16,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { make } from "../lib/env/registry.ts";
 import { BabyAIBot, BotError, type RoomGridLevel } from "../lib/env/babyai/mod.ts";
 
@@ -26,6 +27,8 @@ interface Figures {
   demos: number;
   seconds: number;
   demos_per_s: number;
+  /** Demos per CPU second of this thread's process (user + system; less sensitive to load). */
+  demos_per_cpu_s: number;
   steps_per_s: number;
   success_rate: number;
   bot_errors: number;
@@ -57,6 +60,7 @@ function runDemos(id: string, seconds: number, start = 0, stride = 1): Figures {
   };
   for (let s = 0; s < 20; s++) demo(10_000_000 + s); // warm-up, other seeds
   let n = 0, steps = 0, ok = 0, errs = 0;
+  const c0 = cpuUsage();
   const t0 = performance.now();
   let dt = 0;
   while ((dt = (performance.now() - t0) / 1000) < seconds) {
@@ -66,11 +70,14 @@ function runDemos(id: string, seconds: number, start = 0, stride = 1): Figures {
     if (r.ok) ok++;
     if (r.err) errs++;
   }
+  const c = cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
   return {
     env: id,
     demos: n,
     seconds: +dt.toFixed(3),
     demos_per_s: +(n / dt).toFixed(1),
+    demos_per_cpu_s: +(n / cpu).toFixed(1),
     steps_per_s: Math.round(steps / dt),
     success_rate: +(ok / n).toFixed(4),
     bot_errors: errs,
@@ -130,11 +137,12 @@ for envid in sys.argv[2:]:
             if term or trunc: return steps, bool(term and r > 0), False
         return steps, False, False
     for s in range(5): demo(10000000 + s)
-    n = steps = ok = errs = 0; t0 = time.perf_counter()
+    n = steps = ok = errs = 0; t0 = time.perf_counter(); c0 = time.process_time()
     while time.perf_counter() - t0 < seconds:
         st, o, e = demo(n); n += 1; steps += st; ok += o; errs += e
-    dt = time.perf_counter() - t0
+    dt = time.perf_counter() - t0; cpu = time.process_time() - c0
     out.append({"env": envid, "demos": n, "seconds": round(dt, 3), "demos_per_s": round(n / dt, 1),
+                "demos_per_cpu_s": round(n / cpu, 1),
                 "steps_per_s": round(steps / dt), "success_rate": round(ok / n, 4), "bot_errors": errs})
 print(json.dumps(out))
 `;
@@ -207,7 +215,11 @@ async function main() {
       result.ratio_ts_over_python = single.map((r) => {
         const q = (p as Figures[]).find((x) => x.env === r.env);
         if (!q) return { env: r.env, error: "no python figure" };
-        return { env: r.env, demos: +(r.demos_per_s / q.demos_per_s).toFixed(1) };
+        return {
+          env: r.env,
+          demos_per_s: +(r.demos_per_s / q.demos_per_s).toFixed(1),
+          demos_per_cpu_s: +(r.demos_per_cpu_s / q.demos_per_cpu_s).toFixed(1),
+        };
       });
     }
   }
