@@ -360,6 +360,51 @@ Deno.test("a batch that cannot fit in the wasm device's memory gets a clear erro
   checkFitsInMemory(base, 8);
   assert.throws(
     () => checkFitsInMemory(base, 128),
-    (e: Error) => /train\.batch_size=128/.test(e.message) && /grad_accum/.test(e.message) && /GiB/.test(e.message),
+    (e: Error) =>
+      /train\.batch_size=128/.test(e.message) && /grad_accum/.test(e.message) &&
+      /GiB/.test(e.message),
   );
+});
+
+Deno.test({
+  name: "every masking strategy trains through runTraining (real tokenizer, batches and masks)",
+  ...opts,
+  fn: async () => {
+    const { runTraining } = await import("../lib/train/run.ts");
+    const { syntheticEpisodes, tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+    const { STRATEGIES } = await import("../lib/masking/mod.ts");
+    const window = { length: 3, stride: 1, mission_len: 8 };
+    const datasets = {
+      train: tokenizeEpisodes(syntheticEpisodes(12, 10, 1), window),
+      val: tokenizeEpisodes(syntheticEpisodes(4, 10, 2), window),
+    };
+    for (const strategy of new Set(STRATEGIES)) {
+      const base = runConfig({
+        steps: 3,
+        eval_every: 3,
+        eval_batches: 1,
+        log_every: 1,
+        ckpt_every: 3,
+      });
+      const cfg = {
+        ...base,
+        window,
+        data: { dataset: "synthetic" },
+        masking: { strategy },
+        train: { ...base.train, loss: strategy === "any_order" ? "elbo" : "mean" },
+      };
+      const r = await runTraining(cfg, {
+        runDir: await Deno.makeTempDir(),
+        datasets,
+        progress: false,
+      });
+      assertEquals(r.step, 3);
+      assert(r.losses.every(Number.isFinite), `${strategy}: ${r.losses}`);
+      assert(
+        r.lastVal && Number.isFinite(r.lastVal.loss),
+        `${strategy}: no finite validation loss`,
+      );
+      tree.dispose(r.params);
+    }
+  },
 });

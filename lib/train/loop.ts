@@ -157,7 +157,9 @@ export function checkFitsInMemory(model: ModelConfig, B: number): void {
   if (need > WASM_BUDGET_BYTES) {
     throw new Error(
       `train.batch_size=${B}: one training step of this model (d_model=${model.dModel}, ${model.nLayers} layers, ` +
-        `${seqLen(model)} positions) needs about ${(need / 2 ** 30).toFixed(1)} GiB of activations, more than the ` +
+        `${seqLen(model)} positions) needs about ${
+          (need / 2 ** 30).toFixed(1)
+        } GiB of activations, more than the ` +
         `wasm device's 4 GiB address space; ${memoryAdvice(model, B)}`,
     );
   }
@@ -167,7 +169,9 @@ function explainMemoryError(e: unknown, model: ModelConfig, B: number): unknown 
   const msg = e instanceof Error ? e.message : String(e);
   if (/memory32 limit|out of memory|Out of memory|WebAssembly.Memory/.test(msg)) {
     return new Error(
-      `train.batch_size=${B}: the training step ran out of device memory (${msg}); ${memoryAdvice(model, B)}`,
+      `train.batch_size=${B}: the training step ran out of device memory (${msg}); ${
+        memoryAdvice(model, B)
+      }`,
     );
   }
   return e;
