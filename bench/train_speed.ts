@@ -45,7 +45,9 @@ function arg(name: string, def: string): string {
 const sizes = arg("sizes", "small,base").split(",");
 const steps = Number(arg("steps", "6"));
 const rounds = Number(arg("rounds", "2"));
-const B = Number(arg("batch", "32"));
+/** Batch per size: `base` at 32 windows exceeds the wasm device's 4 GiB, so it runs at 16 (both engines). */
+const batchFor = (size: string) => Number(arg("batch", size === "base" ? "16" : "32"));
+let B = 32;
 const K = Number(arg("frames", "4"));
 const M = Number(arg("mission", "12"));
 const device = arg("device", "wasm");
@@ -190,6 +192,7 @@ const peak = await matmulPeak();
 const loadavg = () => Deno.loadavg?.()[0];
 for (const size of sizes) {
   const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
+  B = batchFor(size);
   const L = seqLen(cfg);
   const flops = trainFlops(cfg, B);
   const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
