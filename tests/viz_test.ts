@@ -11,8 +11,14 @@ import {
   heatmapFigure,
   lineFigure,
   liveProgress,
+  maskCellFrequency,
+  meanCi,
+  obsSvg,
   pageHtml,
   plotlyScriptTag,
+  predictedBatch,
+  replayEpisode,
+  slotAccuracy,
   tableHtml,
   writePage,
 } from "../lib/viz/mod.ts";
@@ -138,4 +144,82 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("obsSvg marks hidden cells and attributes; rejects wrong sizes", async () => {
+  const { make } = await import("../lib/env/mod.ts");
+  const env = make("MiniGrid-DoorKey-8x8-v0");
+  const { obs } = env.reset({ seed: 0 });
+  const plain = obsSvg(obs.image);
+  const mask = new Uint8Array(147);
+  mask.fill(1, 0, 6); // cells 0 and 1 fully hidden
+  mask[3 * 10 + 1] = 1; // cell 10: colour only
+  const masked = obsSvg(obs.image, { mask });
+  assertEquals(count(masked, ">?</text>"), 2);
+  assert(masked.includes(">c</text>"), "a colour-only hidden cell is lettered c");
+  assert(masked.length > plain.length && masked.endsWith("</svg>"));
+  assertThrows(() => obsSvg(new Uint8Array(10)), /147 values/);
+});
+
+Deno.test("replayEpisode replays a bot demonstration to success", async () => {
+  const { make } = await import("../lib/env/mod.ts");
+  const { botEpisode } = await import("../lib/env/babyai/mod.ts");
+  const id = "BabyAI-GoToRedBallGrey-v0";
+  // deno-lint-ignore no-explicit-any
+  const demo = botEpisode(make(id) as any, 3);
+  const ep = replayEpisode(id, 3, demo.actions);
+  assert(ep.success && demo.success);
+  assertEquals(ep.frames.length, demo.actions.length + 1);
+  assert(ep.frames[0].startsWith('<img src="data:image/png;base64,'));
+});
+
+Deno.test("predictedBatch, slotAccuracy and maskCellFrequency on a hand-built batch", () => {
+  const B = 1, K = 2, M = 1;
+  const batch = {
+    B,
+    K,
+    M,
+    cells: new Int32Array(B * K * 147).fill(1),
+    dirs: Int32Array.from([0, 1]),
+    actions: Int32Array.from([2, 7]),
+    mission: new Int32Array(1),
+    frameValid: Uint8Array.from([1, 1]),
+  };
+  const mask = {
+    cells: new Uint8Array(B * K * 147),
+    dirs: Uint8Array.from([0, 1]),
+    actions: Uint8Array.from([1, 0]),
+    weight: Float32Array.from([1]),
+  };
+  mask.cells[0] = 1; // frame 0, cell 0, object
+  mask.cells[147 + 5 * 3 + 1] = 1; // frame 1, cell 5, colour
+  const logits = {
+    obj: new Float32Array(K * 49 * 11),
+    color: new Float32Array(K * 49 * 6),
+    state: new Float32Array(K * 49 * 3),
+    dir: new Float32Array(K * 4),
+    action: new Float32Array(K * 8),
+  };
+  logits.obj[0 * 11 + 1] = 5; // right: object 1
+  logits.color[(49 + 5) * 6 + 3] = 5; // wrong: colour 3 (truth 1)
+  logits.dir[1 * 4 + 1] = 5; // right
+  logits.action[0 * 8 + 4] = 5; // wrong: 4 (truth 2)
+  const p = predictedBatch(batch, mask, logits);
+  assertEquals(p.cells[147 + 16], 3);
+  assertEquals(p.cells[1], 1, "visible slots keep their values");
+  const acc = slotAccuracy(batch, p, mask);
+  assertEquals([acc.cells, acc.dirs, acc.actions, acc.hidden], [0.5, 1, 0, 4]);
+  assertEquals(acc.all, 0.5);
+  const freq = maskCellFrequency(mask, batch);
+  assertEquals(freq[0][0], 0.5); // cell 0 = (vx 0, vy 0), hidden in 1 of 2 frames
+  assertEquals(freq[5][0], 0.5); // cell 5 = (vx 0, vy 5)
+  assertEquals(freq[1][1], 0);
+});
+
+Deno.test("meanCi: known values", () => {
+  const r = meanCi([1, 2, 3, 4]);
+  assertEquals(r.mean, 2.5);
+  assert(Math.abs(r.sd - 1.2909944) < 1e-6);
+  assert(Math.abs(r.hi - (2.5 + (1.96 * 1.2909944) / 2)) < 1e-6);
+  assertEquals(meanCi([NaN]).n, 0);
 });
