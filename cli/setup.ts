@@ -1,0 +1,278 @@
+/**
+ * `deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--quiet-if-ready] [--check]`
+ *
+ * Makes the machine ready for the workspace, idempotently (fast when all is
+ * present; `deno task test` runs it first):
+ *
+ * 1. Jupyter (notebook, nbconvert, nbclient, ipykernel). On Debian/Ubuntu as
+ *    root it is installed with apt (`--no-install-recommends`); otherwise the
+ *    exact command to run is printed.
+ * 2. The Deno Jupyter kernel: `deno jupyter --install` unless a `deno`
+ *    kernelspec exists whose deno binary is present.
+ * 3. Optional extras, each only when asked for: `--chromium` (headless
+ *    screenshots of rendered notebooks), `--lavapipe` (software Vulkan for
+ *    WebGPU tests), `--torch` (PyTorch + OpenBLAS reference benchmark),
+ *    `--numpy`.
+ *
+ * Prints each action. Exit code 0 when everything asked for is present, 1
+ * when something is missing and could not be installed here.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+
+/** One requirement: how to tell it is present and which apt packages provide it. */
+export interface Requirement {
+  /** Short name shown in messages. */
+  name: string;
+  /** apt packages that provide it. */
+  apt: string[];
+  /** Commands that must be on PATH. */
+  commands?: string[];
+  /** Python modules that must import. */
+  pythonModules?: string[];
+}
+
+/** Jupyter, always required. */
+export const JUPYTER: Requirement = {
+  name: "Jupyter (notebook, nbconvert, nbclient, ipykernel)",
+  apt: ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"],
+  commands: ["jupyter", "jupyter-nbconvert", "jupyter-notebook"],
+  pythonModules: ["nbclient", "ipykernel"],
+};
+
+/** Optional extras by flag. */
+export const EXTRAS: Record<string, Requirement> = {
+  chromium: { name: "Chromium (headless screenshots)", apt: ["chromium"], commands: ["chromium"] },
+  lavapipe: {
+    name: "lavapipe (software Vulkan for WebGPU)",
+    apt: ["mesa-vulkan-drivers"],
+  },
+  torch: {
+    name: "PyTorch + OpenBLAS (reference benchmark)",
+    apt: ["python3-torch", "libopenblas0-pthread"],
+    pythonModules: ["torch"],
+  },
+  numpy: { name: "NumPy", apt: ["python3-numpy"], pythonModules: ["numpy"] },
+};
+
+/** The command to run to install `packages` with apt (with sudo unless root). */
+export function aptCommand(packages: string[], root: boolean): string {
+  return `${root ? "" : "sudo "}apt-get install -y --no-install-recommends ${packages.join(" ")}`;
+}
+
+function onPath(cmd: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      const st = Deno.statSync(join(dir, cmd));
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111)) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
+function run(cmd: string, args: string[], opts: { quiet?: boolean } = {}): boolean {
+  try {
+    const out = new Deno.Command(cmd, {
+      args,
+      stdout: opts.quiet ? "null" : "inherit",
+      stderr: opts.quiet ? "null" : "inherit",
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+    }).outputSync();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+function pythonHas(modules: string[]): boolean {
+  if (!modules.length) return true;
+  // apt installs modules for the system python (the one Jupyter's scripts use), not e.g. pyenv's.
+  let python = "python3";
+  try {
+    Deno.statSync("/usr/bin/python3");
+    python = "/usr/bin/python3";
+  } catch { /* use PATH */ }
+  return run(python, ["-c", modules.map((m) => `import ${m}`).join("; ")], { quiet: true });
+}
+
+function aptInstalled(pkg: string): boolean {
+  try {
+    const out = new Deno.Command("dpkg-query", {
+      args: ["-W", "-f=${Status}", pkg],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return out.success && new TextDecoder().decode(out.stdout).includes("install ok installed");
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a requirement is met on this machine. */
+export function isPresent(r: Requirement): boolean {
+  if (r.commands?.some((c) => !onPath(c))) return false;
+  if (r.pythonModules && !pythonHas(r.pythonModules)) return false;
+  if (!r.commands && !r.pythonModules) return r.apt.every(aptInstalled);
+  return true;
+}
+
+function isDebian(): boolean {
+  try {
+    Deno.statSync("/etc/debian_version");
+    return onPath("apt-get");
+  } catch {
+    return false;
+  }
+}
+
+function isRoot(): boolean {
+  return Deno.uid?.() === 0;
+}
+
+let aptUpdated = false;
+
+/** Installs a requirement with apt when possible; returns whether it is present afterwards. */
+function ensure(r: Requirement, log: (s: string) => void): boolean {
+  if (isPresent(r)) return true;
+  const root = isRoot();
+  if (!isDebian() || !root) {
+    log(`missing: ${r.name}.`);
+    if (isDebian()) log(`  run: ${aptCommand(r.apt, root)}`);
+    else log(`  install the equivalent of the Debian packages: ${r.apt.join(" ")}`);
+    return false;
+  }
+  log(`installing ${r.name}: ${aptCommand(r.apt, true)}`);
+  let ok = run("apt-get", ["install", "-y", "--no-install-recommends", ...r.apt]);
+  if (!ok && !aptUpdated) {
+    log("apt-get install failed; running apt-get update and retrying");
+    aptUpdated = run("apt-get", ["update"]);
+    ok = run("apt-get", ["install", "-y", "--no-install-recommends", ...r.apt]);
+  }
+  if (!ok || !isPresent(r)) {
+    log(`could not install ${r.name}; try: ${aptCommand(r.apt, true)}`);
+    return false;
+  }
+  return true;
+}
+
+/** Folders where Jupyter looks for kernelspecs (user, then system). */
+export function kernelDirs(): string[] {
+  const home = Deno.env.get("HOME") ?? "";
+  const dirs: string[] = [];
+  const data = Deno.env.get("JUPYTER_DATA_DIR");
+  if (data) dirs.push(join(data, "kernels"));
+  if (Deno.build.os === "darwin") dirs.push(join(home, "Library/Jupyter/kernels"));
+  dirs.push(join(Deno.env.get("XDG_DATA_HOME") ?? join(home, ".local/share"), "jupyter/kernels"));
+  for (const p of (Deno.env.get("JUPYTER_PATH") ?? "").split(":")) {
+    if (p) dirs.push(join(p, "kernels"));
+  }
+  dirs.push("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels");
+  return dirs;
+}
+
+/** The Deno kernelspec's deno binary if a `deno` kernel is installed and its binary exists, else null. */
+export function denoKernelBinary(): string | null {
+  for (const d of kernelDirs()) {
+    try {
+      const spec = JSON.parse(Deno.readTextFileSync(join(d, "deno", "kernel.json")));
+      const bin = spec.argv?.[0];
+      if (typeof bin === "string") {
+        try {
+          Deno.statSync(bin);
+          return bin;
+        } catch { /* stale: binary gone (e.g. npx cache cleared) */ }
+      }
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+function ensureDenoKernel(log: (s: string) => void): boolean {
+  const bin = denoKernelBinary();
+  if (bin) return true;
+  log(`registering the Deno Jupyter kernel: ${Deno.execPath()} jupyter --install`);
+  const ok = run(Deno.execPath(), ["jupyter", "--install", "--force"]) ||
+    run(Deno.execPath(), ["jupyter", "--install"]);
+  if (!ok || !denoKernelBinary()) {
+    log(`could not register the kernel; try: deno jupyter --install`);
+    return false;
+  }
+  return true;
+}
+
+/** Runs the setup; returns the exit code. */
+export function main(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      chromium: { type: "boolean" },
+      lavapipe: { type: "boolean" },
+      torch: { type: "boolean" },
+      numpy: { type: "boolean" },
+      all: { type: "boolean" },
+      "quiet-if-ready": { type: "boolean" },
+      check: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--all] [--quiet-if-ready] [--check]\n" +
+        "Installs Jupyter (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
+        "--check: report only, install nothing.",
+    );
+    return 0;
+  }
+  const quiet = values["quiet-if-ready"] ?? false;
+  // --quiet-if-ready: say nothing about what is already present.
+  const log = (s: string) => {
+    if (!quiet || !s.startsWith("ok:")) console.log(`setup: ${s}`);
+  };
+  const wanted: Requirement[] = [JUPYTER];
+  for (const [flag, req] of Object.entries(EXTRAS)) {
+    if (values.all || (values as Record<string, unknown>)[flag]) wanted.push(req);
+  }
+  let ok = true;
+  for (const r of wanted) {
+    if (values.check) {
+      const present = isPresent(r);
+      log(`${present ? "ok" : "missing"}: ${r.name}`);
+      if (!present) log(`  install: ${aptCommand(r.apt, isRoot())}`);
+      ok &&= present;
+      continue;
+    }
+    const before = isPresent(r);
+    const now = before || ensure(r, log);
+    if (before) log(`ok: ${r.name}`);
+    ok &&= now;
+  }
+  if (values.check) {
+    const bin = denoKernelBinary();
+    log(
+      bin
+        ? `ok: Deno Jupyter kernel (${bin})`
+        : "missing: Deno Jupyter kernel; run: deno jupyter --install",
+    );
+    ok &&= bin !== null;
+  } else if (onPath("jupyter")) {
+    const had = denoKernelBinary();
+    const kernelOk = had !== null || ensureDenoKernel(log);
+    if (had) log(`ok: Deno Jupyter kernel (${had})`);
+    ok &&= kernelOk;
+  } else {
+    log("skipped: Deno Jupyter kernel (needs Jupyter first)");
+    ok = false;
+  }
+  if (!ok) {
+    console.log("setup: not everything is ready (see above)");
+    return 1;
+  }
+  if (!quiet) console.log("setup: ready");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(main(Deno.args));
