@@ -106,9 +106,9 @@ export class Progress {
   constructor(readonly enabled: boolean) {
     this.#tty = enabled && Deno.stderr.isTerminal();
   }
-  /** Show a progress line (in place on a terminal). */
-  update(line: string): void {
-    if (!this.enabled) return;
+  /** Show a progress line (in place on a terminal; off a terminal only when `force`, e.g. at log steps). */
+  update(line: string, force = false): void {
+    if (!this.enabled || (!this.#tty && !force)) return;
     Deno.stderr.writeSync(this.#enc.encode(this.#tty ? `\r\x1b[2K${line}` : `${line}\n`));
   }
   /** Print a message on its own line. */

@@ -471,7 +471,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const elapsedIv = (now - ivStart) / 1000;
     const tokS = ivTokens / Math.max(1e-9, elapsedIv);
     const etaS = (target - step) * (elapsedIv / ivSteps);
-    progress.update(progressLine(step, target, smoothLoss, tokS, etaS));
+    progress.update(progressLine(step, target, smoothLoss, tokS, etaS), step % tc.log_every === 0);
 
     if (step % tc.log_every === 0 || step === target) {
       const s = summarize(ivAux, ivHidden);
