@@ -25,11 +25,9 @@ import { closestIds, isRegistered } from "../env/registry.ts";
 import {
   type Config,
   describeNode,
-  LOADER_KEYS,
   modelDims,
   PROFILE_NAMES,
   SCHEMA,
-  schemaAt,
   schemaDefault,
   type SchemaNode,
 } from "./schema.ts";
@@ -524,19 +522,18 @@ function parseFlow(t: string, loc: SourceLoc, path: string): unknown {
 /** Turns CLI strings (`a.b=c`) or a record (`{"a.b": c}`) into typed overrides. */
 function toOverrides(
   overrides: string[] | Record<string, unknown> | undefined,
-  source?: SourceLoc | ((key: string) => SourceLoc),
+  source?: (key: string, which: "key" | "value") => SourceLoc,
 ): Override[] {
   if (!overrides) return [];
   const out: Override[] = [];
-  const locFor = (key: string, label: string): SourceLoc =>
-    typeof source === "function" ? source(key) : source ?? { file: label };
   const add = (key: string, raw: unknown, isText: boolean, label: string) => {
-    const loc = locFor(key, label);
+    const loc = source ? source(key, "value") : { file: label };
+    const keyLoc = source ? source(key, "key") : loc;
     const path = key.split(".").map((s) => s.trim());
     if (!key || path.some((s) => s === "")) {
-      fail(loc, key, `bad key path '${key}': expected dotted keys like train.lr`);
+      fail(keyLoc, key, `bad key path '${key}': expected dotted keys like train.lr`);
     }
-    const node = checkPath(path, loc, label);
+    const node = checkPath(path, keyLoc, label);
     const value = isText || typeof raw === "string"
       ? parseTyped(String(raw), node, loc, path.join("."))
       : structuredClone(raw);
@@ -560,10 +557,18 @@ function toOverrides(
   return out;
 }
 
-function setPath(root: Obj, path: string[], value: unknown): void {
+function setPath(root: Obj, path: string[], value: unknown, loc: SourceLoc): void {
   let cur: Obj | unknown[] = root;
-  for (let i = 0; i < path.length - 1; i++) {
+  for (let i = 0; i < path.length; i++) {
     const seg = path[i];
+    if (Array.isArray(cur) && Number(seg) > cur.length - (i === path.length - 1 ? 0 : 1)) {
+      fail(
+        loc,
+        path.join("."),
+        `index ${seg} is past the end of ${path.slice(0, i).join(".")} (${cur.length} items)`,
+      );
+    }
+    if (i === path.length - 1) break;
     const next: unknown = (cur as Obj)[seg];
     if (Array.isArray(next)) {
       cur = next;
@@ -595,12 +600,13 @@ export interface LoadOptions {
 }
 
 function resolveLayers(
-  merged: Obj,
+  input: Obj,
   layers: Layer[],
   fallback: SourceLoc,
   opts: LoadOptions,
   extraOverrides: Override[] = [],
 ): Config {
+  let merged = input;
   const ctx: Ctx = { layers, issues: [], fallback };
   const overrides = [
     ...extraOverrides,
@@ -647,6 +653,7 @@ function resolveLayers(
         }
       }
     }
+    if (ctx.issues.length) throw new ConfigError(ctx.issues);
   }
   const profOverride = overrides.filter((o) => o.path.length === 1 && o.path[0] === "profile")
     .at(-1);
@@ -684,12 +691,13 @@ function resolveLayers(
     }
   } else profile = null;
   merged.profile = profile;
-  // Overrides.
+  // Overrides (on top of the schema defaults, so that list items can be addressed).
   if (overrides.length) {
+    merged = deepMerge(schemaDefault(SCHEMA), merged) as Obj;
     const olocs = new Map<string, KeyLocs>();
     for (const o of overrides) {
       if (o.path.length === 1 && o.path[0] === "profile") continue;
-      setPath(merged, o.path, o.value);
+      setPath(merged, o.path, o.value, o.loc);
       for (const k of [...olocs.keys()]) {
         if (k.startsWith(o.path.join(".") + ".")) olocs.delete(k);
       }
@@ -758,7 +766,7 @@ export function applyOverrides(
   overrides: string[] | Record<string, unknown>,
   source = "<config>",
 ): Config {
-  return resolveConfig(cfg as unknown as Obj, source, { overrides, profile: null });
+  return resolveConfig(cfg as unknown as Obj, source, { overrides });
 }
 
 /** Parses YAML text as a config (for tests and notebooks); `source` names it in errors. */
@@ -959,7 +967,7 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
     if (!isObj(set)) {
       fail(at(`${vp}.set`), `${vp}.set`, `expected a mapping of dotted keys to values`);
     }
-    const extra = toOverrides(set, (key) => at(`${vp}.set.${key}`, "value"));
+    const extra = toOverrides(set, (key, which) => at(`${vp}.set.${key}`, which));
     const config = loadConfigWith(baseAbs, { profile, overrides: opts.overrides }, extra);
     variants.push({ name: v.name, set: set as Obj, config, hash: configHash(config) });
   });

@@ -1,0 +1,96 @@
+/** Every YAML under configs/ loads and validates, under every profile. */
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import { configHash, loadAblation, loadConfig, PROFILE_NAMES } from "../lib/experiment/mod.ts";
+
+const CONFIGS = decodeURIComponent(new URL("../configs/", import.meta.url).pathname);
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) out.push(...yamlFiles(p));
+    else if (/\.ya?ml$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+const files = yamlFiles(CONFIGS);
+
+Deno.test("configs/ has the base, the six experiments and the four ablation studies", () => {
+  const rel = files.map((f) => relative(CONFIGS, f));
+  for (
+    const f of [
+      "base.yaml",
+      "experiments/cell_masking.yaml",
+      "experiments/attribute_masking.yaml",
+      "experiments/scheduled_masking.yaml",
+      "experiments/next_action_sft.yaml",
+      "experiments/any_order.yaml",
+      "experiments/multi_env.yaml",
+      "ablations/exp1_mask_ratio.yaml",
+      "ablations/exp2_cell_vs_attribute.yaml",
+      "ablations/exp3_scheduled.yaml",
+      "ablations/exp4_multi_env.yaml",
+    ]
+  ) assert.ok(rel.includes(f), `configs/${f} is missing`);
+});
+
+for (const file of files) {
+  const rel = relative(CONFIGS, file);
+  Deno.test(`configs/${rel} validates under every profile`, () => {
+    for (const profile of PROFILE_NAMES) {
+      if (rel.startsWith("ablations/")) {
+        const a = loadAblation(file, { profile });
+        assert.ok(a.variants.length >= 2);
+        assert.ok(a.variants.some((v) => v.name === a.baseline));
+        // distinct variants are distinct runs
+        assert.equal(new Set(a.variants.map((v) => v.hash)).size, a.variants.length, rel);
+        for (const v of a.variants) assert.equal(v.config.profile, profile);
+      } else {
+        const cfg = loadConfig(file, { profile });
+        assert.equal(cfg.profile, profile);
+        assert.equal(configHash(cfg), configHash(loadConfig(file, { profile })));
+        assert.ok(cfg.data.dataset.endsWith(profile), "one dataset per profile");
+      }
+    }
+  });
+}
+
+Deno.test("experiment files set the strategy their name says", () => {
+  const want: Record<string, [string, string]> = {
+    cell_masking: ["cell", "mean"],
+    attribute_masking: ["attribute", "mean"],
+    scheduled_masking: ["scheduled", "mean"],
+    next_action_sft: ["next_action", "mean"],
+    any_order: ["any_order", "elbo"],
+  };
+  for (const [name, [strategy, loss]] of Object.entries(want)) {
+    const cfg = loadConfig(join(CONFIGS, "experiments", `${name}.yaml`));
+    assert.equal(cfg.name, name);
+    assert.equal(cfg.masking.strategy, strategy);
+    assert.equal(cfg.train.loss, loss);
+  }
+  const sched = loadConfig(join(CONFIGS, "experiments/scheduled_masking.yaml"), {
+    profile: "quick",
+  });
+  assert.equal(sched.masking.schedule.from, 0.15);
+  assert.equal(sched.masking.schedule.to, 0.5);
+  assert.equal(sched.masking.schedule.over, sched.train.steps); // null = train.steps
+  const multi = loadConfig(join(CONFIGS, "experiments/multi_env.yaml"));
+  assert.ok(multi.data.envs.length > 1);
+  assert.ok(multi.data.test_envs.length >= 1);
+  for (const id of multi.data.test_envs) assert.ok(!multi.data.envs.includes(id), "held-out env");
+});
+
+Deno.test("mask-ratio study covers 0.15 / 0.30 / 0.50 and the SFT baseline", () => {
+  const a = loadAblation(join(CONFIGS, "ablations/exp1_mask_ratio.yaml"));
+  const cell = a.variants.filter((v) => v.config.masking.strategy === "cell").map((v) =>
+    v.config.masking.ratio
+  );
+  assert.deepEqual(cell.sort(), [0.15, 0.3, 0.5]);
+  assert.equal(
+    a.variants.find((v) => v.name === a.baseline)!.config.masking.strategy,
+    "next_action",
+  );
+});
