@@ -84,15 +84,17 @@ export const MODEL_PRESETS = {
 } as const;
 
 /**
- * Rough activation memory of one training step in bytes (measured on
- * @jax-js/jax 0.1.25 wasm: ~65 MB per window of 216 positions for `small`):
- * the jitted forward+backward keeps ~37 floats per position per residual
- * channel, ~13 per MLP channel and ~8 per attention score. The wasm device has a 4 GiB address
- * space, so train.batch_size must keep this well below 4 GiB.
+ * Rough peak memory of one training step in bytes, calibrated on @jax-js/jax
+ * 0.1.25 wasm (peak RSS 3.8 GB for `small` at 32 windows of 216 positions;
+ * `base` at 16 windows exceeds 4 GiB): the jitted forward+backward keeps about
+ * 70 floats per position per residual channel, 25 per MLP channel and 15 per
+ * attention score per layer alive at its peak. The wasm device has a 4 GiB
+ * address space, so train.batch_size (the micro-batch) must keep this below it;
+ * use train.grad_accum for larger effective batches.
  */
 export function estimateStepBytes(cfg: ModelConfig, batch: number): number {
   const L = seqLen(cfg);
-  const perLayer = L * (37 * cfg.dModel + 13 * cfg.dFF) + 8 * cfg.nHeads * L * L;
+  const perLayer = L * (70 * cfg.dModel + 25 * cfg.dFF) + 15 * cfg.nHeads * L * L;
   return 4 * batch * cfg.nLayers * perLayer;
 }
 
