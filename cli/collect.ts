@@ -10,7 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { parse as parseYaml } from "yaml";
+import { loadConfig } from "../lib/experiment/config.ts";
 import {
   collectDataset,
   type DataConfig,
@@ -23,104 +23,10 @@ const USAGE =
   `usage: deno task collect --config <yaml> [--set data.key=value ...] [--profile smoke|quick|full]
                          [--overwrite] [--workers N] [--data-dir DIR] [--shard-episodes N] [--quiet] [--json]`;
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function deepMerge(a: Obj, b: Obj): Obj {
-  const out: Obj = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
-  }
-  return out;
-}
-
-/** Set a dotted key (`data.episodes.train`) in a nested object. */
-function setDotted(o: Obj, key: string, value: unknown): void {
-  const parts = key.split(".");
-  let cur = o;
-  for (const p of parts.slice(0, -1)) {
-    if (!isObj(cur[p])) cur[p] = {};
-    cur = cur[p] as Obj;
-  }
-  cur[parts[parts.length - 1]] = value;
-}
-
-/**
- * Minimal YAML config reading (extends chain, profile overlay, --set) used
- * when lib/experiment/config.ts is not available.
- */
-async function readYamlConfig(path: string, seen: string[] = []): Promise<Obj> {
-  if (seen.includes(path)) {
-    throw new Error(`${path}: extends cycle (${[...seen, path].join(" -> ")})`);
-  }
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read config: ${(e as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new Error(`${path}: invalid YAML: ${(e as Error).message}`);
-  }
-  if (!isObj(doc)) throw new Error(`${path}: the config must be a YAML mapping`);
-  if (typeof doc.extends === "string") {
-    const parentPath =
-      new URL(doc.extends, new URL(`file://${await Deno.realPath(path)}`)).pathname;
-    const parent = await readYamlConfig(decodeURIComponent(parentPath), [...seen, path]);
-    const { extends: _, ...rest } = doc;
-    return deepMerge(parent, rest);
-  }
-  return doc;
-}
-
-/** Load the config (through lib/experiment/config.ts when present) and return its data section. */
-async function loadDataSection(
-  path: string,
-  sets: string[],
-  profile?: string,
-): Promise<DataConfig> {
-  const configModule = new URL("../lib/experiment/config.ts", import.meta.url);
-  let mod: Obj | null = null;
-  try {
-    Deno.statSync(configModule);
-    mod = await import(configModule.href);
-  } catch {
-    mod = null;
-  }
-  if (mod && typeof mod.loadConfig === "function") {
-    const cfg = await (mod.loadConfig as (p: string, o: Obj) => Promise<Obj>)(path, {
-      set: sets,
-      profile,
-    });
-    if (!isObj(cfg.data)) throw new Error(`${path}: the config has no data section`);
-    return cfg.data as unknown as DataConfig;
-  }
-  let cfg = await readYamlConfig(path);
-  const prof = profile ?? (cfg.profile as string | undefined);
-  if (prof && isObj(cfg.profiles)) {
-    const overlay = (cfg.profiles as Obj)[prof];
-    if (overlay === undefined) {
-      throw new Error(
-        `${path}: profile ${prof} not found (profiles: ${Object.keys(cfg.profiles).join(", ")})`,
-      );
-    }
-    if (isObj(overlay)) cfg = deepMerge(cfg, overlay);
-  }
-  for (const s of sets) {
-    const i = s.indexOf("=");
-    if (i <= 0) {
-      throw new Error(`--set ${s}: expected key=value, e.g. --set data.episodes.train=100`);
-    }
-    setDotted(cfg, s.slice(0, i), parseYaml(s.slice(i + 1)));
-  }
-  if (!isObj(cfg.data)) throw new Error(`${path}: the config has no data section`);
-  return cfg.data as unknown as DataConfig;
+/** Load and validate the config (extends chain, profile, --set overrides) and return its data section. */
+function loadDataSection(path: string, sets: string[], profile?: string): DataConfig {
+  const cfg = loadConfig(path, { set: sets, profile });
+  return cfg.data as DataConfig;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -155,7 +61,7 @@ async function main(args: string[]): Promise<number> {
     }
     return n;
   };
-  const data = await loadDataSection(values.config, values.set as string[], values.profile);
+  const data = loadDataSection(values.config, values.set as string[], values.profile);
   const showBar = !values.quiet && !values.json;
   const r = await collectDataset(data, {
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,
