@@ -138,7 +138,8 @@ async function main(args: string[]): Promise<number> {
           s.padEnd(6)
         }    ${x.episodes} episodes, ${x.frames} frames, ${x.shards.length} shard(s), ` +
           `success ${(100 * x.successes / Math.max(1, x.episodes)).toFixed(1)}%` +
-          (x.skipped.length ? `, ${x.skipped.length} skipped` : "") + `  [${per}]`,
+          (x.skipped.length ? `, ${x.skipped.length} skipped` : "") +
+          (x.bot_restarts ? `, ${x.bot_restarts} bot restarts` : "") + `  [${per}]`,
       );
     }
     console.log(`versions  deno ${m.versions.deno}, workspace ${m.versions.workspace}`);

@@ -856,6 +856,7 @@ export async function collectDataset(
         planRange: [job.specs[0].episode, job.specs[job.specs.length - 1].episode + 1],
         skipped,
         envIds,
+        botRestarts: all.reduce((a, r) => a + r.botRestarts, 0),
       }, episodes);
     } catch (e) {
       throw new Error(

@@ -148,6 +148,8 @@ export interface ShardRecord {
   frames: number;
   /** Episodes left out (bot errors). */
   skipped: SkippedEpisode[];
+  /** noisy_bot: times a bot was recreated after raising on an off-plan action. */
+  bot_restarts?: number;
   /** Every file of the shard. */
   files: Record<string, FileRecord>;
 }
@@ -166,6 +168,8 @@ export interface SplitSummary {
   successes: number;
   /** Episodes left out, see {@link SkippedEpisode}. */
   skipped: SkippedEpisode[];
+  /** noisy_bot: bots recreated after raising on an off-plan action. */
+  bot_restarts: number;
   /** The shards in order. */
   shards: ShardRecord[];
 }
@@ -408,6 +412,7 @@ export async function writeShard(
     planRange: [number, number];
     skipped: SkippedEpisode[];
     envIds: string[];
+    botRestarts?: number;
   },
   ep: Episodes,
 ): Promise<ShardRecord> {
@@ -451,6 +456,7 @@ export async function writeShard(
     episodes: E,
     frames: F,
     skipped: meta.skipped,
+    bot_restarts: meta.botRestarts ?? 0,
     files,
   };
   await writeFileAtomic(
@@ -622,6 +628,7 @@ export function summarizeSplit(
     episodes_per_env,
     successes,
     skipped: shards.flatMap((s) => s.skipped),
+    bot_restarts: shards.reduce((a, s) => a + (s.bot_restarts ?? 0), 0),
     shards,
   };
 }
