@@ -19,7 +19,7 @@ import torch.nn.functional as F
 PRESETS = {
     "tiny": (32, 2, 2, 64),
     "small": (128, 4, 4, 512),
-    "base": (256, 6, 8, 1024),
+    "base": (192, 6, 6, 768),
 }
 OBJ, COL, STATE, DIR, ACT = 11, 6, 3, 4, 8
 CELLS, SLOTS = 49, 51
