@@ -21,9 +21,15 @@ import {
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
-/** Writes files into a fresh temp dir; returns its path. */
+const TMP_DIRS: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const d of TMP_DIRS) Deno.removeSync(d, { recursive: true });
+});
+
+/** Writes files into a fresh temp dir (removed when the tests end); returns its path. */
 function tmpFiles(files: Record<string, string>): string {
   const dir = Deno.makeTempDirSync({ prefix: "h3cfg_" });
+  TMP_DIRS.push(dir);
   for (const [name, text] of Object.entries(files)) {
     Deno.mkdirSync(join(dir, name, ".."), { recursive: true });
     Deno.writeTextFileSync(join(dir, name), text);
