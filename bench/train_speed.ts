@@ -165,17 +165,35 @@ interface TorchRun {
 
 async function runTorch(size: string, nSteps: number): Promise<TorchRun | { error: string }> {
   const script = new URL("./torch_train.py", import.meta.url).pathname;
-  const py = (await Deno.stat("/usr/bin/python3").then(() => true).catch(() => false)) ? "/usr/bin/python3" : "python3";
+  const py = (await Deno.stat("/usr/bin/python3").then(() => true).catch(() => false))
+    ? "/usr/bin/python3"
+    : "python3";
   try {
     const out = await new Deno.Command(py, {
-      args: [script, "--size", size, "--batch", String(B), "--frames", String(K), "--mission", String(M),
-        "--steps", String(nSteps), "--threads", "2"],
+      args: [
+        script,
+        "--size",
+        size,
+        "--batch",
+        String(B),
+        "--frames",
+        String(K),
+        "--mission",
+        String(M),
+        "--steps",
+        String(nSteps),
+        "--threads",
+        "2",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-      return { error: `torch_train.py failed: ${err} (install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread)` };
+      return {
+        error:
+          `torch_train.py failed: ${err} (install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread)`,
+      };
     }
     return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
   } catch (e) {
@@ -201,16 +219,35 @@ if (child) {
   Deno.exit(0);
 }
 
-async function runJaxChild(size: string, nSteps: number): Promise<JaxRun & { peak_rss_mb: number }> {
+async function runJaxChild(
+  size: string,
+  nSteps: number,
+): Promise<JaxRun & { peak_rss_mb: number }> {
   const self = new URL(import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", self, "--child", size, "--steps", String(nSteps), "--frames", String(K),
-      "--mission", String(M), "--device", device, ...(Deno.args.includes("--batch") ? ["--batch", String(B)] : [])],
+    args: [
+      "run",
+      "-A",
+      self,
+      "--child",
+      size,
+      "--steps",
+      String(nSteps),
+      "--frames",
+      String(K),
+      "--mission",
+      String(M),
+      "--device",
+      device,
+      ...(Deno.args.includes("--batch") ? ["--batch", String(B)] : []),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).split("\n").filter((l) => !l.trim().startsWith("at ")).slice(-4).join(" ");
+    const err = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
+      !l.trim().startsWith("at ")
+    ).slice(-4).join(" ");
     throw new Error(`jax-js child run for ${size} failed: ${err}`);
   }
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);

@@ -10,8 +10,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { runTraining, type RunConfig } from "../lib/train/run.ts";
-import { writeFileAtomic } from "../lib/model/checkpoint.ts";
+import { type RunConfig, runTraining } from "../lib/train/run.ts";
+import { listCheckpoints } from "../lib/model/checkpoint.ts";
+import { configHash, loadConfig } from "../lib/experiment/config.ts";
+import { createRunDir, DEFAULT_RUNS_DIR } from "../lib/experiment/rundir.ts";
 
 const USAGE = `usage: deno task train --config <yaml> [options]
 
@@ -19,22 +21,30 @@ const USAGE = `usage: deno task train --config <yaml> [options]
   --set key=value       override a config key (repeatable), e.g. --set train.steps=500
   --profile <name>      smoke | quick | full (default: the config's profile)
   --resume              continue the run from its newest checkpoint (exact)
-  --run-dir <dir>       run directory (default: runs/<name>/<profile>-seed<seed>)
+  --run-dir <dir>       run directory (default: a new runs/<name>/<time>-<config hash>/;
+                        with --resume: the newest one of this config that has a checkpoint)
   --data-dir <dir>      dataset root (default: data)
   --quiet, -q           no progress line
   --help, -h            this text`;
 
 type Obj = Record<string, unknown>;
 
-async function loadExperimentConfig(path: string, set: string[], profile?: string): Promise<Obj> {
-  const url = new URL("../lib/experiment/config.ts", import.meta.url);
+/** Newest run folder of this config (`runs/<name>/<time>-<hash>[-n]`) that has checkpoints. */
+async function findRunToResume(root: string, name: string, hash: string): Promise<string | null> {
+  const dir = `${root}/${name}`;
+  const cands: string[] = [];
   try {
-    Deno.statSync(url);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && new RegExp(`-${hash}(-\\d+)?$`).test(e.name)) cands.push(e.name);
+    }
   } catch {
-    throw new Error("lib/experiment/config.ts (loadConfig) is not available in this checkout");
+    return null;
   }
-  const mod = await import(url.href);
-  return await mod.loadConfig(path, { set, profile }) as Obj;
+  cands.sort().reverse();
+  for (const c of cands) {
+    if ((await listCheckpoints(`${dir}/${c}`)).length) return `${dir}/${c}`;
+  }
+  return null;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -59,17 +69,29 @@ async function main(args: string[]): Promise<number> {
     console.error(`missing --config <yaml>\n${USAGE}`);
     return 2;
   }
-  const cfg = await loadExperimentConfig(values.config, values.set as string[], values.profile);
-  const name = String(cfg.name ?? "run");
-  const profile = String(cfg.profile ?? values.profile ?? "default");
-  const runDir = values["run-dir"] ?? `runs/${name}/${profile}-seed${cfg.seed}`;
-  await Deno.mkdir(runDir, { recursive: true });
-  await writeFileAtomic(`${runDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+  const cfg = loadConfig(values.config, { set: values.set as string[], profile: values.profile });
+  let runDir = values["run-dir"];
+  if (!runDir && values.resume) {
+    runDir = await findRunToResume(DEFAULT_RUNS_DIR, cfg.name, configHash(cfg)) ?? undefined;
+    if (!runDir) {
+      throw new Error(
+        `--resume: no run of '${cfg.name}' with this config (hash ${
+          configHash(cfg)
+        }) has a checkpoint under ` +
+          `${DEFAULT_RUNS_DIR}/${cfg.name}; start it without --resume (or pass --run-dir)`,
+      );
+    }
+  }
+  if (!runDir) runDir = createRunDir(cfg).path;
+  else await Deno.mkdir(runDir, { recursive: true });
+  console.error(`run directory: ${runDir}`);
 
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) Deno.exit(130);
-    console.error("\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)");
+    console.error(
+      "\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)",
+    );
     abort.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
@@ -84,7 +106,7 @@ async function main(args: string[]): Promise<number> {
   console.log(JSON.stringify({
     run_dir: runDir,
     step: r.step,
-    steps: (cfg.train as Obj).steps,
+    steps: cfg.train.steps,
     interrupted: r.interrupted,
     resumed_from: r.startStep,
     best_val: r.best,

@@ -296,7 +296,10 @@ Deno.test({
   name: "multiHot: -1 selects no row (nn.oneHot(-1) of jax-js 0.1.25 gives all ones), repeats add",
   ...opts,
   fn: async () => {
-    const idx = np.array(new Int32Array([-1, 2, -1, 0, 0, -1]), { dtype: np.int32 }).reshape([2, 3]);
+    const idx = np.array(new Int32Array([-1, 2, -1, 0, 0, -1]), { dtype: np.int32 }).reshape([
+      2,
+      3,
+    ]);
     const out = await multiHot(idx, 3).data();
     assertEquals(Array.from(out), [0, 0, 1, 2, 0, 0]);
   },

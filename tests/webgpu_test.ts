@@ -82,13 +82,19 @@ Deno.test({
     await init("wasm");
     const w = await run("wasm");
     const g = await run("webgpu");
-    console.log(`wasm losses ${w.losses.map((x) => x.toFixed(6))}; webgpu ${g.losses.map((x) => x.toFixed(6))}`);
+    console.log(
+      `wasm losses ${w.losses.map((x) => x.toFixed(6))}; webgpu ${
+        g.losses.map((x) => x.toFixed(6))
+      }`,
+    );
     for (let i = 0; i < w.losses.length; i++) {
       const rel = Math.abs(w.losses[i] - g.losses[i]) / Math.abs(w.losses[i]);
       assert(rel < 1e-3, `step ${i}: wasm ${w.losses[i]} vs webgpu ${g.losses[i]} (rel ${rel})`);
     }
     let md = 0;
-    for (let i = 0; i < w.logits.length; i++) md = Math.max(md, Math.abs(w.logits[i] - g.logits[i]));
+    for (let i = 0; i < w.logits.length; i++) {
+      md = Math.max(md, Math.abs(w.logits[i] - g.logits[i]));
+    }
     assert(md < 5e-3, `logits differ by ${md}`);
     defaultDevice("wasm");
   },
