@@ -9,3 +9,4 @@ export * from "./loss.ts";
 export * from "./step.ts";
 export * from "./log.ts";
 export { syntheticBatch, syntheticMask } from "./synthetic.ts";
+export { loadWindows, type RunConfig, runTraining, type RunOptions } from "./run.ts";
