@@ -54,6 +54,7 @@ import {
   SLOTS_PER_FRAME,
   STATE_VOCAB,
 } from "../data/types.ts";
+import { MISSION_VOCAB_SIZE } from "../env/babyai/vocab.ts";
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -101,8 +102,8 @@ export function estimateStepBytes(cfg: ModelConfig, batch: number): number {
 /** Preset names. */
 export type ModelSize = keyof typeof MODEL_PRESETS;
 
-/** Default mission vocabulary size (BabyAI's vocabulary is well below it). */
-export const DEFAULT_MISSION_VOCAB = 64;
+/** Default mission vocabulary size: the BabyAI vocabulary's (lib/env/babyai/vocab.ts). */
+export const DEFAULT_MISSION_VOCAB: number = MISSION_VOCAB_SIZE;
 
 /** The `model` section of the YAML config (snake_case), as far as this module reads it. */
 export interface ModelSection {
