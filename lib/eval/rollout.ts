@@ -1,0 +1,219 @@
+/**
+ * Closed-loop task success: a policy acts in fresh environments on held-out
+ * seeds until the episode ends. The model policy infills the current action
+ * from a window of the last K frames and the mission; the expert bot and a
+ * uniform random policy give the upper and lower bounds.
+ *
+ * @module
+ */
+
+import { ACTION_NONE, ACTION_VOCAB, ATTRS, type Batch, CELLS, type Predictor } from "../data/types.ts";
+import { allocBatch } from "../data/tokenize.ts";
+import { make } from "../env/registry.ts";
+import type { MiniGridEnv } from "../env/minigrid.ts";
+import { BabyAIBot } from "../env/babyai/bot.ts";
+import { RoomGridLevel } from "../env/babyai/roomgrid_level.ts";
+import { encodeMissionInto } from "../env/babyai/vocab.ts";
+import { Rng } from "../masking/prng.ts";
+
+/** Outcome of a set of closed-loop episodes. */
+export interface RolloutSummary {
+  /** Fraction of episodes that ended in success (terminated with reward > 0). */
+  success_rate: number;
+  /** Mean episode return. */
+  mean_reward: number;
+  /** Mean episode length in steps. */
+  mean_length: number;
+  /** Episodes run. */
+  episodes: number;
+}
+
+function summarize(rewards: number[], lengths: number[], wins: number): RolloutSummary {
+  const n = rewards.length;
+  return {
+    success_rate: n ? wins / n : NaN,
+    mean_reward: n ? rewards.reduce((a, b) => a + b, 0) / n : NaN,
+    mean_length: n ? lengths.reduce((a, b) => a + b, 0) / n : NaN,
+    episodes: n,
+  };
+}
+
+/** Options of {@link rolloutModel}. */
+export interface RolloutOptions {
+  /** Frames of history per window (the model's K). */
+  K: number;
+  /** Mission positions (the model's M). */
+  M: number;
+  /** Step cap per episode (null: the env's own max_steps). */
+  maxSteps: number | null;
+  /** Argmax actions (true) or sample from the softmax with `seed`. */
+  greedy: boolean;
+  /** Seed for sampled actions. */
+  seed: number;
+  /**
+   * Optional corruption of each observation before the model sees it
+   * (robustness): gets the 147-byte image and may change it in place.
+   */
+  corrupt?: (image: Uint8Array, envIndex: number, step: number) => void;
+}
+
+/**
+ * Run the model as a policy on `envId` for every seed in `seeds`, all
+ * episodes in lockstep (one forward pass per step for all live episodes).
+ */
+export async function rolloutModel(
+  predictor: Predictor,
+  envId: string,
+  seeds: number[],
+  opts: RolloutOptions,
+): Promise<RolloutSummary> {
+  const { K, M } = opts;
+  const N = seeds.length;
+  const envs: MiniGridEnv[] = seeds.map(() => make(envId));
+  const hist: { images: Uint8Array[]; dirs: number[]; actions: number[] }[] = [];
+  const missions: Int32Array[] = [];
+  const rewards = new Array(N).fill(0), lengths = new Array(N).fill(0);
+  const done = new Array(N).fill(false);
+  let wins = 0;
+  const rng = new Rng(opts.seed, 0, 0x524f4c4c);
+  for (let i = 0; i < N; i++) {
+    const { obs } = envs[i].reset({ seed: seeds[i] });
+    const img = obs.image.slice();
+    opts.corrupt?.(img, i, 0);
+    hist.push({ images: [img], dirs: [obs.direction], actions: [] });
+    missions.push(encodeMissionInto(obs.mission, new Int32Array(M)));
+  }
+  const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
+  while (done.some((d) => !d)) {
+    const live = [...done.keys()].filter((i) => !done[i]);
+    const batch: Batch = allocBatch(live.length, K, M);
+    const mask = {
+      cells: new Uint8Array(live.length * K * CELLS * ATTRS),
+      dirs: new Uint8Array(live.length * K),
+      actions: new Uint8Array(live.length * K),
+      weight: new Float32Array(live.length).fill(1),
+    };
+    const cur: number[] = [];
+    live.forEach((i, b) => {
+      const h = hist[i];
+      const T = h.images.length;
+      const from = Math.max(0, T - K);
+      for (let k = 0; k < K; k++) {
+        const j = b * K + k;
+        const f = from + k;
+        if (f >= T) {
+          batch.actions[j] = ACTION_NONE;
+          continue; // padding after the current frame (window shorter than K)
+        }
+        batch.frameValid[j] = 1;
+        const img = h.images[f];
+        for (let x = 0; x < CELLS * ATTRS; x++) batch.cells[j * CELLS * ATTRS + x] = img[x];
+        batch.dirs[j] = h.dirs[f];
+        batch.actions[j] = f < T - 1 ? h.actions[f] : ACTION_NONE;
+      }
+      const t = Math.min(T, K) - 1;
+      mask.actions[b * K + t] = 1;
+      cur.push(b * K + t);
+      batch.mission.set(missions[i], b * M);
+    });
+    const logits = await predictor(batch, mask);
+    for (let b = 0; b < live.length; b++) {
+      const i = live[b];
+      const off = cur[b] * ACTION_VOCAB;
+      let a = 0;
+      if (opts.greedy) {
+        for (let v = 1; v < 7; v++) if (logits.action[off + v] > logits.action[off + a]) a = v;
+      } else {
+        let max = -Infinity;
+        for (let v = 0; v < 7; v++) max = Math.max(max, logits.action[off + v]);
+        const p = Array.from({ length: 7 }, (_, v) => Math.exp(logits.action[off + v] - max));
+        let u = rng.uniform() * p.reduce((x, y) => x + y, 0);
+        a = 6;
+        for (let v = 0; v < 7; v++) if ((u -= p[v]) <= 0) { a = v; break; }
+      }
+      const env = envs[i];
+      const r = env.step(Math.min(a, env.actionSpaceN - 1));
+      lengths[i]++;
+      rewards[i] += r.reward;
+      const h = hist[i];
+      h.actions.push(a);
+      const img = r.obs.image.slice();
+      opts.corrupt?.(img, i, lengths[i]);
+      h.images.push(img);
+      h.dirs.push(r.obs.direction);
+      if (h.images.length > K) {
+        h.images.shift();
+        h.dirs.shift();
+        h.actions.shift();
+      }
+      if (r.terminated || r.truncated || lengths[i] >= cap(env)) {
+        done[i] = true;
+        if (r.terminated && r.reward > 0) wins++;
+      }
+    }
+  }
+  return summarize(rewards, lengths, wins);
+}
+
+/** The expert bot on the same seeds (BabyAI levels only; null elsewhere). */
+export function rolloutBot(envId: string, seeds: number[], maxSteps: number | null): RolloutSummary | null {
+  const rewards: number[] = [], lengths: number[] = [];
+  let wins = 0;
+  for (const seed of seeds) {
+    const env = make(envId);
+    if (!(env instanceof RoomGridLevel)) return null;
+    env.reset({ seed });
+    const bot = new BabyAIBot(env);
+    let last: number | null = null, total = 0, n = 0, win = false;
+    const cap = maxSteps ?? env.maxSteps;
+    try {
+      while (n < cap) {
+        last = bot.replan(last);
+        const r = env.step(last);
+        n++;
+        total += r.reward;
+        if (r.terminated || r.truncated) {
+          win = r.terminated && r.reward > 0;
+          break;
+        }
+      }
+    } catch {
+      // a bot failure counts as an unsuccessful episode
+    }
+    rewards.push(total);
+    lengths.push(n);
+    if (win) wins++;
+  }
+  return summarize(rewards, lengths, wins);
+}
+
+/** Uniformly random actions on the same seeds (seeded). */
+export function rolloutRandom(
+  envId: string,
+  seeds: number[],
+  maxSteps: number | null,
+  seed: number,
+): RolloutSummary {
+  const rng = new Rng(seed, 1, 0x524f4c4c);
+  const rewards: number[] = [], lengths: number[] = [];
+  let wins = 0;
+  for (const s of seeds) {
+    const env = make(envId);
+    env.reset({ seed: s });
+    let total = 0, n = 0, win = false;
+    const cap = maxSteps ?? env.maxSteps;
+    while (n < cap) {
+      const r = env.step(Math.floor(rng.uniform() * env.actionSpaceN));
+      n++;
+      total += r.reward;
+      if (r.terminated || r.truncated) {
+        win = r.terminated && r.reward > 0;
+        break;
+      }
+    }
+    rewards.push(total);
+    lengths.push(n);
+    if (win) wins++;
+  }
+  return summarize(rewards, lengths, wins);
+}
