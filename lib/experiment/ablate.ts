@@ -94,7 +94,10 @@ async function runOne(
   const base = { study, variant, seed: cfg.seed, hash, runDir: dir };
   if (!opts.force && existsSync(resultPath)) {
     const prev = JSON.parse(readFileSync(resultPath, "utf8"));
-    return { ...base, status: "ok", seconds: 0, reused: true, metrics: prev.metrics };
+    // JSON has no NaN: undefined metrics were stored as null.
+    const metrics: Metrics = {};
+    for (const [k, v] of Object.entries(prev.metrics)) metrics[k] = v === null ? NaN : v as number;
+    return { ...base, status: "ok", seconds: 0, reused: true, metrics };
   }
   const t0 = performance.now();
   try {

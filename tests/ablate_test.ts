@@ -1,0 +1,45 @@
+import { strict as assert } from "node:assert";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runStudy, studyFile } from "../lib/experiment/ablate.ts";
+
+Deno.test({
+  name: "ablate: exp2 end to end on the smoke profile, then reused from cache",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = Deno.makeTempDirSync({ prefix: "ablate-test-" });
+    const opts = {
+      profile: "smoke",
+      seeds: 2,
+      runsRoot: join(root, "runs"),
+      dataRoot: join(root, "data"),
+      log: () => {},
+    };
+    const first = await runStudy("exp2", opts);
+    assert.ok(first.results.length >= 4);
+    for (const r of first.results) {
+      assert.equal(r.status, "ok", `${r.variant}: ${r.error}`);
+      assert.equal(r.reused, false);
+      for (const k of ["next_frame.cell_acc", "copy_prev.next_frame.cell_acc", "action_acc", "success_rate"]) {
+        assert.ok(r.metrics[k] >= 0 && r.metrics[k] <= 1, `${r.variant} ${k} = ${r.metrics[k]}`);
+      }
+    }
+    for (const f of ["results.jsonl", "summary.csv", "report.md", "report.html"]) {
+      assert.ok(existsSync(join(first.reportDir, f)), f);
+    }
+    const csv = readFileSync(join(first.reportDir, "summary.csv"), "utf8");
+    assert.match(csv, /^variant,metric,mean,ci_lo,ci_hi,n,diff_vs_baseline/);
+    assert.match(csv, /next_frame\.cell_acc,[\d.]+,[\d.]+,[\d.]+,2,/); // two seeds -> an interval
+    const html = readFileSync(join(first.reportDir, "report.html"), "utf8");
+    assert.equal(html.split("Plotly.newPlot").length - 1 >= 3, true);
+    const again = await runStudy("exp2", opts);
+    assert.ok(again.results.every((r) => r.reused));
+    assert.deepEqual(again.results.map((r) => r.metrics), first.results.map((r) => r.metrics));
+    Deno.removeSync(root, { recursive: true });
+  },
+});
+
+Deno.test("ablate: an unknown study lists the known ones", () => {
+  assert.throws(() => studyFile("exp9"), /unknown ablation study 'exp9'; known studies: exp1_mask_ratio/);
+});
