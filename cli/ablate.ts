@@ -48,7 +48,9 @@ async function main(): Promise<number> {
     writeSlurm(studies, values.profile!, seeds);
     return 0;
   }
-  if (values.executor !== "local") throw new Error(`--executor must be local or slurm, got '${values.executor}'`);
+  if (values.executor !== "local") {
+    throw new Error(`--executor must be local or slurm, got '${values.executor}'`);
+  }
   const t0 = performance.now();
   let failed = 0;
   const dirs: string[] = [];
@@ -58,7 +60,11 @@ async function main(): Promise<number> {
     dirs.push(r.reportDir);
   }
   console.log(compareStudies(dirs));
-  console.error(`ablate: ${studies.length} studies in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${failed} failed runs`);
+  console.error(
+    `ablate: ${studies.length} studies in ${
+      ((performance.now() - t0) / 1000).toFixed(0)
+    } s; ${failed} failed runs`,
+  );
   return failed ? 1 : 0;
 }
 
@@ -95,8 +101,10 @@ cd ${REPO_ROOT}
 npx -y deno@2.9.6 task ablate --compare ${uniq.map((s) => `runs/ablations/${s}`).join(" ")}
 `,
   );
-  console.log(`wrote ${dir}/ablate.sbatch (${uniq.length} array tasks) and aggregate.sh; submit with:
-  sbatch ${dir}/ablate.sbatch && sbatch --dependency=singleton ${dir}/aggregate.sh`);
+  console.log(
+    `wrote ${dir}/ablate.sbatch (${uniq.length} array tasks) and aggregate.sh; submit with:
+  sbatch ${dir}/ablate.sbatch && sbatch --dependency=singleton ${dir}/aggregate.sh`,
+  );
 }
 
 let code = 0;

@@ -21,7 +21,14 @@ Deno.test({
     for (const r of first.results) {
       assert.equal(r.status, "ok", `${r.variant}: ${r.error}`);
       assert.equal(r.reused, false);
-      for (const k of ["next_frame.cell_acc", "copy_prev.next_frame.cell_acc", "action_acc", "success_rate"]) {
+      for (
+        const k of [
+          "next_frame.cell_acc",
+          "copy_prev.next_frame.cell_acc",
+          "action_acc",
+          "success_rate",
+        ]
+      ) {
         assert.ok(r.metrics[k] >= 0 && r.metrics[k] <= 1, `${r.variant} ${k} = ${r.metrics[k]}`);
       }
     }
@@ -41,5 +48,8 @@ Deno.test({
 });
 
 Deno.test("ablate: an unknown study lists the known ones", () => {
-  assert.throws(() => studyFile("exp9"), /unknown ablation study 'exp9'; known studies: exp1_mask_ratio/);
+  assert.throws(
+    () => studyFile("exp9"),
+    /unknown ablation study 'exp9'; known studies: exp1_mask_ratio/,
+  );
 });

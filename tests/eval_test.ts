@@ -37,7 +37,11 @@ function nextFrameMask(b: Batch): Mask {
 }
 
 const counts: ClassCounts = {
-  cells: [Float64Array.of(0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0), Float64Array.of(9, 0, 0, 0, 0, 1), Float64Array.of(5, 0, 0)],
+  cells: [
+    Float64Array.of(0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+    Float64Array.of(9, 0, 0, 0, 0, 1),
+    Float64Array.of(5, 0, 0),
+  ],
   dir: Float64Array.of(0, 0, 7, 0),
   action: Float64Array.of(0, 1, 5, 0, 0, 0, 0, 0),
 };

@@ -112,7 +112,9 @@ export function scoreBatch(batch: Batch, target: Mask, logits: Logits, t: Tally)
         any = true;
         if (prevValid) {
           const po = ((j - 1) * CELLS + c) * ATTRS;
-          for (let a = 0; a < ATTRS; a++) if (batch.cells[po + a] !== batch.cells[o + a]) changed = true;
+          for (let a = 0; a < ATTRS; a++) {
+            if (batch.cells[po + a] !== batch.cells[o + a]) changed = true;
+          }
         }
         const ok = right === hidden ? 1 : 0;
         t.cell[0] += ok;
@@ -303,7 +305,11 @@ export interface ClassCounts {
 export function classCounts(ds: WindowedDataset): ClassCounts {
   const d = ds.data;
   const out: ClassCounts = {
-    cells: [new Float64Array(OBJ_VOCAB), new Float64Array(COLOR_VOCAB), new Float64Array(STATE_VOCAB)],
+    cells: [
+      new Float64Array(OBJ_VOCAB),
+      new Float64Array(COLOR_VOCAB),
+      new Float64Array(STATE_VOCAB),
+    ],
     dir: new Float64Array(DIR_VOCAB),
     action: new Float64Array(ACTION_VOCAB),
   };

@@ -57,11 +57,15 @@ export async function evaluateModel(
   // Random cells at the eval ratio.
   const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
   put("random_cells.", await evaluateMasked(predictor, testDs, rc, eo));
-  put("copy_prev.random_cells.", await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo));
+  put(
+    "copy_prev.random_cells.",
+    await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo),
+  );
   // Next action.
   const na = { kind: "next_action" as const };
   out["action_acc"] = (await evaluateMasked(predictor, testDs, na, eo)).action_acc;
-  out["majority.action_acc"] = (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
+  out["majority.action_acc"] =
+    (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
   // Any-order ELBO.
   out["elbo_nats_per_slot"] = await evaluateElbo(predictor, testDs, cfg.eval.elbo_ts, eo);
   // Robustness: extra hidden observed cells.
@@ -75,7 +79,13 @@ export async function evaluateModel(
   }
   // Closed loop on held-out seeds of each test env.
   const cl = cfg.eval.closed_loop;
-  const agg = { model: [] as number[], bot: [] as number[], random: [] as number[], len: [] as number[], rew: [] as number[] };
+  const agg = {
+    model: [] as number[],
+    bot: [] as number[],
+    random: [] as number[],
+    len: [] as number[],
+    rew: [] as number[],
+  };
   for (const envId of testEnvs) {
     const seeds = heldOutSeeds(cfg.data.seed, envId, cl.episodes);
     const m = await rolloutModel(predictor, envId, seeds, {

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { ACTION_NONE, ACTION_VOCAB, ATTRS, type Batch, CELLS, type Predictor } from "../data/types.ts";
+import {
+  ACTION_NONE,
+  ACTION_VOCAB,
+  ATTRS,
+  type Batch,
+  CELLS,
+  type Predictor,
+} from "../data/types.ts";
 import { allocBatch } from "../data/tokenize.ts";
 import { make } from "../env/registry.ts";
 import type { MiniGridEnv } from "../env/minigrid.ts";
@@ -129,7 +136,12 @@ export async function rolloutModel(
         const p = Array.from({ length: 7 }, (_, v) => Math.exp(logits.action[off + v] - max));
         let u = rng.uniform() * p.reduce((x, y) => x + y, 0);
         a = 6;
-        for (let v = 0; v < 7; v++) if ((u -= p[v]) <= 0) { a = v; break; }
+        for (let v = 0; v < 7; v++) {
+          if ((u -= p[v]) <= 0) {
+            a = v;
+            break;
+          }
+        }
       }
       const env = envs[i];
       const r = env.step(Math.min(a, env.actionSpaceN - 1));
@@ -156,7 +168,11 @@ export async function rolloutModel(
 }
 
 /** The expert bot on the same seeds (BabyAI levels only; null elsewhere). */
-export function rolloutBot(envId: string, seeds: number[], maxSteps: number | null): RolloutSummary | null {
+export function rolloutBot(
+  envId: string,
+  seeds: number[],
+  maxSteps: number | null,
+): RolloutSummary | null {
   const rewards: number[] = [], lengths: number[] = [];
   let wins = 0;
   for (const seed of seeds) {

@@ -111,10 +111,23 @@ async function runOne(
     metrics["final_val_loss"] = res.lastVal?.loss ?? NaN;
     metrics["best_val_loss"] = res.best?.loss ?? NaN;
     writeFileAtomic(resultPath, JSON.stringify({ ...base, metrics }, null, 1) + "\n");
-    return { ...base, status: "ok", seconds: (performance.now() - t0) / 1000, reused: false, metrics };
+    return {
+      ...base,
+      status: "ok",
+      seconds: (performance.now() - t0) / 1000,
+      reused: false,
+      metrics,
+    };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    return { ...base, status: "failed", error, seconds: (performance.now() - t0) / 1000, reused: false, metrics: {} };
+    return {
+      ...base,
+      status: "failed",
+      error,
+      seconds: (performance.now() - t0) / 1000,
+      reused: false,
+      metrics: {},
+    };
   }
 }
 
@@ -141,9 +154,13 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
       const secs = ((performance.now() - t) / 1000).toFixed(1);
       log(
         r.status === "ok"
-          ? `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: ${r.reused ? "reused" : `done in ${secs}s`}` +
+          ? `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: ${
+            r.reused ? "reused" : `done in ${secs}s`
+          }` +
             `  next-frame cell acc ${fmt(r.metrics["next_frame.cell_acc"])}` +
-            `  action acc ${fmt(r.metrics["action_acc"])}  success ${fmt(r.metrics["success_rate"])}`
+            `  action acc ${fmt(r.metrics["action_acc"])}  success ${
+              fmt(r.metrics["success_rate"])
+            }`
           : `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: FAILED: ${r.error}`,
       );
     }

@@ -7,3 +7,6 @@
 
 export * from "./config.ts";
 export * from "./rundir.ts";
+export * from "./stats.ts";
+export { knownStudies, type RunResult, runStudy, studyFile, type StudyOptions } from "./ablate.ts";
+export { compareStudies, studySections, summarizeResults, writeStudyReport } from "./report.ts";

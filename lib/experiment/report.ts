@@ -56,7 +56,9 @@ export function summarizeResults(results: RunResult[], baseline: string): Summar
   for (const v of variants) {
     const runs = ok.filter((r) => r.variant === v);
     for (const m of metrics) {
-      const pairs = runs.map((r) => [r.seed, r.metrics[m]] as const).filter(([, x]) => Number.isFinite(x));
+      const pairs = runs.map((r) => [r.seed, r.metrics[m]] as const).filter(([, x]) =>
+        Number.isFinite(x)
+      );
       if (!pairs.length) continue;
       const s = meanCi95(pairs.map(([, x]) => x));
       const base = new Map(
@@ -85,7 +87,13 @@ export async function writeStudyReport(
   Deno.mkdirSync(dir, { recursive: true });
   const lines: string[] = [];
   for (const r of results) {
-    const base = { study: r.study, variant: r.variant, seed: r.seed, hash: r.hash, status: r.status };
+    const base = {
+      study: r.study,
+      variant: r.variant,
+      seed: r.seed,
+      hash: r.hash,
+      status: r.status,
+    };
     if (r.status === "failed") lines.push(JSON.stringify({ ...base, error: r.error }));
     for (const [metric, value] of Object.entries(r.metrics)) {
       lines.push(JSON.stringify({ ...base, metric, value: Number.isFinite(value) ? value : null }));
@@ -95,7 +103,19 @@ export async function writeStudyReport(
   const rows = summarizeResults(results, ablation.baseline);
   const csv = ["variant,metric,mean,ci_lo,ci_hi,n,diff_vs_baseline,diff_lo,diff_hi"];
   for (const r of rows) {
-    csv.push([r.variant, r.metric, num(r.mean), num(r.lo), num(r.hi), r.n, num(r.diff), num(r.diff_lo), num(r.diff_hi)].join(","));
+    csv.push(
+      [
+        r.variant,
+        r.metric,
+        num(r.mean),
+        num(r.lo),
+        num(r.hi),
+        r.n,
+        num(r.diff),
+        num(r.diff_lo),
+        num(r.diff_hi),
+      ].join(","),
+    );
   }
   writeFileAtomic(join(dir, "summary.csv"), csv.join("\n") + "\n");
 
@@ -109,7 +129,9 @@ export async function writeStudyReport(
     "",
     ablation.description.trim(),
     "",
-    `Profile: ${ablation.profile ?? "none"}; seeds: ${seeds.join(", ")}; baseline for paired differences: ${ablation.baseline}.`,
+    `Profile: ${ablation.profile ?? "none"}; seeds: ${
+      seeds.join(", ")
+    }; baseline for paired differences: ${ablation.baseline}.`,
     "Cells: mean [95% CI] over seeds; Δ = paired difference against the baseline.",
     "",
     `| metric | ${variants.join(" | ")} |`,
@@ -120,7 +142,9 @@ export async function writeStudyReport(
       const r = get(v, m);
       if (!r) return "–";
       const ci = r.n > 1 ? ` [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]` : "";
-      const d = v !== ablation.baseline && Number.isFinite(r.diff) ? ` (Δ ${r.diff >= 0 ? "+" : ""}${r.diff.toFixed(3)})` : "";
+      const d = v !== ablation.baseline && Number.isFinite(r.diff)
+        ? ` (Δ ${r.diff >= 0 ? "+" : ""}${r.diff.toFixed(3)})`
+        : "";
       return `${r.mean.toFixed(3)}${ci}${d}`;
     });
     md.push(`| ${label} | ${cells.join(" | ")} |`);
@@ -131,7 +155,24 @@ export async function writeStudyReport(
   }
   writeFileAtomic(join(dir, "report.md"), md.join("\n") + "\n");
 
-  // HTML.
+  const html = pageHtml({
+    title: `${ablation.title}`,
+    subtitle: `${ablation.ablation} · ${new Date().toISOString()}`,
+    sections: studySections(ablation, results),
+  });
+  writeFileAtomic(join(dir, "report.html"), html);
+}
+
+/**
+ * The figures and tables of a study as page sections: report.html and the
+ * study notebooks show the same thing.
+ */
+export function studySections(ablation: Ablation, results: RunResult[]): PageSection[] {
+  const rows = summarizeResults(results, ablation.baseline);
+  const variants = [...new Set(results.map((r) => r.variant))];
+  const get = (v: string, m: string) => rows.find((r) => r.variant === v && r.metric === m);
+  const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
+  const failed = results.filter((r) => r.status === "failed");
   const bar = (metrics: [string, string][], title: string): Figure =>
     barFigure(
       metrics.map(([m, label]) => ({
@@ -143,10 +184,14 @@ export async function writeStudyReport(
       })),
       { title, yTitle: "mean over seeds (95% CI)" },
     );
-  const qs = [...new Set(
-    Object.keys(results.find((r) => r.status === "ok")?.metrics ?? {})
-      .map((k) => /^robust\.mask\.q([\d.]+)\.cell_acc$/.exec(k)?.[1]).filter((x): x is string => !!x),
-  )].map(Number).sort((a, b) => a - b);
+  const qs = [
+    ...new Set(
+      Object.keys(results.find((r) => r.status === "ok")?.metrics ?? {})
+        .map((k) => /^robust\.mask\.q([\d.]+)\.cell_acc$/.exec(k)?.[1]).filter((x): x is string =>
+          !!x
+        ),
+    ),
+  ].map(Number).sort((a, b) => a - b);
   const robust = (mode: string, what: string): Figure =>
     lineFigure(
       variants.map((v) => ({
@@ -156,20 +201,58 @@ export async function writeStudyReport(
         lo: qs.map((q) => get(v, `robust.${mode}.q${q}.${what}`)?.lo ?? NaN),
         hi: qs.map((q) => get(v, `robust.${mode}.q${q}.${what}`)?.hi ?? NaN),
       })),
-      { title: `${what} vs extra hidden fraction q (${mode === "mask" ? "as [MASK]" : "as unseen cells"})`, xTitle: "q", yTitle: what },
+      {
+        title: `${what} vs extra hidden fraction q (${
+          mode === "mask" ? "as [MASK]" : "as unseen cells"
+        })`,
+        xTitle: "q",
+        yTitle: what,
+      },
     );
   const curves = lineFigure(
     results.filter((r) => r.status === "ok").map((r) => {
       const recs = readJsonlSafe(join(r.runDir, "metrics.jsonl")).filter((x) => x.kind === "val");
-      return { name: `${r.variant} s${r.seed}`, x: recs.map((x) => x.step as number), y: recs.map((x) => x.loss as number) };
+      return {
+        name: `${r.variant} s${r.seed}`,
+        x: recs.map((x) => x.step as number),
+        y: recs.map((x) => x.loss as number),
+      };
     }),
-    { title: "Validation loss (training objective of each variant)", xTitle: "step", yTitle: "loss" },
+    {
+      title: "Validation loss (training objective of each variant)",
+      xTitle: "step",
+      yTitle: "loss",
+    },
   );
   const sections: PageSection[] = [
-    { text: ablation.description.trim() + `\n\nProfile ${ablation.profile ?? "none"}, seeds ${seeds.join(", ")}. Error bars and bands: 95% CI over seeds (none with one seed).` },
-    { title: "Observation prediction", figures: [bar(HEADLINE.slice(0, 5), "Next-frame and random-cell accuracy vs the copy-previous baseline")] },
-    { title: "Action prediction and closed loop", figures: [bar([HEADLINE[5], HEADLINE[6], HEADLINE[10], HEADLINE[11], HEADLINE[12]], "Action accuracy and task success, with baselines and bounds")] },
-    { title: "Robustness to extra partial observability", figures: qs.length ? [robust("mask", "cell_acc"), robust("unseen", "action_acc")] : [] },
+    {
+      text: ablation.description.trim() +
+        `\n\nProfile ${ablation.profile ?? "none"}, seeds ${
+          seeds.join(", ")
+        }. Error bars and bands: 95% CI over seeds (none with one seed).`,
+    },
+    {
+      title: "Observation prediction",
+      figures: [
+        bar(
+          HEADLINE.slice(0, 5),
+          "Next-frame and random-cell accuracy vs the copy-previous baseline",
+        ),
+      ],
+    },
+    {
+      title: "Action prediction and closed loop",
+      figures: [
+        bar(
+          [HEADLINE[5], HEADLINE[6], HEADLINE[10], HEADLINE[11], HEADLINE[12]],
+          "Action accuracy and task success, with baselines and bounds",
+        ),
+      ],
+    },
+    {
+      title: "Robustness to extra partial observability",
+      figures: qs.length ? [robust("mask", "cell_acc"), robust("unseen", "action_acc")] : [],
+    },
     { title: "Learning curves", figures: [curves] },
     {
       title: "Summary",
@@ -178,7 +261,9 @@ export async function writeStudyReport(
           const row: Record<string, string> = { metric: label };
           for (const v of variants) {
             const r = get(v, m);
-            row[v] = r ? `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}` : "–";
+            row[v] = r
+              ? `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}`
+              : "–";
           }
           return row;
         }),
@@ -186,10 +271,12 @@ export async function writeStudyReport(
     },
   ];
   if (failed.length) {
-    sections.push({ title: "Failed runs", text: failed.map((f) => `${f.variant} seed ${f.seed}: ${f.error}`).join("\n\n") });
+    sections.push({
+      title: "Failed runs",
+      text: failed.map((f) => `${f.variant} seed ${f.seed}: ${f.error}`).join("\n\n"),
+    });
   }
-  const html = pageHtml({ title: `${ablation.title}`, subtitle: `${ablation.ablation} · ${new Date().toISOString()}`, sections });
-  writeFileAtomic(join(dir, "report.html"), html);
+  return sections;
 }
 
 function readJsonlSafe(path: string): Record<string, unknown>[] {
@@ -203,7 +290,9 @@ export function compareStudies(dirs: string[]): string {
   out.push("|---|---|" + HEADLINE.map(() => "---:").join("|") + "|");
   for (const d of dirs) {
     const p = join(d, "summary.csv");
-    if (!existsSync(p)) throw new Error(`${p} is missing: run the study first (deno task ablate <study>)`);
+    if (!existsSync(p)) {
+      throw new Error(`${p} is missing: run the study first (deno task ablate <study>)`);
+    }
     const rows = readFileSync(p, "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
     const variants = [...new Set(rows.map((r) => r[0]))];
     for (const v of variants) {

@@ -21,14 +21,43 @@ export interface MeanCi {
 
 // Two-sided 97.5% quantiles of Student's t for df = 1..30.
 const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-  2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-  2.052, 2.048, 2.045, 2.042,
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.160,
+  2.145,
+  2.131,
+  2.120,
+  2.110,
+  2.101,
+  2.093,
+  2.086,
+  2.080,
+  2.074,
+  2.069,
+  2.064,
+  2.060,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
 ];
 
 /** The 0.975 quantile of Student's t with `df` degrees of freedom (normal 1.96 beyond 30). */
 export function tQuantile975(df: number): number {
-  if (!Number.isInteger(df) || df < 1) throw new Error(`degrees of freedom must be >= 1, got ${df}`);
+  if (!Number.isInteger(df) || df < 1) {
+    throw new Error(`degrees of freedom must be >= 1, got ${df}`);
+  }
   return df <= 30 ? T975[df - 1] : 1.96;
 }
 
