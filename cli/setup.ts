@@ -37,9 +37,17 @@ export interface Requirement {
 
 /** Jupyter, always required. */
 export const JUPYTER: Requirement = {
-  name: "Jupyter (notebook, nbconvert, nbclient, ipykernel)",
-  apt: ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"],
-  commands: ["jupyter", "jupyter-nbconvert", "jupyter-notebook"],
+  name: "Jupyter (notebook, nbconvert, nbclient, ipykernel, kernelspec)",
+  // jupyter-client provides `jupyter kernelspec`, which the kernel check uses;
+  // apt does not pull it in with --no-install-recommends.
+  apt: [
+    "jupyter-notebook",
+    "jupyter-nbconvert",
+    "jupyter-client",
+    "python3-nbclient",
+    "python3-ipykernel",
+  ],
+  commands: ["jupyter", "jupyter-nbconvert", "jupyter-notebook", "jupyter-kernelspec"],
   pythonModules: ["nbclient", "ipykernel"],
 };
 

@@ -169,6 +169,22 @@ export async function detectToolchain(): Promise<Toolchain> {
       denoKernel = /"deno"/.test(ks.out);
     }
   }
+  if (nbc.ok && !ks.ok) {
+    // `jupyter kernelspec` (apt jupyter-client) missing: look for the spec file itself.
+    const home = Deno.env.get("HOME") ?? "";
+    const dirs = [
+      `${Deno.env.get("XDG_DATA_HOME") ?? `${home}/.local/share`}/jupyter/kernels`,
+      "/usr/local/share/jupyter/kernels",
+      "/usr/share/jupyter/kernels",
+    ];
+    denoKernel = dirs.some((d) => {
+      try {
+        return Deno.statSync(`${d}/deno/kernel.json`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  }
   return { jupyter: nbc.ok, denoKernel, chromium: await findChromium() };
 }
 
@@ -176,7 +192,7 @@ export async function detectToolchain(): Promise<Toolchain> {
 export function toolchainProblem(t: Toolchain): string | undefined {
   if (!t.jupyter) {
     return "jupyter nbconvert is not installed. Run `deno task setup` (it installs jupyter-notebook, " +
-      "jupyter-nbconvert, python3-nbclient, python3-ipykernel with apt and the Deno kernel).";
+      "jupyter-nbconvert, jupyter-client, python3-nbclient, python3-ipykernel with apt and the Deno kernel).";
   }
   if (!t.denoKernel) {
     return "the Deno Jupyter kernel is not installed. Run `deno task setup` (or `deno jupyter --install`).";
