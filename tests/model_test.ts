@@ -7,6 +7,7 @@ import {
   makePredictor,
   MODEL_PRESETS,
   multiHot,
+  multiHotHost,
   paramCount,
   paramsToHost,
   predict,
@@ -302,5 +303,8 @@ Deno.test({
     ]);
     const out = await multiHot(idx, 3).data();
     assertEquals(Array.from(out), [0, 0, 1, 2, 0, 0]);
+    // The host version the model inputs use gives the same rows.
+    const host = multiHotHost(new Int32Array([-1, 2, -1, 0, 0, -1]), 3, 3);
+    assertEquals(Array.from(host), [0, 0, 1, 2, 0, 0]);
   },
 });

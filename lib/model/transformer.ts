@@ -205,14 +205,26 @@ export function seqLen(cfg: ModelConfig): number {
   return cfg.missionLen + cfg.frames * SLOTS_PER_FRAME;
 }
 
-/** Rows of the token embedding table. */
+/**
+ * Embedding tables get a row count rounded up to a multiple of 8 (the extra rows
+ * are never selected). The wasm matmul kernels of @jax-js/jax 0.1.25 take their
+ * SIMD path only for aligned sizes: the embedding gradient (one-hot^T @ dx,
+ * [rows, B*L] @ [B*L, D]) with 93 rows ran at ~1 GFLOP/s (160 ms of a `small`
+ * step), with 96 rows on the fast path.
+ */
+const roundUp8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Rows of the token embedding table (vocabularies + mission words, padded to a multiple of 8). */
 export function tokRows(cfg: ModelConfig): number {
-  return TOK_OFFSET.word + cfg.missionVocab;
+  return roundUp8(TOK_OFFSET.word + cfg.missionVocab);
 }
 
-/** Rows of the position embedding table: time (K) + slot (51) + mission index (M) + kind (4). */
+/**
+ * Rows of the position embedding table: time (K) + slot (51) + mission index (M) +
+ * kind (4), padded to a multiple of 8.
+ */
 export function posRows(cfg: ModelConfig): number {
-  return cfg.frames + SLOTS_PER_FRAME + cfg.missionLen + 4;
+  return roundUp8(cfg.frames + SLOTS_PER_FRAME + cfg.missionLen + 4);
 }
 
 /**
@@ -487,24 +499,39 @@ export function encodeInputs(cfg: ModelConfig, batch: Batch, mask: Mask | null):
 
 /** Device inputs of {@link forward}. */
 export type ForwardInputs = {
-  /** [B, L, 3] int32 token rows. */
+  /** [B, L, tokRows] float32 multi-hot token rows (each position sums its rows of the table). */
   tok: np.Array;
   /** [B, L] float32 key padding (1 = attend). */
   keyValid: np.Array;
-  /** [L, 3] int32 position rows (see {@link positionIndex}). */
+  /** [L, posRows] float32 multi-hot position rows (see {@link positionIndex}). */
   posIdx: np.Array;
 };
 
+/**
+ * Sum of one-hot rows of `idx` ([N, J], -1 = none) as a float32 [N, rows] host array:
+ * the model's embedding inputs, built on the host (a few MB per batch) so that the
+ * jitted step starts from a plain matmul.
+ */
+export function multiHotHost(idx: Int32Array, J: number, rows: number): Float32Array {
+  const n = idx.length / J;
+  const out = new Float32Array(n * rows);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < J; j++) {
+      const r = idx[i * J + j];
+      if (r >= 0) out[i * rows + r] += 1;
+    }
+  }
+  return out;
+}
+
 /** Put host inputs on the default device. */
 export function inputsToDevice(cfg: ModelConfig, h: HostInputs): ForwardInputs {
-  const L = seqLen(cfg);
+  const L = seqLen(cfg), T = tokRows(cfg), P = posRows(cfg);
   return {
-    tok: np.array(h.tok as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([h.B, L, 3]),
+    tok: np.array(multiHotHost(h.tok, 3, T) as Float32Array<ArrayBuffer>).reshape([h.B, L, T]),
     keyValid: np.array(h.keyValid as Float32Array<ArrayBuffer>).reshape([h.B, L]),
-    posIdx: np.array(positionIndex(cfg) as Int32Array<ArrayBuffer>, { dtype: np.int32 }).reshape([
-      L,
-      3,
-    ]),
+    posIdx: np.array(multiHotHost(positionIndex(cfg), 3, P) as Float32Array<ArrayBuffer>)
+      .reshape([L, P]),
   };
 }
 
@@ -532,8 +559,8 @@ export function forward(cfg: ModelConfig, params: Params, inputs: ForwardInputs)
   const D = cfg.dModel, H = cfg.nHeads, hd = D / H, F = cfg.dFF;
   const L = seqLen(cfg), K = cfg.frames, M = cfg.missionLen;
   const B = inputs.tok.shape[0];
-  const tokEmb = np.matmul(multiHot(inputs.tok, tokRows(cfg)), params.tok); // [B, L, D]
-  const posEmb = np.matmul(multiHot(inputs.posIdx, posRows(cfg)), params.pos); // [L, D]
+  const tokEmb = np.matmul(inputs.tok, params.tok); // [B, L, D]
+  const posEmb = np.matmul(inputs.posIdx, params.pos); // [L, D]
   let x = tokEmb.add(posEmb);
   // Key padding bias [B, 1, 1, L]: 0 where valid, -1e9 where padding.
   const bias = inputs.keyValid.sub(1).mul(1e9).reshape([B, 1, 1, L]);

@@ -1,0 +1,162 @@
+/**
+ * Where the time of one training step goes, kernel by kernel, on the wasm device.
+ *
+ *   deno run -A bench/step_profile.ts [--size small] [--batch 32] [--steps 4] [--top 20]
+ *
+ * @jax-js/jax runs every compiled wasm kernel on its Web Workers, one kernel at a
+ * time. This script wraps the global `Worker` before the engine loads, times each
+ * kernel from its first message to the last worker's reply, and reports per
+ * kernel: milliseconds per step, dispatches per step and the output size, with a
+ * guess of what the size is (B*L*D, B*H*L*L, ...). The summary line says how much
+ * of the step's wall time had a kernel in flight (the rest is host work between
+ * kernels). Prints JSON lines; never asserts on time.
+ *
+ * @module
+ */
+
+interface KernelStat {
+  ms: number;
+  dispatches: number;
+  size: number;
+}
+const prof = {
+  open: 0,
+  t0: 0,
+  hash: "",
+  size: 0,
+  busy: 0,
+  dispatches: 0,
+  per: new Map<string, KernelStat>(),
+};
+
+const BaseWorker = globalThis.Worker;
+class TimedWorker extends BaseWorker {
+  // deno-lint-ignore no-explicit-any
+  override postMessage(msg: any, ...rest: any[]): void {
+    if (msg?.type === "kernel") {
+      if (prof.open === 0) {
+        prof.t0 = performance.now();
+        prof.hash = String(msg.kernelHash);
+        prof.size = 0;
+      }
+      prof.open++;
+      prof.size += msg.end - msg.begin;
+      const handler = this.onmessage;
+      this.onmessage = (e: MessageEvent) => {
+        prof.open--;
+        if (prof.open === 0) {
+          const dt = performance.now() - prof.t0;
+          prof.busy += dt;
+          prof.dispatches++;
+          const r = prof.per.get(prof.hash) ?? { ms: 0, dispatches: 0, size: prof.size };
+          r.ms += dt;
+          r.dispatches++;
+          prof.per.set(prof.hash, r);
+        }
+        handler?.call(this, e);
+      };
+    }
+    // deno-lint-ignore no-explicit-any
+    (super.postMessage as any)(msg, ...rest);
+  }
+}
+globalThis.Worker = TimedWorker as typeof Worker;
+
+// The engine must load after the wrapper is installed.
+const { init, defaultDevice, tree, blockUntilReady } = await import("@jax-js/jax");
+const tf = await import("../lib/model/transformer.ts");
+const tr = await import("../lib/train/mod.ts");
+
+function arg(name: string, def: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
+}
+const size = arg("size", "small");
+const B = Number(arg("batch", "32"));
+const steps = Number(arg("steps", "4"));
+const top = Number(arg("top", "20"));
+const K = 4, M = 12;
+
+await init("wasm");
+defaultDevice("wasm");
+const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
+const st = tr.makeStepper(cfg, {
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 10,
+  steps: 1000,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  clipNorm: 1,
+}, { obj: 1, color: 1, state: 1, dir: 1, action: 1 });
+let params = tf.initParams(cfg, 0);
+let opt = tr.initOptState(params);
+const batch = tr.syntheticBatch(B, K, M, 0);
+batch.frameValid.fill(1);
+const mask = tr.syntheticMask(batch, 0.3, 0);
+const hostIn = tf.encodeInputs(cfg, batch, mask);
+const hostT = tr.encodeTargets(batch, mask, "mean");
+
+const L = tf.seqLen(cfg), D = cfg.dModel, F = cfg.dFF, H = cfg.nHeads;
+const names: [number, string][] = [
+  [B * H * L * L, "B*H*L*L (attention scores)"],
+  [B * L * 2 * F, "B*L*2F (SwiGLU gate+up)"],
+  [B * L * F, "B*L*F (SwiGLU hidden)"],
+  [B * L * 3 * D, "B*L*3D (qkv)"],
+  [B * L * D, "B*L*D (residual width)"],
+  [B * H * L, "B*H*L (softmax rows)"],
+  [D * 2 * F, "D*2F (w13 / its gradient)"],
+  [F * D, "F*D (w2 / its gradient)"],
+  [D * 3 * D, "D*3D (wqkv / its gradient)"],
+  [D * D, "D*D (wo / its gradient)"],
+  [tf.tokRows(cfg) * D, "tokRows*D (token table gradient)"],
+  [B * K * 51 * tf.OUT_COLS, "B*K*51*32 (logits)"],
+];
+const guess = (n: number) => names.find(([s]) => s === n)?.[1] ?? "";
+
+let wall = 0;
+for (let s = 0; s < steps + 2; s++) {
+  if (s === 2) { // the first two steps compile and warm up
+    prof.per.clear();
+    prof.busy = 0;
+    prof.dispatches = 0;
+    wall = 0;
+  }
+  const t0 = performance.now();
+  const out = st.step(params, opt, s, [{
+    inputs: tf.inputsToDevice(cfg, hostIn),
+    targets: tr.targetsToDevice(hostT, B, K),
+  }]);
+  params = out.params;
+  opt = out.opt;
+  await out.loss.data();
+  await blockUntilReady(params);
+  out.aux.dispose();
+  out.gnorm.dispose();
+  wall += performance.now() - t0;
+}
+const rows = [...prof.per.values()].sort((a, b) => b.ms - a.ms);
+for (const r of rows.slice(0, top)) {
+  console.log(JSON.stringify({
+    ms_per_step: +(r.ms / steps).toFixed(1),
+    dispatches_per_step: r.dispatches / steps,
+    output_elements: r.size,
+    shape_guess: guess(r.size),
+  }));
+}
+console.log(JSON.stringify({
+  bench: "step_profile",
+  size,
+  batch: B,
+  seq: L,
+  steps,
+  ms_per_step: +(wall / steps).toFixed(1),
+  kernel_ms_per_step: +(prof.busy / steps).toFixed(1),
+  kernels: rows.length,
+  dispatches_per_step: prof.dispatches / steps,
+}));
+tree.dispose([params, opt]);
+st.dispose();
+Deno.exit(0);
