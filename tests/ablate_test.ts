@@ -47,6 +47,45 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "ablate: exp4 on the smoke profile: held-out envs, fine-tuning on k demos, closed-loop robustness",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = Deno.makeTempDirSync({ prefix: "ablate-exp4-test-" });
+    const { results, reportDir } = await runStudy("exp4", {
+      profile: "smoke",
+      seeds: 1,
+      runsRoot: join(root, "runs"),
+      dataRoot: join(root, "data"),
+      log: () => {},
+    });
+    for (const r of results) {
+      assert.equal(r.status, "ok", `${r.variant}: ${r.error}`);
+      // smoke: finetune_demos [0, 2], robustness_q [0, 0.3]
+      for (const k of [0, 2]) {
+        for (const m of ["next_frame.cell_acc", "action_acc", "success_rate"]) {
+          const v = r.metrics[`finetune.k${k}.${m}`];
+          assert.ok(v >= 0 && v <= 1, `${r.variant} finetune.k${k}.${m} = ${v}`);
+        }
+      }
+      assert.equal(r.metrics["finetune.k0.action_acc"], r.metrics["action_acc"]);
+      assert.ok(existsSync(join(r.runDir, "finetune-k2", "metrics.jsonl")), "fine-tuning run dir");
+      const ft = readFileSync(join(r.runDir, "finetune-k2", "metrics.jsonl"), "utf8");
+      assert.match(ft, /"kind":"train","step":3/, "fine-tuned for eval.finetune_steps (3) steps");
+      for (const mode of ["mask", "unseen"]) {
+        const v = r.metrics[`robust.${mode}.q0.3.success_rate`];
+        assert.ok(v >= 0 && v <= 1, `${r.variant} robust.${mode}.q0.3.success_rate = ${v}`);
+      }
+    }
+    const html = readFileSync(join(reportDir, "report.html"), "utf8");
+    assert.match(html, /after fine-tuning/);
+    assert.match(readFileSync(join(reportDir, "report.md"), "utf8"), /k=2 demos: success_rate/);
+    Deno.removeSync(root, { recursive: true });
+  },
+});
+
 Deno.test("ablate: an unknown study lists the known ones", () => {
   assert.throws(
     () => studyFile("exp9"),

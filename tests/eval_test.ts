@@ -107,3 +107,52 @@ Deno.test("closed loop: a policy that always turns never succeeds; random is see
   const b = rolloutRandom("BabyAI-GoToRedBall-v0", [3, 7, 11], 30, 1);
   assert.deepEqual(a, b);
 });
+
+Deno.test("closed loop with extra hiding: q=1 hides every observed cell (unseen or [MASK]), q=0 none", async () => {
+  /** A turning policy that records, per call, visible non-unseen cells and [MASK]ed cells of valid frames. */
+  const recorder = () => {
+    const seen = { observed: 0, masked: 0 };
+    const fn = (batch: Batch, mask: Mask) => {
+      for (let f = 0; f < batch.B * batch.K; f++) {
+        if (!batch.frameValid[f]) continue;
+        for (let c = 0; c < 49; c++) {
+          const i = (f * 49 + c) * 3;
+          if (mask.cells[i]) seen.masked++;
+          else if (batch.cells[i] !== 0) seen.observed++;
+        }
+      }
+      const action = new Float32Array(batch.B * batch.K * 8);
+      for (let j = 0; j < batch.B * batch.K; j++) action[j * 8] = 5;
+      return Promise.resolve({
+        obj: new Float32Array(batch.B * batch.K * 49 * 11),
+        color: new Float32Array(batch.B * batch.K * 49 * 6),
+        state: new Float32Array(batch.B * batch.K * 49 * 3),
+        dir: new Float32Array(batch.B * batch.K * 4),
+        action,
+      });
+    };
+    return { seen, fn };
+  };
+  const opts = { K: 2, M: 12, maxSteps: 5, greedy: true, seed: 0 };
+  const plain = recorder();
+  await rolloutModel(plain.fn, "BabyAI-GoToRedBall-v0", [3], {
+    ...opts,
+    hide: { q: 0, mode: "mask" },
+  });
+  assert.ok(plain.seen.observed > 0);
+  assert.equal(plain.seen.masked, 0);
+  const unseen = recorder();
+  await rolloutModel(unseen.fn, "BabyAI-GoToRedBall-v0", [3], {
+    ...opts,
+    hide: { q: 1, mode: "unseen" },
+  });
+  assert.equal(unseen.seen.observed, 0);
+  assert.equal(unseen.seen.masked, 0);
+  const masked = recorder();
+  await rolloutModel(masked.fn, "BabyAI-GoToRedBall-v0", [3], {
+    ...opts,
+    hide: { q: 1, mode: "mask" },
+  });
+  assert.equal(masked.seen.observed, 0);
+  assert.equal(masked.seen.masked, plain.seen.observed, "exactly the observed cells become [MASK]");
+});

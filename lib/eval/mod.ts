@@ -28,6 +28,19 @@ export * from "./rollout.ts";
 /** Flat metric name -> value (NaN where undefined). */
 export type Metrics = Record<string, number>;
 
+/** Parts of the evaluation, to run a subset (e.g. after fine-tuning). */
+export type EvalSection = "observation" | "action" | "elbo" | "robustness" | "closed_loop";
+
+/** Options of {@link evaluateModel}. */
+export interface EvaluateOptions {
+  /** Root of the datasets (default `data`). */
+  dataRoot?: string;
+  /** Test windows scored per metric (default 512). */
+  maxWindows?: number;
+  /** Sections to run (default all). */
+  sections?: EvalSection[];
+}
+
 /**
  * Evaluate `predictor` (a trained model) under `cfg`: returns flat metrics.
  * Baselines are evaluated on the same windows and masks and prefixed
@@ -36,8 +49,9 @@ export type Metrics = Record<string, number>;
 export async function evaluateModel(
   cfg: Config,
   predictor: Predictor,
-  opts: { dataRoot?: string; maxWindows?: number } = {},
+  opts: EvaluateOptions = {},
 ): Promise<Metrics> {
+  const want = (s: EvalSection) => !opts.sections || opts.sections.includes(s);
   const dataRoot = opts.dataRoot ?? "data";
   const testEnvs = cfg.data.test_envs?.length ? cfg.data.test_envs : cfg.data.envs;
   const trainDs = await loadWindows(cfg, "train", dataRoot);
@@ -51,25 +65,34 @@ export async function evaluateModel(
   };
   // Next frame given history and action.
   const nf = { kind: "next_frame" as const };
-  put("next_frame.", await evaluateMasked(predictor, testDs, nf, eo));
-  put("copy_prev.next_frame.", await evaluateMasked(copyPreviousPredictor(counts), testDs, nf, eo));
-  put("majority.next_frame.", await evaluateMasked(majorityPredictor(counts), testDs, nf, eo));
-  // Random cells at the eval ratio.
-  const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
-  put("random_cells.", await evaluateMasked(predictor, testDs, rc, eo));
-  put(
-    "copy_prev.random_cells.",
-    await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo),
-  );
-  // Next action.
   const na = { kind: "next_action" as const };
-  out["action_acc"] = (await evaluateMasked(predictor, testDs, na, eo)).action_acc;
-  out["majority.action_acc"] =
-    (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
+  if (want("observation")) {
+    put("next_frame.", await evaluateMasked(predictor, testDs, nf, eo));
+    put(
+      "copy_prev.next_frame.",
+      await evaluateMasked(copyPreviousPredictor(counts), testDs, nf, eo),
+    );
+    put("majority.next_frame.", await evaluateMasked(majorityPredictor(counts), testDs, nf, eo));
+    // Random cells at the eval ratio.
+    const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
+    put("random_cells.", await evaluateMasked(predictor, testDs, rc, eo));
+    put(
+      "copy_prev.random_cells.",
+      await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo),
+    );
+  }
+  // Next action.
+  if (want("action")) {
+    out["action_acc"] = (await evaluateMasked(predictor, testDs, na, eo)).action_acc;
+    out["majority.action_acc"] =
+      (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
+  }
   // Any-order ELBO.
-  out["elbo_nats_per_slot"] = await evaluateElbo(predictor, testDs, cfg.eval.elbo_ts, eo);
+  if (want("elbo")) {
+    out["elbo_nats_per_slot"] = await evaluateElbo(predictor, testDs, cfg.eval.elbo_ts, eo);
+  }
   // Robustness: extra hidden observed cells.
-  for (const q of cfg.eval.robustness_q) {
+  for (const q of want("robustness") ? cfg.eval.robustness_q : []) {
     for (const mode of ["mask", "unseen"] as const) {
       const f = await evaluateCorrupted(predictor, testDs, nf, q, mode, eo);
       out[`robust.${mode}.q${q}.cell_acc`] = f.cell_acc;
@@ -77,6 +100,7 @@ export async function evaluateModel(
       out[`robust.${mode}.q${q}.action_acc`] = a.action_acc;
     }
   }
+  if (!want("closed_loop")) return out;
   // Closed loop on held-out seeds of each test env.
   const cl = cfg.eval.closed_loop;
   const agg = {
@@ -109,5 +133,30 @@ export async function evaluateModel(
   out["mean_length"] = mean(agg.len);
   out["bot.success_rate"] = mean(agg.bot);
   out["random.success_rate"] = mean(agg.random);
+  // Closed-loop robustness: success with a fraction q of each observation hidden.
+  if (want("robustness")) {
+    for (const q of cfg.eval.robustness_q) {
+      for (const mode of ["mask", "unseen"] as const) {
+        if (q === 0) {
+          out[`robust.${mode}.q${q}.success_rate`] = out["success_rate"];
+          continue;
+        }
+        const rates: number[] = [];
+        for (const envId of testEnvs) {
+          const seeds = heldOutSeeds(cfg.data.seed, envId, cl.episodes);
+          const m = await rolloutModel(predictor, envId, seeds, {
+            K: cfg.window.length,
+            M: cfg.window.mission_len,
+            maxSteps: cl.max_steps,
+            greedy: cl.greedy,
+            seed: cfg.seed,
+            hide: { q, mode },
+          });
+          rates.push(m.success_rate);
+        }
+        out[`robust.${mode}.q${q}.success_rate`] = mean(rates);
+      }
+    }
+  }
   return out;
 }

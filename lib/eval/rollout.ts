@@ -62,7 +62,18 @@ export interface RolloutOptions {
    * (robustness): gets the 147-byte image and may change it in place.
    */
   corrupt?: (image: Uint8Array, envIndex: number, step: number) => void;
+  /**
+   * Extra partial observability (robustness): every observed cell (object not
+   * 0 = unseen) of each new observation is hidden with probability `q`, drawn
+   * from its own stream of `seed`. Mode `unseen` turns it into an unseen cell
+   * [0, 0, 0] (what the agent gets for a cell it cannot see); mode `mask` gives
+   * it to the model as [MASK] in every window that contains the frame.
+   */
+  hide?: { q: number; mode: "mask" | "unseen" };
 }
+
+/** Tag of the closed-loop hiding stream. */
+const HIDE_TAG = 0x48494445;
 
 /**
  * Run the model as a policy on `envId` for every seed in `seeds`, all
@@ -77,7 +88,22 @@ export async function rolloutModel(
   const { K, M } = opts;
   const N = seeds.length;
   const envs: MiniGridEnv[] = seeds.map(() => make(envId));
-  const hist: { images: Uint8Array[]; dirs: number[]; actions: number[] }[] = [];
+  const hist: { images: Uint8Array[]; hidden: Uint8Array[]; dirs: number[]; actions: number[] }[] =
+    [];
+  const hideRng = new Rng(opts.seed, 0, HIDE_TAG);
+  /** Apply opts.hide to a fresh observation; returns the cells to give as [MASK]. */
+  const observe = (img: Uint8Array): Uint8Array => {
+    const hidden = new Uint8Array(CELLS);
+    const h = opts.hide;
+    if (!h || h.q <= 0) return hidden;
+    for (let c = 0; c < CELLS; c++) {
+      if (img[c * ATTRS] === 0) continue; // already unseen
+      if (hideRng.uniform() >= h.q) continue;
+      if (h.mode === "unseen") img.fill(0, c * ATTRS, c * ATTRS + ATTRS);
+      else hidden[c] = 1;
+    }
+    return hidden;
+  };
   const missions: Int32Array[] = [];
   const rewards = new Array(N).fill(0), lengths = new Array(N).fill(0);
   const done = new Array(N).fill(false);
@@ -87,7 +113,7 @@ export async function rolloutModel(
     const { obs } = envs[i].reset({ seed: seeds[i] });
     const img = obs.image.slice();
     opts.corrupt?.(img, i, 0);
-    hist.push({ images: [img], dirs: [obs.direction], actions: [] });
+    hist.push({ images: [img], hidden: [observe(img)], dirs: [obs.direction], actions: [] });
     missions.push(encodeMissionInto(obs.mission, new Int32Array(M)));
   }
   const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
@@ -115,6 +141,10 @@ export async function rolloutModel(
         batch.frameValid[j] = 1;
         const img = h.images[f];
         for (let x = 0; x < CELLS * ATTRS; x++) batch.cells[j * CELLS * ATTRS + x] = img[x];
+        const hid = h.hidden[f];
+        for (let c = 0; c < CELLS; c++) {
+          if (hid[c]) mask.cells.fill(1, (j * CELLS + c) * ATTRS, (j * CELLS + c + 1) * ATTRS);
+        }
         batch.dirs[j] = h.dirs[f];
         batch.actions[j] = f < T - 1 ? h.actions[f] : ACTION_NONE;
       }
@@ -152,9 +182,11 @@ export async function rolloutModel(
       const img = r.obs.image.slice();
       opts.corrupt?.(img, i, lengths[i]);
       h.images.push(img);
+      h.hidden.push(observe(img));
       h.dirs.push(r.obs.direction);
       if (h.images.length > K) {
         h.images.shift();
+        h.hidden.shift();
         h.dirs.shift();
         h.actions.shift();
       }

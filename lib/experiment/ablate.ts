@@ -19,8 +19,9 @@ import type { Config } from "./schema.ts";
 import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
-import { makePredictor } from "../model/transformer.ts";
+import { makePredictor, paramsToHost } from "../model/transformer.ts";
 import { evaluateModel, type Metrics } from "../eval/mod.ts";
+import { finetuneAndEvaluate, wantsFinetune } from "../eval/finetune.ts";
 import { writeStudyReport } from "./report.ts";
 
 /** Folder of the ablation configs. */
@@ -43,6 +44,13 @@ export function studyFile(name: string, dir = ABLATIONS_DIR): string {
   }
   return join(dir, `${hit[0]}.yaml`);
 }
+
+/**
+ * Version of the evaluation suite. A finished run whose result.json was written
+ * by another version is re-evaluated from its final checkpoint (not retrained)
+ * the next time a study uses it.
+ */
+export const EVAL_VERSION = 2;
 
 /** One run's record in results.jsonl. */
 export interface RunResult {
@@ -92,8 +100,10 @@ async function runOne(
   const dir = join(runsRoot, "ablations", "_runs", `${variant}-${hash}`);
   const resultPath = join(dir, "result.json");
   const base = { study, variant, seed: cfg.seed, hash, runDir: dir };
-  if (!opts.force && existsSync(resultPath)) {
-    const prev = JSON.parse(readFileSync(resultPath, "utf8"));
+  const prev = !opts.force && existsSync(resultPath)
+    ? JSON.parse(readFileSync(resultPath, "utf8"))
+    : null;
+  if (prev && prev.evalVersion === EVAL_VERSION) {
     // JSON has no NaN: undefined metrics were stored as null.
     const metrics: Metrics = {};
     for (const [k, v] of Object.entries(prev.metrics)) metrics[k] = v === null ? NaN : v as number;
@@ -110,7 +120,17 @@ async function runOne(
     const metrics = await evaluateModel(cfg, predictor, { dataRoot });
     metrics["final_val_loss"] = res.lastVal?.loss ?? NaN;
     metrics["best_val_loss"] = res.best?.loss ?? NaN;
-    writeFileAtomic(resultPath, JSON.stringify({ ...base, metrics }, null, 1) + "\n");
+    if (wantsFinetune(cfg)) {
+      const host = await paramsToHost(res.params);
+      Object.assign(
+        metrics,
+        await finetuneAndEvaluate(cfg, host, metrics, { runDir: dir, dataRoot }),
+      );
+    }
+    writeFileAtomic(
+      resultPath,
+      JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics }, null, 1) + "\n",
+    );
     return {
       ...base,
       status: "ok",

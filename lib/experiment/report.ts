@@ -137,7 +137,13 @@ export async function writeStudyReport(
     `| metric | ${variants.join(" | ")} |`,
     `|---|${variants.map(() => "---:").join("|")}|`,
   ];
-  for (const [m, label] of HEADLINE) {
+  const extra: [string, string][] = [
+    ...new Set(rows.map((r) => r.metric).filter((m) => /^finetune\.k\d+\./.test(m))),
+  ].sort((a, b) => ftKey(a) - ftKey(b) || a.localeCompare(b)).map((m) => [
+    m,
+    m.replace(/^finetune\.k(\d+)\.(.*)$/, "held-out envs, k=$1 demos: $2"),
+  ]);
+  for (const [m, label] of [...HEADLINE, ...extra]) {
     const cells = variants.map((v) => {
       const r = get(v, m);
       if (!r) return "–";
@@ -251,8 +257,17 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     },
     {
       title: "Robustness to extra partial observability",
-      figures: qs.length ? [robust("mask", "cell_acc"), robust("unseen", "action_acc")] : [],
+      figures: qs.length
+        ? [
+          robust("mask", "cell_acc"),
+          robust("unseen", "action_acc"),
+          ...(hasMetric(results, `robust.unseen.q${qs[qs.length - 1]}.success_rate`)
+            ? [robust("unseen", "success_rate"), robust("mask", "success_rate")]
+            : []),
+        ]
+        : [],
     },
+    ...finetuneSections(results, variants, get),
     { title: "Learning curves", figures: [curves] },
     {
       title: "Summary",
@@ -277,6 +292,70 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     });
   }
   return sections;
+}
+
+function ftKey(m: string): number {
+  return Number(/^finetune\.k(\d+)\./.exec(m)?.[1] ?? 0);
+}
+
+function hasMetric(results: RunResult[], name: string): boolean {
+  return results.some((r) => r.status === "ok" && name in r.metrics);
+}
+
+/** Fine-tuning on k demonstrations of the held-out envs (multi-env studies): curves over k. */
+function finetuneSections(
+  results: RunResult[],
+  variants: string[],
+  get: (v: string, m: string) => SummaryRow | undefined,
+): PageSection[] {
+  const ks = [
+    ...new Set(
+      results.flatMap((r) =>
+        Object.keys(r.metrics).map((k) => /^finetune\.k(\d+)\.success_rate$/.exec(k)?.[1])
+      ).filter((x): x is string => !!x).map(Number),
+    ),
+  ].sort((a, b) => a - b);
+  if (ks.length < 2) return [];
+  const curve = (what: string, label: string): Figure =>
+    lineFigure(
+      variants.map((v) => ({
+        name: v,
+        x: ks,
+        y: ks.map((k) => get(v, `finetune.k${k}.${what}`)?.mean ?? NaN),
+        lo: ks.map((k) => get(v, `finetune.k${k}.${what}`)?.lo ?? NaN),
+        hi: ks.map((k) => get(v, `finetune.k${k}.${what}`)?.hi ?? NaN),
+      })),
+      {
+        title: `${label} on the held-out envs after fine-tuning on k demonstrations each`,
+        xTitle: "k (0 = zero-shot)",
+        yTitle: label,
+      },
+    );
+  return [{
+    title: "Generalisation to held-out environments: zero-shot and after fine-tuning",
+    figures: [
+      curve("next_frame.cell_acc", "next-frame cell acc"),
+      curve("action_acc", "action acc"),
+      curve("success_rate", "closed-loop success"),
+    ],
+    table: {
+      rows: ks.flatMap((k) =>
+        [["next_frame.cell_acc", "next-frame cell acc"], ["action_acc", "action acc"], [
+          "success_rate",
+          "closed-loop success",
+        ]].map(([m, label]) => {
+          const row: Record<string, string> = { metric: `${label}, k=${k}` };
+          for (const v of variants) {
+            const r = get(v, `finetune.k${k}.${m}`);
+            row[v] = r
+              ? `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}`
+              : "–";
+          }
+          return row;
+        })
+      ),
+    },
+  }];
 }
 
 function readJsonlSafe(path: string): Record<string, unknown>[] {

@@ -347,12 +347,41 @@ export function initHostParams(cfg: ModelConfig, seed: number): HostParams {
   return out;
 }
 
+/** Parameter shapes of a config by dotted name (as {@link initHostParams} creates them). */
+export function initShapes(cfg: ModelConfig): Record<string, number[]> {
+  const D = cfg.dModel, F = cfg.dFF;
+  const out: Record<string, number[]> = {
+    tok: [tokRows(cfg), D],
+    pos: [posRows(cfg), D],
+    lnf: [D],
+    head: [D, OUT_COLS],
+  };
+  for (let l = 0; l < cfg.nLayers; l++) {
+    out[`blocks.${l}.ln1`] = [D];
+    out[`blocks.${l}.wqkv`] = [D, 3 * D];
+    out[`blocks.${l}.wo`] = [D, D];
+    out[`blocks.${l}.ln2`] = [D];
+    out[`blocks.${l}.w13`] = [D, 2 * F];
+    out[`blocks.${l}.w2`] = [F, D];
+  }
+  return out;
+}
+
 /** Build the device parameter tree from host parameters (names as in {@link initHostParams}). */
 export function paramsFromHost(cfg: ModelConfig, host: HostParams): Params {
+  const want = initShapes(cfg);
   const get = (name: string) => {
     const h = host[name];
     if (!h) {
       throw new Error(`parameter '${name}' missing (checkpoint does not match the model config)`);
+    }
+    if (want[name] && want[name].join("x") !== h.shape.join("x")) {
+      throw new Error(
+        `parameter '${name}' has shape [${h.shape}] but this model needs [${want[name]}]: the ` +
+          `checkpoint was written by another model config or an older version of the workspace ` +
+          `(embedding tables are padded to a multiple of 8 rows since 2026-11-25); retrain it ` +
+          `(deno task ablate ... --force, or a new run directory)`,
+      );
     }
     return np.array(h.data as Float32Array<ArrayBuffer>).reshape(h.shape);
   };

@@ -24,6 +24,7 @@ import {
   describeModel,
   encodeInputs,
   estimateStepBytes,
+  type HostParams,
   initHostParams,
   inputsToDevice,
   type ModelConfig,
@@ -118,6 +119,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Skip device initialisation (the caller already selected one). */
   skipDeviceInit?: boolean;
+  /**
+   * Start from these parameters instead of the seeded initialisation (fine-tuning);
+   * ignored when resuming from a checkpoint. Must match the model config.
+   */
+  initFrom?: HostParams;
 }
 
 /** What a run returns. */
@@ -270,7 +276,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           `pass --resume to continue it, or use a new run name`,
       );
     }
-    params = paramsFromHost(model, initHostParams(model, cfg.seed));
+    params = paramsFromHost(model, opts.initFrom ?? initHostParams(model, cfg.seed));
     opt = initOptState(params);
     await Deno.writeTextFile(metricsPath, "");
   }

@@ -44,6 +44,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Stop after this many total steps (tests). */
   stopAtStep?: number;
+  /** Start from these parameters (fine-tuning); see TrainOptions.initFrom. */
+  initFrom?: TrainOptions["initFrom"];
   /** Already-windowed splits (skip loading; notebooks and tests). */
   datasets?: { train: WindowedDataset; val: WindowedDataset };
 }
@@ -107,5 +109,6 @@ export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<Tra
     onLog: opts.onLog,
     signal: opts.signal,
     stopAtStep: opts.stopAtStep,
+    initFrom: opts.initFrom,
   });
 }
