@@ -94,6 +94,11 @@ export async function evaluateModel(
   // Robustness: extra hidden observed cells.
   for (const q of want("robustness") ? cfg.eval.robustness_q : []) {
     for (const mode of ["mask", "unseen"] as const) {
+      if (q === 0 && mode === "unseen") { // nothing hidden: the same inputs as mode "mask"
+        out[`robust.unseen.q0.cell_acc`] = out[`robust.mask.q0.cell_acc`];
+        out[`robust.unseen.q0.action_acc`] = out[`robust.mask.q0.action_acc`];
+        continue;
+      }
       const f = await evaluateCorrupted(predictor, testDs, nf, q, mode, eo);
       out[`robust.${mode}.q${q}.cell_acc`] = f.cell_acc;
       const a = await evaluateCorrupted(predictor, testDs, na, q, mode, eo);

@@ -77,7 +77,10 @@ const HIDE_TAG = 0x48494445;
 
 /**
  * Run the model as a policy on `envId` for every seed in `seeds`, all
- * episodes in lockstep (one forward pass per step for all live episodes).
+ * episodes in lockstep (one forward pass per step for all live episodes). The
+ * batch keeps all N rows until the last episode ends (finished episodes repeat
+ * their last window and their output is ignored): one input shape, so the
+ * model's compiled forward pass is reused instead of recompiled per live count.
  */
 export async function rolloutModel(
   predictor: Predictor,
@@ -118,7 +121,7 @@ export async function rolloutModel(
   }
   const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
   while (done.some((d) => !d)) {
-    const live = [...done.keys()].filter((i) => !done[i]);
+    const live = [...done.keys()];
     const batch: Batch = allocBatch(live.length, K, M);
     const mask = {
       cells: new Uint8Array(live.length * K * CELLS * ATTRS),
@@ -156,6 +159,7 @@ export async function rolloutModel(
     const logits = await predictor(batch, mask);
     for (let b = 0; b < live.length; b++) {
       const i = live[b];
+      if (done[i]) continue;
       const off = cur[b] * ACTION_VOCAB;
       let a = 0;
       if (opts.greedy) {

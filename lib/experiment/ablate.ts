@@ -81,6 +81,11 @@ export interface StudyOptions {
   dataRoot?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Runs that already failed in this invocation (hash -> error), e.g. in the
+   * process pool of {@link runPool}: reported as failed instead of retried.
+   */
+  failed?: Map<string, string>;
 }
 
 function runConfig(cfg: Config, seed: number): Config {
@@ -103,6 +108,10 @@ async function runOne(
   const prev = !opts.force && existsSync(resultPath)
     ? JSON.parse(readFileSync(resultPath, "utf8"))
     : null;
+  const knownError = opts.failed?.get(hash);
+  if (knownError !== undefined) {
+    return { ...base, status: "failed", error: knownError, seconds: 0, reused: false, metrics: {} };
+  }
   if (prev && prev.evalVersion === EVAL_VERSION) {
     // JSON has no NaN: undefined metrics were stored as null.
     const metrics: Metrics = {};
@@ -151,6 +160,180 @@ async function runOne(
   }
 }
 
+/** One run of a study: which variant and seed, its resolved config and run key. */
+export interface PlannedRun {
+  study: string;
+  variant: string;
+  /** Seed index within the variant (0 .. seeds-1). */
+  seedIndex: number;
+  cfg: Config;
+  hash: string;
+}
+
+/** Every run of the given studies, in study / variant / seed order. */
+export function planRuns(names: string[], opts: StudyOptions = {}): PlannedRun[] {
+  const out: PlannedRun[] = [];
+  for (const name of names) {
+    const ablation = loadAblation(studyFile(name), { profile: opts.profile ?? "quick" });
+    const seeds = opts.seeds ?? ablation.seeds;
+    for (const v of ablation.variants) {
+      for (let s = 0; s < seeds; s++) {
+        const cfg = runConfig(v.config, v.config.seed + s);
+        out.push({
+          study: ablation.ablation,
+          variant: v.name,
+          seedIndex: s,
+          cfg,
+          hash: configHash(cfg),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Train and evaluate the runs of `names` that are not finished yet on `jobs`
+ * child processes at once (`cli/ablate.ts --run-one`), each run once even when
+ * several studies share it (same config hash). Datasets are collected first, in
+ * this process, so that no two children collect the same one. Returns the runs
+ * that failed (hash -> error) for {@link runStudy}'s `failed` option.
+ */
+export async function runPool(
+  names: string[],
+  jobs: number,
+  opts: StudyOptions = {},
+): Promise<Map<string, string>> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const runsRoot = opts.runsRoot ?? join(REPO_ROOT, "runs");
+  const dataRoot = opts.dataRoot ?? join(REPO_ROOT, "data");
+  const pending = new Map<string, PlannedRun>();
+  for (const r of planRuns(names, opts)) {
+    const result = join(runsRoot, "ablations", "_runs", `${r.variant}-${r.hash}`, "result.json");
+    let done = false;
+    if (!opts.force && existsSync(result)) {
+      done = JSON.parse(readFileSync(result, "utf8")).evalVersion === EVAL_VERSION;
+    }
+    if (!done && !pending.has(r.hash)) pending.set(r.hash, r);
+  }
+  const failed = new Map<string, string>();
+  if (pending.size === 0) return failed;
+  await collectRuns([...pending.values()], dataRoot, log);
+  // Longest first (runs that also fine-tune and evaluate on held-out envs), so that
+  // the pool does not end with one long run on one process while the others idle.
+  const queue = [...pending.values()].sort((a, b) =>
+    Number(wantsFinetune(b.cfg)) - Number(wantsFinetune(a.cfg))
+  );
+  const total = queue.length;
+  let started = 0;
+  log(`[pool] ${total} runs on ${jobs} processes`);
+  const script = join(REPO_ROOT, "cli", "ablate.ts");
+  // Split the cores between the children (see lib/model/workers.ts).
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  const workersPerJob = Math.max(1, Math.floor(cores / Math.min(jobs, total)));
+  const worker = async () => {
+    while (queue.length) {
+      const r = queue.shift()!;
+      const n = ++started;
+      const t0 = performance.now();
+      log(`[pool] ${n}/${total} ${r.study} ${r.variant} seed ${r.cfg.seed} ...`);
+      const args = [
+        "run",
+        "-A",
+        script,
+        "--run-one",
+        r.study,
+        "--variant",
+        r.variant,
+        "--seed-index",
+        String(r.seedIndex),
+        "--profile",
+        opts.profile ?? "quick",
+        "--runs-root",
+        runsRoot,
+        "--data-root",
+        dataRoot,
+        ...(opts.force ? ["--force"] : []),
+        ...(opts.seeds !== undefined ? ["--seeds", String(opts.seeds)] : []),
+      ];
+      const out = await new Deno.Command(Deno.execPath(), {
+        args,
+        stdout: "piped",
+        stderr: "piped",
+        env: { JAXJS_WORKERS: String(workersPerJob) },
+      })
+        .output();
+      const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+      let res: RunResult | null = null;
+      try {
+        res = JSON.parse(text) as RunResult;
+      } catch {
+        res = null;
+      }
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      if (res && res.status === "ok") {
+        log(
+          `[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: done in ${secs}s` +
+            headline(res.metrics),
+        );
+      } else {
+        const err = res?.error ??
+          `the run's process exited with code ${out.code}: ${
+            new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ")
+          }`;
+        failed.set(r.hash, err);
+        log(`[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: FAILED: ${err}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+  return failed;
+}
+
+async function collectRuns(
+  runs: PlannedRun[],
+  dataRoot: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const datasets = new Map<string, Config>();
+  for (const r of runs) {
+    if (!datasets.has(r.cfg.data.dataset)) datasets.set(r.cfg.data.dataset, r.cfg);
+  }
+  for (const [name, cfg] of datasets) {
+    log(`[data] ${name} ...`);
+    await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
+  }
+}
+
+/** Collect every dataset the runs of `names` need (idempotent). */
+export async function collectStudies(names: string[], opts: StudyOptions = {}): Promise<void> {
+  await collectRuns(
+    planRuns(names, opts),
+    opts.dataRoot ?? join(REPO_ROOT, "data"),
+    opts.log ?? ((l: string) => console.error(l)),
+  );
+}
+
+/** One run in this process (the child side of {@link runPool}); the result is also in its run dir. */
+export async function runSingle(
+  name: string,
+  variant: string,
+  seedIndex: number,
+  opts: StudyOptions = {},
+): Promise<RunResult> {
+  const r = planRuns([name], { ...opts, seeds: Math.max(opts.seeds ?? 1, seedIndex + 1) })
+    .find((x) => x.variant === variant && x.seedIndex === seedIndex);
+  if (!r) throw new Error(`study '${name}' has no variant '${variant}'`);
+  return await runOne(r.study, r.variant, r.cfg, opts);
+}
+
+function headline(m: Metrics): string {
+  return `  next-frame cell acc ${fmt(m["next_frame.cell_acc"])}  action acc ${
+    fmt(m["action_acc"])
+  }` +
+    `  success ${fmt(m["success_rate"])}`;
+}
+
 /** Run one study end to end and write its report; returns the per-run results. */
 export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
   ablation: Ablation;
@@ -176,11 +359,7 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
         r.status === "ok"
           ? `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: ${
             r.reused ? "reused" : `done in ${secs}s`
-          }` +
-            `  next-frame cell acc ${fmt(r.metrics["next_frame.cell_acc"])}` +
-            `  action acc ${fmt(r.metrics["action_acc"])}  success ${
-              fmt(r.metrics["success_rate"])
-            }`
+          }` + headline(r.metrics)
           : `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: FAILED: ${r.error}`,
       );
     }
