@@ -18,6 +18,7 @@
  * @module
  */
 
+import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
 import { defaultDevice, jit, numpy as np, tree } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
 import {

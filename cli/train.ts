@@ -9,6 +9,7 @@
  * @module
  */
 
+import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
 import { parseArgs } from "node:util";
 import { type RunConfig, runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
