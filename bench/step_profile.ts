@@ -80,17 +80,7 @@ const K = 4, M = 12;
 await init("wasm");
 defaultDevice("wasm");
 const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
-const st = tr.makeStepper(cfg, {
-  lr: 1e-3,
-  minLr: 1e-4,
-  warmupSteps: 10,
-  steps: 1000,
-  weightDecay: 0.01,
-  beta1: 0.9,
-  beta2: 0.98,
-  eps: 1e-8,
-  clipNorm: 1,
-}, { obj: 1, color: 1, state: 1, dir: 1, action: 1 });
+const st = tr.makeStepper(cfg, tr.BENCH_OPTIM, tr.UNIT_HEAD_WEIGHTS);
 let params = tf.initParams(cfg, 0);
 let opt = tr.initOptState(params);
 const batch = tr.syntheticBatch(B, K, M, 0);

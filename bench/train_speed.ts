@@ -32,12 +32,14 @@ import {
   tokRows,
 } from "../lib/model/transformer.ts";
 import {
+  BENCH_OPTIM,
   encodeTargets,
   initOptState,
   makeStepper,
   syntheticBatch,
   syntheticMask,
   targetsToDevice,
+  UNIT_HEAD_WEIGHTS,
 } from "../lib/train/mod.ts";
 import { OUT_COLS } from "../lib/model/transformer.ts";
 
@@ -110,18 +112,7 @@ interface JaxRun {
 }
 
 async function runJax(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
-  const optim = {
-    lr: 1e-3,
-    minLr: 1e-4,
-    warmupSteps: 10,
-    steps: 1000,
-    weightDecay: 0.01,
-    beta1: 0.9,
-    beta2: 0.98,
-    eps: 1e-8,
-    clipNorm: 1,
-  };
-  const st = makeStepper(cfg, optim, { obj: 1, color: 1, state: 1, dir: 1, action: 1 });
+  const st = makeStepper(cfg, BENCH_OPTIM, UNIT_HEAD_WEIGHTS);
   let params = initParams(cfg, 0);
   let opt = initOptState(params);
   const hostBatches = [0, 1, 2].map((i) => {

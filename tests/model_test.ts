@@ -23,7 +23,7 @@ import {
   saveCheckpoint,
 } from "../lib/model/checkpoint.ts";
 import { selectDevice } from "../lib/model/device.ts";
-import { syntheticBatch, syntheticMask } from "../lib/train/synthetic.ts";
+import { syntheticBatch } from "../lib/train/synthetic.ts";
 import { CELLS, type Logits, type Mask } from "../lib/data/types.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -192,7 +192,7 @@ Deno.test({
   },
 });
 
-Deno.test("safetensors round trip, and the layout Python's safetensors reads", async () => {
+Deno.test("safetensors round trip, and the layout Python's safetensors reads", () => {
   const f = new Float32Array([1.5, -2, 3.25, 0]);
   const i = new Int32Array([7, -1]);
   const bytes = encodeSafetensors(

@@ -20,13 +20,25 @@ import {
   evaluateMasked,
   majorityPredictor,
 } from "./metrics.ts";
-import { rolloutBot, rolloutModel, rolloutRandom } from "./rollout.ts";
+import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./rollout.ts";
 
 export * from "./metrics.ts";
 export * from "./rollout.ts";
 
 /** Flat metric name -> value (NaN where undefined). */
 export type Metrics = Record<string, number>;
+
+/** The model-as-policy settings of a config (window, episode cap, greedy or sampled). */
+export function policyOptions(cfg: Config): RolloutOptions {
+  const cl = cfg.eval.closed_loop;
+  return {
+    K: cfg.window.length,
+    M: cfg.window.mission_len,
+    maxSteps: cl.max_steps,
+    greedy: cl.greedy,
+    seed: cfg.seed,
+  };
+}
 
 /** Parts of the evaluation, to run a subset (e.g. after fine-tuning). */
 export type EvalSection = "observation" | "action" | "elbo" | "robustness" | "closed_loop";
@@ -117,13 +129,7 @@ export async function evaluateModel(
   };
   for (const envId of testEnvs) {
     const seeds = heldOutSeeds(cfg.data.seed, envId, cl.episodes);
-    const m = await rolloutModel(predictor, envId, seeds, {
-      K: cfg.window.length,
-      M: cfg.window.mission_len,
-      maxSteps: cl.max_steps,
-      greedy: cl.greedy,
-      seed: cfg.seed,
-    });
+    const m = await rolloutModel(predictor, envId, seeds, policyOptions(cfg));
     out[`success.${envId}`] = m.success_rate;
     agg.model.push(m.success_rate);
     agg.len.push(m.mean_length);
@@ -150,11 +156,7 @@ export async function evaluateModel(
         for (const envId of testEnvs) {
           const seeds = heldOutSeeds(cfg.data.seed, envId, cl.episodes);
           const m = await rolloutModel(predictor, envId, seeds, {
-            K: cfg.window.length,
-            M: cfg.window.mission_len,
-            maxSteps: cl.max_steps,
-            greedy: cl.greedy,
-            seed: cfg.seed,
+            ...policyOptions(cfg),
             hide: { q, mode },
           });
           rates.push(m.success_rate);

@@ -365,7 +365,7 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
     }
   }
   const reportDir = join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", ablation.ablation);
-  await writeStudyReport(ablation, results, reportDir);
+  writeStudyReport(ablation, results, reportDir);
   log(`[${ablation.ablation}] report: ${join(reportDir, "report.html")}`);
   return { ablation, results, reportDir };
 }

@@ -79,11 +79,11 @@ function num(x: number): string {
 }
 
 /** Write results.jsonl, summary.csv, report.md and report.html for a study. */
-export async function writeStudyReport(
+export function writeStudyReport(
   ablation: Ablation,
   results: RunResult[],
   dir: string,
-): Promise<void> {
+): void {
   Deno.mkdirSync(dir, { recursive: true });
   const lines: string[] = [];
   for (const r of results) {

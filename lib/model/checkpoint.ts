@@ -76,12 +76,14 @@ export function decodeSafetensors(
   const base = 8 + hlen;
   const tensors: Record<string, Tensor> = {};
   let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header as Record<string, any>)) {
+  type Entry = { dtype: string; shape: number[]; data_offsets: [number, number] };
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      metadata = info;
+      metadata = entry as Record<string, string>;
       continue;
     }
-    const [a, b] = info.data_offsets as [number, number];
+    const info = entry as Entry;
+    const [a, b] = info.data_offsets;
     const raw = bytes.slice(base + a, base + b);
     let data: Float32Array | Int32Array;
     if (info.dtype === "F32") data = new Float32Array(raw.buffer);

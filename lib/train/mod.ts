@@ -8,5 +8,5 @@ export * from "./optim.ts";
 export * from "./loss.ts";
 export * from "./step.ts";
 export * from "./log.ts";
-export { syntheticBatch, syntheticMask } from "./synthetic.ts";
-export { loadWindows, type RunConfig, runTraining, type RunOptions } from "./run.ts";
+export { BENCH_OPTIM, syntheticBatch, syntheticMask, UNIT_HEAD_WEIGHTS } from "./synthetic.ts";
+export { loadWindows, type RunConfig, type RunOptions, runTraining } from "./run.ts";

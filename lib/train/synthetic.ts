@@ -67,3 +67,19 @@ export function syntheticMask(batch: Batch, p: number, seed: number, elbo = fals
   const weight = new Float32Array(B).fill(elbo ? 1 / p : 1);
   return { cells, dirs, actions, weight };
 }
+
+/** AdamW settings of the throughput benchmarks (bench/train_speed.ts, bench/step_profile.ts). */
+export const BENCH_OPTIM = {
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 10,
+  steps: 1000,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  clipNorm: 1,
+} as const;
+
+/** Unit weights of the five output heads. */
+export const UNIT_HEAD_WEIGHTS = { obj: 1, color: 1, state: 1, dir: 1, action: 1 } as const;
