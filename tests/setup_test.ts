@@ -5,7 +5,7 @@ import { aptCommand, EXTRAS, JUPYTER, kernelDirs } from "../cli/setup.ts";
 Deno.test("setup prints the exact apt command (sudo unless root)", () => {
   assert.equal(
     aptCommand(JUPYTER.apt, true),
-    "apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel",
+    "apt-get install -y --no-install-recommends jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel",
   );
   assert.ok(
     aptCommand(JUPYTER.apt, false).startsWith("sudo apt-get install -y --no-install-recommends "),
