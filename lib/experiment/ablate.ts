@@ -323,7 +323,12 @@ export async function runSingle(
 ): Promise<RunResult> {
   const r = planRuns([name], { ...opts, seeds: Math.max(opts.seeds ?? 1, seedIndex + 1) })
     .find((x) => x.variant === variant && x.seedIndex === seedIndex);
-  if (!r) throw new Error(`study '${name}' has no variant '${variant}'`);
+  if (!r) {
+    const names = [...new Set(planRuns([name], { ...opts, seeds: 1 }).map((x) => x.variant))];
+    throw new Error(
+      `study '${name}' has no variant '${variant}'; its variants: ${names.join(", ")}`,
+    );
+  }
   return await runOne(r.study, r.variant, r.cfg, opts);
 }
 
