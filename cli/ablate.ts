@@ -49,6 +49,7 @@ async function main(): Promise<number> {
       "runs-root": { type: "string" },
       "data-root": { type: "string" },
       "collect-only": { type: "boolean", default: false },
+      "ablations-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -66,6 +67,7 @@ async function main(): Promise<number> {
         force: values.force,
         runsRoot: values["runs-root"],
         dataRoot: values["data-root"],
+        ablationsDir: values["ablations-dir"],
         log: () => {},
       },
     );

@@ -92,3 +92,50 @@ Deno.test("ablate: an unknown study lists the known ones", () => {
     /unknown ablation study 'exp9'; known studies: exp1_mask_ratio/,
   );
 });
+
+Deno.test({
+  name: "ablate: a failing run is recorded as failed with its error; the other runs go on",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = Deno.makeTempDirSync({ prefix: "ablate-fail-test-" });
+    const dir = join(root, "ablations");
+    Deno.mkdirSync(dir);
+    const base = new URL("../configs/experiments/cell_masking.yaml", import.meta.url).pathname;
+    Deno.writeTextFileSync(
+      join(dir, "expf_failing.yaml"),
+      [
+        "ablation: expf_failing",
+        'title: "One run fails"',
+        "description: a variant whose batch is larger than its dataset",
+        `base: ${base}`,
+        "seeds: 1",
+        "baseline: good",
+        "variants:",
+        "  - { name: good, set: { masking.ratio: 0.3 } }",
+        "  - { name: too_big, set: { train.batch_size: 200000 } }",
+        "",
+      ].join("\n"),
+    );
+    const { results, reportDir } = await runStudy("expf", {
+      profile: "smoke",
+      runsRoot: join(root, "runs"),
+      dataRoot: join(root, "data"),
+      ablationsDir: dir,
+      log: () => {},
+    });
+    const good = results.find((r) => r.variant === "good")!;
+    const bad = results.find((r) => r.variant === "too_big")!;
+    assert.equal(good.status, "ok", good.error);
+    assert.equal(bad.status, "failed");
+    assert.ok(bad.error && bad.error.length > 0);
+    const lines = readFileSync(join(reportDir, "results.jsonl"), "utf8").trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const failedLine = lines.find((l) => l.variant === "too_big" && l.status === "failed");
+    assert.ok(failedLine, "results.jsonl has the failed run");
+    assert.equal(failedLine.error, bad.error);
+    assert.ok(lines.some((l) => l.variant === "good" && l.metric === "next_frame.cell_acc"));
+    assert.match(readFileSync(join(reportDir, "report.md"), "utf8"), /## Failed runs/);
+    Deno.removeSync(root, { recursive: true });
+  },
+});

@@ -81,6 +81,8 @@ export interface StudyOptions {
   dataRoot?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /** Folder of the ablation files (default configs/ablations). */
+  ablationsDir?: string;
   /**
    * Runs that already failed in this invocation (hash -> error), e.g. in the
    * process pool of {@link runPool}: reported as failed instead of retried.
@@ -174,7 +176,9 @@ export interface PlannedRun {
 export function planRuns(names: string[], opts: StudyOptions = {}): PlannedRun[] {
   const out: PlannedRun[] = [];
   for (const name of names) {
-    const ablation = loadAblation(studyFile(name), { profile: opts.profile ?? "quick" });
+    const ablation = loadAblation(studyFile(name, opts.ablationsDir), {
+      profile: opts.profile ?? "quick",
+    });
     const seeds = opts.seeds ?? ablation.seeds;
     for (const v of ablation.variants) {
       for (let s = 0; s < seeds; s++) {
@@ -254,6 +258,7 @@ export async function runPool(
         "--data-root",
         dataRoot,
         ...(opts.force ? ["--force"] : []),
+        ...(opts.ablationsDir ? ["--ablations-dir", opts.ablationsDir] : []),
         ...(opts.seeds !== undefined ? ["--seeds", String(opts.seeds)] : []),
       ];
       const out = await new Deno.Command(Deno.execPath(), {
@@ -346,7 +351,9 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
   reportDir: string;
 }> {
   const log = opts.log ?? ((l: string) => console.error(l));
-  const ablation = loadAblation(studyFile(name), { profile: opts.profile ?? "quick" });
+  const ablation = loadAblation(studyFile(name, opts.ablationsDir), {
+    profile: opts.profile ?? "quick",
+  });
   const seeds = opts.seeds ?? ablation.seeds;
   const results: RunResult[] = [];
   const total = ablation.variants.length * seeds;
