@@ -22,6 +22,9 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { denoKernelBinary, kernelDirs } from "../lib/viz/notebook.ts";
+
+export { denoKernelBinary, kernelDirs };
 
 /** One requirement: how to tell it is present and which apt packages provide it. */
 export interface Requirement {
@@ -165,38 +168,6 @@ function ensure(r: Requirement, log: (s: string) => void): boolean {
     return false;
   }
   return true;
-}
-
-/** Folders where Jupyter looks for kernelspecs (user, then system). */
-export function kernelDirs(): string[] {
-  const home = Deno.env.get("HOME") ?? "";
-  const dirs: string[] = [];
-  const data = Deno.env.get("JUPYTER_DATA_DIR");
-  if (data) dirs.push(join(data, "kernels"));
-  if (Deno.build.os === "darwin") dirs.push(join(home, "Library/Jupyter/kernels"));
-  dirs.push(join(Deno.env.get("XDG_DATA_HOME") ?? join(home, ".local/share"), "jupyter/kernels"));
-  for (const p of (Deno.env.get("JUPYTER_PATH") ?? "").split(":")) {
-    if (p) dirs.push(join(p, "kernels"));
-  }
-  dirs.push("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels");
-  return dirs;
-}
-
-/** The Deno kernelspec's deno binary if a `deno` kernel is installed and its binary exists, else null. */
-export function denoKernelBinary(): string | null {
-  for (const d of kernelDirs()) {
-    try {
-      const spec = JSON.parse(Deno.readTextFileSync(join(d, "deno", "kernel.json")));
-      const bin = spec.argv?.[0];
-      if (typeof bin === "string") {
-        try {
-          Deno.statSync(bin);
-          return bin;
-        } catch { /* stale: binary gone (e.g. npx cache cleared) */ }
-      }
-    } catch { /* not here */ }
-  }
-  return null;
 }
 
 function ensureDenoKernel(log: (s: string) => void): boolean {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { join } from "node:path";
+
 /** The subset of the .ipynb (nbformat 4) structure used here. */
 export interface Notebook {
   /** Cells. */
@@ -169,23 +171,41 @@ export async function detectToolchain(): Promise<Toolchain> {
       denoKernel = /"deno"/.test(ks.out);
     }
   }
-  if (nbc.ok && !ks.ok) {
-    // `jupyter kernelspec` (apt jupyter-client) missing: look for the spec file itself.
-    const home = Deno.env.get("HOME") ?? "";
-    const dirs = [
-      `${Deno.env.get("XDG_DATA_HOME") ?? `${home}/.local/share`}/jupyter/kernels`,
-      "/usr/local/share/jupyter/kernels",
-      "/usr/share/jupyter/kernels",
-    ];
-    denoKernel = dirs.some((d) => {
-      try {
-        return Deno.statSync(`${d}/deno/kernel.json`).isFile;
-      } catch {
-        return false;
-      }
-    });
-  }
+  // `jupyter kernelspec` (apt jupyter-client) missing: look for the spec file itself.
+  if (nbc.ok && !ks.ok) denoKernel = denoKernelBinary() !== null;
   return { jupyter: nbc.ok, denoKernel, chromium: await findChromium() };
+}
+
+/** Folders where Jupyter looks for kernelspecs (user, then system). */
+export function kernelDirs(): string[] {
+  const home = Deno.env.get("HOME") ?? "";
+  const dirs: string[] = [];
+  const data = Deno.env.get("JUPYTER_DATA_DIR");
+  if (data) dirs.push(join(data, "kernels"));
+  if (Deno.build.os === "darwin") dirs.push(join(home, "Library/Jupyter/kernels"));
+  dirs.push(join(Deno.env.get("XDG_DATA_HOME") ?? join(home, ".local/share"), "jupyter/kernels"));
+  for (const p of (Deno.env.get("JUPYTER_PATH") ?? "").split(":")) {
+    if (p) dirs.push(join(p, "kernels"));
+  }
+  dirs.push("/usr/local/share/jupyter/kernels", "/usr/share/jupyter/kernels");
+  return dirs;
+}
+
+/** The Deno kernelspec's deno binary if a `deno` kernel is installed and its binary exists, else null. */
+export function denoKernelBinary(): string | null {
+  for (const d of kernelDirs()) {
+    try {
+      const spec = JSON.parse(Deno.readTextFileSync(join(d, "deno", "kernel.json")));
+      const bin = spec.argv?.[0];
+      if (typeof bin === "string") {
+        try {
+          Deno.statSync(bin);
+          return bin;
+        } catch { /* stale: binary gone (e.g. npx cache cleared) */ }
+      }
+    } catch { /* not here */ }
+  }
+  return null;
 }
 
 /** The message for a missing toolchain piece, or undefined when all is there. */
