@@ -10,6 +10,9 @@
  * @module
  */
 
+import { type ScheduleConfig, STRATEGIES, type StrategyName } from "../masking/mod.ts";
+import type { HeadWeights } from "../train/loss.ts";
+
 // ---------------------------------------------------------------------------
 // Typed config
 // ---------------------------------------------------------------------------
@@ -57,36 +60,8 @@ export interface WindowConfig {
   mission_len: number;
 }
 
-/** The `masking.schedule` section (strategy `scheduled`). */
-export interface ScheduleConfig {
-  /** Wrapped strategy. */
-  base: "cell" | "attribute";
-  /** Ratio at position 0. */
-  from: number;
-  /** Ratio at position >= over. */
-  to: number;
-  /** Ramp length in `unit`s (`null` in the YAML = train.steps, filled in at load time). */
-  over: number;
-  /** Whether positions count optimizer steps or epochs. */
-  unit: "step" | "epoch";
-  /** Ramp shape. */
-  shape: "linear" | "cosine" | "step";
-}
-
-/** Masking strategy names. */
-export const STRATEGY_NAMES = [
-  "cell",
-  "attribute",
-  "scheduled",
-  "any_order",
-  "next_action",
-  "forward_dynamics",
-  "inverse_dynamics",
-  "mixture",
-] as const;
-
-/** A masking strategy name. */
-export type StrategyName = typeof STRATEGY_NAMES[number];
+/** The `masking.schedule` section and the strategy names: lib/masking's types. */
+export type { ScheduleConfig, StrategyName };
 
 /** One component of `masking.mixture`. */
 export interface MixtureEntry {
@@ -155,19 +130,8 @@ export interface ModelConfig {
   mission_vocab: number | null;
 }
 
-/** Per-head loss weights. */
-export interface HeadWeights {
-  /** Object head. */
-  obj: number;
-  /** Colour head. */
-  color: number;
-  /** State head. */
-  state: number;
-  /** Direction head. */
-  dir: number;
-  /** Action head. */
-  action: number;
-}
+/** Per-head loss weights: lib/train's type. */
+export type { HeadWeights };
 
 /** The four model sizes of a model section: the preset, overridden by explicit keys. */
 export function modelDims(
@@ -390,7 +354,7 @@ export const SCHEMA: SchemaNode = obj({
   }),
   window: obj({ length: int(4, 1, 64), stride: int(1, 1), mission_len: int(12, 1, 64) }),
   masking: obj({
-    strategy: en(STRATEGY_NAMES, "cell"),
+    strategy: en(STRATEGIES, "cell"),
     ratio: prob(0.3),
     mask_dir_action: { kind: "boolean", default: true },
     schedule: obj({
@@ -405,7 +369,7 @@ export const SCHEMA: SchemaNode = obj({
     mixture: arr(
       obj(
         {
-          strategy: en(STRATEGY_NAMES.filter((s) => s !== "mixture"), "any_order"),
+          strategy: en(STRATEGIES.filter((s) => s !== "mixture"), "any_order"),
           weight: num(1, { min: 0 }),
           ratio: prob(0.3),
         },

@@ -21,7 +21,7 @@ export interface ScheduleConfig {
   from: number;
   /** p at position >= over. */
   to: number;
-  /** Length of the ramp in `unit`s. */
+  /** Length of the ramp in `unit`s (`null` in the YAML = train.steps, filled in at load time). */
   over: number;
   /** Whether positions count optimizer steps or epochs. */
   unit: "step" | "epoch";

@@ -27,10 +27,15 @@ export type LossMode = "mean" | "elbo";
 
 /** Per-head loss weights. */
 export interface HeadWeights {
+  /** Object head. */
   obj: number;
+  /** Colour head. */
   color: number;
+  /** State head. */
   state: number;
+  /** Direction head. */
   dir: number;
+  /** Action head. */
   action: number;
 }
 
