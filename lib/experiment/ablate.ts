@@ -94,6 +94,26 @@ function runConfig(cfg: Config, seed: number): Config {
   return { ...cfg, seed };
 }
 
+/** A run's folder: `<runs>/ablations/_runs/<variant>-<config hash>`. */
+function runDirOf(opts: StudyOptions, variant: string, hash: string): string {
+  return join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", "_runs", `${variant}-${hash}`);
+}
+
+/**
+ * The metrics of a finished run (its result.json, written by this evaluation
+ * version), or null when it has to be trained or re-evaluated.
+ */
+function finishedMetrics(dir: string): Metrics | null {
+  const path = join(dir, "result.json");
+  if (!existsSync(path)) return null;
+  const prev = JSON.parse(readFileSync(path, "utf8"));
+  if (prev.evalVersion !== EVAL_VERSION) return null;
+  // JSON has no NaN: undefined metrics were stored as null.
+  const metrics: Metrics = {};
+  for (const [k, v] of Object.entries(prev.metrics)) metrics[k] = v === null ? NaN : v as number;
+  return metrics;
+}
+
 /** Train + evaluate one run, or reuse its finished result. */
 async function runOne(
   study: string,
@@ -102,24 +122,16 @@ async function runOne(
   opts: StudyOptions,
 ): Promise<RunResult> {
   const hash = configHash(cfg);
-  const runsRoot = opts.runsRoot ?? join(REPO_ROOT, "runs");
   const dataRoot = opts.dataRoot ?? join(REPO_ROOT, "data");
-  const dir = join(runsRoot, "ablations", "_runs", `${variant}-${hash}`);
+  const dir = runDirOf(opts, variant, hash);
   const resultPath = join(dir, "result.json");
   const base = { study, variant, seed: cfg.seed, hash, runDir: dir };
-  const prev = !opts.force && existsSync(resultPath)
-    ? JSON.parse(readFileSync(resultPath, "utf8"))
-    : null;
   const knownError = opts.failed?.get(hash);
   if (knownError !== undefined) {
     return { ...base, status: "failed", error: knownError, seconds: 0, reused: false, metrics: {} };
   }
-  if (prev && prev.evalVersion === EVAL_VERSION) {
-    // JSON has no NaN: undefined metrics were stored as null.
-    const metrics: Metrics = {};
-    for (const [k, v] of Object.entries(prev.metrics)) metrics[k] = v === null ? NaN : v as number;
-    return { ...base, status: "ok", seconds: 0, reused: true, metrics };
-  }
+  const prev = opts.force ? null : finishedMetrics(dir);
+  if (prev) return { ...base, status: "ok", seconds: 0, reused: true, metrics: prev };
   const t0 = performance.now();
   try {
     if (opts.force && existsSync(dir)) Deno.removeSync(dir, { recursive: true });
@@ -213,11 +225,7 @@ export async function runPool(
   const dataRoot = opts.dataRoot ?? join(REPO_ROOT, "data");
   const pending = new Map<string, PlannedRun>();
   for (const r of planRuns(names, opts)) {
-    const result = join(runsRoot, "ablations", "_runs", `${r.variant}-${r.hash}`, "result.json");
-    let done = false;
-    if (!opts.force && existsSync(result)) {
-      done = JSON.parse(readFileSync(result, "utf8")).evalVersion === EVAL_VERSION;
-    }
+    const done = !opts.force && finishedMetrics(runDirOf(opts, r.variant, r.hash)) !== null;
     if (!done && !pending.has(r.hash)) pending.set(r.hash, r);
   }
   const failed = new Map<string, string>();
