@@ -121,21 +121,21 @@ export async function rolloutModel(
   }
   const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
   while (done.some((d) => !d)) {
-    const live = [...done.keys()];
-    const batch: Batch = allocBatch(live.length, K, M);
+    // Row i of the batch is episode i, finished or not.
+    const batch: Batch = allocBatch(N, K, M);
     const mask = {
-      cells: new Uint8Array(live.length * K * CELLS * ATTRS),
-      dirs: new Uint8Array(live.length * K),
-      actions: new Uint8Array(live.length * K),
-      weight: new Float32Array(live.length).fill(1),
+      cells: new Uint8Array(N * K * CELLS * ATTRS),
+      dirs: new Uint8Array(N * K),
+      actions: new Uint8Array(N * K),
+      weight: new Float32Array(N).fill(1),
     };
     const cur: number[] = [];
-    live.forEach((i, b) => {
+    for (let i = 0; i < N; i++) {
       const h = hist[i];
       const T = h.images.length;
       const from = Math.max(0, T - K);
       for (let k = 0; k < K; k++) {
-        const j = b * K + k;
+        const j = i * K + k;
         const f = from + k;
         if (f >= T) {
           batch.actions[j] = ACTION_NONE;
@@ -152,15 +152,14 @@ export async function rolloutModel(
         batch.actions[j] = f < T - 1 ? h.actions[f] : ACTION_NONE;
       }
       const t = Math.min(T, K) - 1;
-      mask.actions[b * K + t] = 1;
-      cur.push(b * K + t);
-      batch.mission.set(missions[i], b * M);
-    });
+      mask.actions[i * K + t] = 1;
+      cur.push(i * K + t);
+      batch.mission.set(missions[i], i * M);
+    }
     const logits = await predictor(batch, mask);
-    for (let b = 0; b < live.length; b++) {
-      const i = live[b];
+    for (let i = 0; i < N; i++) {
       if (done[i]) continue;
-      const off = cur[b] * ACTION_VOCAB;
+      const off = cur[i] * ACTION_VOCAB;
       let a = 0;
       if (opts.greedy) {
         for (let v = 1; v < 7; v++) if (logits.action[off + v] > logits.action[off + a]) a = v;
