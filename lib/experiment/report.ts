@@ -276,9 +276,7 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
           const row: Record<string, string> = { metric: label };
           for (const v of variants) {
             const r = get(v, m);
-            row[v] = r
-              ? `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}`
-              : "–";
+            row[v] = tableCell(r);
           }
           return row;
         }),
@@ -292,6 +290,12 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     });
   }
   return sections;
+}
+
+/** A summary-table cell: mean, with the CI half-width when there are several seeds. */
+function tableCell(r: SummaryRow | undefined): string {
+  if (!r) return "–";
+  return `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}`;
 }
 
 function ftKey(m: string): number {
@@ -347,9 +351,7 @@ function finetuneSections(
           const row: Record<string, string> = { metric: `${label}, k=${k}` };
           for (const v of variants) {
             const r = get(v, `finetune.k${k}.${m}`);
-            row[v] = r
-              ? `${r.mean.toFixed(3)}${r.n > 1 ? ` ±${((r.hi - r.lo) / 2).toFixed(3)}` : ""}`
-              : "–";
+            row[v] = tableCell(r);
           }
           return row;
         })
