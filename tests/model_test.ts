@@ -6,7 +6,6 @@ import {
   initParams,
   makePredictor,
   MODEL_PRESETS,
-  multiHot,
   multiHotHost,
   paramCount,
   paramsToHost,
@@ -293,18 +292,7 @@ Deno.test("device selection errors are clear", async () => {
   await assertRejects(() => selectDevice("wasm", "bf16"), Error, "unknown precision");
 });
 
-Deno.test({
-  name: "multiHot: -1 selects no row (nn.oneHot(-1) of jax-js 0.1.25 gives all ones), repeats add",
-  ...opts,
-  fn: async () => {
-    const idx = np.array(new Int32Array([-1, 2, -1, 0, 0, -1]), { dtype: np.int32 }).reshape([
-      2,
-      3,
-    ]);
-    const out = await multiHot(idx, 3).data();
-    assertEquals(Array.from(out), [0, 0, 1, 2, 0, 0]);
-    // The host version the model inputs use gives the same rows.
-    const host = multiHotHost(new Int32Array([-1, 2, -1, 0, 0, -1]), 3, 3);
-    assertEquals(Array.from(host), [0, 0, 1, 2, 0, 0]);
-  },
+Deno.test("multiHotHost: -1 selects no row (nn.oneHot(-1) of jax-js 0.1.25 gives all ones), repeats add", () => {
+  const host = multiHotHost(new Int32Array([-1, 2, -1, 0, 0, -1]), 3, 3);
+  assertEquals(Array.from(host), [0, 0, 1, 2, 0, 0]);
 });

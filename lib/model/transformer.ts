@@ -539,7 +539,8 @@ export type ForwardInputs = {
 /**
  * Sum of one-hot rows of `idx` ([N, J], -1 = none) as a float32 [N, rows] host array:
  * the model's embedding inputs, built on the host (a few MB per batch) so that the
- * jitted step starts from a plain matmul.
+ * jitted step starts from a plain matmul. (Not `nn.oneHot`: in @jax-js/jax 0.1.25
+ * `nn.oneHot` of -1 yields a row of ones, JAX yields zeros.)
  */
 export function multiHotHost(idx: Int32Array, J: number, rows: number): Float32Array {
   const n = idx.length / J;
@@ -567,16 +568,6 @@ export function inputsToDevice(cfg: ModelConfig, h: HostInputs): ForwardInputs {
 function rmsNorm(x: np.Array, g: np.Array): np.Array {
   const ms = np.square(x.ref).mean(-1, { keepdims: true });
   return x.mul(np.reciprocal(np.sqrt(ms.add(1e-6)))).mul(g);
-}
-
-/**
- * Sum of one-hot rows (-1 = none): [..., J] int32 -> [..., rows] float32.
- * Written as a comparison with an iota rather than `nn.oneHot`: in
- * @jax-js/jax 0.1.25 `nn.oneHot` of -1 yields a row of ones (JAX yields zeros).
- */
-export function multiHot(idx: np.Array, rows: number): np.Array {
-  const iota = np.arange(rows, undefined, undefined, { dtype: np.int32 });
-  return idx.reshape([...idx.shape, 1]).equal(iota).astype(np.float32).sum(-2);
 }
 
 /**
