@@ -101,6 +101,7 @@ export async function finetuneAndEvaluate(
     const m = await evaluateModel(cfg, makePredictor(res.params, res.modelConfig), {
       dataRoot,
       sections: ["observation", "action", "closed_loop"],
+      baselines: false, // the zero-shot evaluation has them; they do not change with fine-tuning
     });
     for (const name of FINETUNE_METRICS) out[`finetune.k${k}.${name}`] = m[name] ?? NaN;
   }

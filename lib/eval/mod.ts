@@ -51,6 +51,12 @@ export interface EvaluateOptions {
   maxWindows?: number;
   /** Sections to run (default all). */
   sections?: EvalSection[];
+  /**
+   * Also score the baselines and bounds (copy-previous, majority, bot, random;
+   * default true). They do not depend on the model: a caller that already has
+   * them, such as the fine-tuning evaluation, leaves them out.
+   */
+  baselines?: boolean;
 }
 
 /**
@@ -66,11 +72,12 @@ export async function evaluateModel(
   const want = (s: EvalSection) => !opts.sections || opts.sections.includes(s);
   const dataRoot = opts.dataRoot ?? "data";
   const testEnvs = cfg.data.test_envs?.length ? cfg.data.test_envs : cfg.data.envs;
-  const trainDs = await loadWindows(cfg, "train", dataRoot);
+  const baselines = opts.baselines ?? true;
   const testCfg = { ...cfg, data: { ...cfg.data, envs: testEnvs } };
   const testDs = await loadWindows(testCfg, "test", dataRoot);
   const eo = { batchSize: cfg.train.batch_size, seed: 12345, maxWindows: opts.maxWindows ?? 512 };
-  const counts = classCounts(trainDs);
+  // Class frequencies of the training split, for the baselines only.
+  const counts = baselines ? classCounts(await loadWindows(cfg, "train", dataRoot)) : null;
   const out: Metrics = {};
   const put = (prefix: string, rec: object) => {
     for (const [k, v] of Object.entries(rec)) out[`${prefix}${k}`] = v as number;
@@ -80,24 +87,30 @@ export async function evaluateModel(
   const na = { kind: "next_action" as const };
   if (want("observation")) {
     put("next_frame.", await evaluateMasked(predictor, testDs, nf, eo));
-    put(
-      "copy_prev.next_frame.",
-      await evaluateMasked(copyPreviousPredictor(counts), testDs, nf, eo),
-    );
-    put("majority.next_frame.", await evaluateMasked(majorityPredictor(counts), testDs, nf, eo));
+    if (counts) {
+      put(
+        "copy_prev.next_frame.",
+        await evaluateMasked(copyPreviousPredictor(counts), testDs, nf, eo),
+      );
+      put("majority.next_frame.", await evaluateMasked(majorityPredictor(counts), testDs, nf, eo));
+    }
     // Random cells at the eval ratio.
     const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
     put("random_cells.", await evaluateMasked(predictor, testDs, rc, eo));
-    put(
-      "copy_prev.random_cells.",
-      await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo),
-    );
+    if (counts) {
+      put(
+        "copy_prev.random_cells.",
+        await evaluateMasked(copyPreviousPredictor(counts), testDs, rc, eo),
+      );
+    }
   }
   // Next action.
   if (want("action")) {
     out["action_acc"] = (await evaluateMasked(predictor, testDs, na, eo)).action_acc;
-    out["majority.action_acc"] =
-      (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
+    if (counts) {
+      out["majority.action_acc"] =
+        (await evaluateMasked(majorityPredictor(counts), testDs, na, eo)).action_acc;
+    }
   }
   // Any-order ELBO.
   if (want("elbo")) {
@@ -134,16 +147,20 @@ export async function evaluateModel(
     agg.model.push(m.success_rate);
     agg.len.push(m.mean_length);
     agg.rew.push(m.mean_reward);
-    const b = rolloutBot(envId, seeds, cl.max_steps);
-    if (b) agg.bot.push(b.success_rate);
-    agg.random.push(rolloutRandom(envId, seeds, cl.max_steps, cfg.seed).success_rate);
+    if (baselines) {
+      const b = rolloutBot(envId, seeds, cl.max_steps);
+      if (b) agg.bot.push(b.success_rate);
+      agg.random.push(rolloutRandom(envId, seeds, cl.max_steps, cfg.seed).success_rate);
+    }
   }
   const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   out["success_rate"] = mean(agg.model);
   out["mean_reward"] = mean(agg.rew);
   out["mean_length"] = mean(agg.len);
-  out["bot.success_rate"] = mean(agg.bot);
-  out["random.success_rate"] = mean(agg.random);
+  if (baselines) {
+    out["bot.success_rate"] = mean(agg.bot);
+    out["random.success_rate"] = mean(agg.random);
+  }
   // Closed-loop robustness: success with a fraction q of each observation hidden.
   if (want("robustness")) {
     for (const q of cfg.eval.robustness_q) {
