@@ -177,3 +177,47 @@ export function optimConfigFrom(train: {
     clipNorm: train.clip_norm,
   };
 }
+
+/**
+ * The same AdamW step as {@link adamwUpdate} on host arrays, in place (the
+ * `blas` device): `grads` are first multiplied by `gradScale` (1/micro-batches),
+ * then clipped to the global norm `clipNorm`. Returns the pre-clipping norm.
+ */
+export function adamwUpdateHost(
+  cfg: OptimConfig,
+  params: Record<string, Float32Array>,
+  grads: Record<string, Float32Array>,
+  m: Record<string, Float32Array>,
+  v: Record<string, Float32Array>,
+  step: number,
+  gradScale = 1,
+): number {
+  let sq = 0;
+  for (const g of Object.values(grads)) {
+    let s = 0;
+    for (let i = 0; i < g.length; i++) {
+      const x = g[i] * gradScale;
+      s += x * x;
+    }
+    sq += s;
+  }
+  const gnorm = Math.sqrt(sq);
+  const clip = cfg.clipNorm > 0 ? Math.min(cfg.clipNorm / (gnorm + 1e-6), 1) : 1;
+  const lr = lrAt(cfg, step);
+  const [bc1, bc2] = biasCorrections(cfg, step);
+  const b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
+  for (const name of Object.keys(params)) {
+    const p = params[name], g = grads[name], mm = m[name], vv = v[name];
+    const wd = isDecayed(name) ? cfg.weightDecay : 0;
+    const gs = gradScale * clip;
+    for (let i = 0; i < p.length; i++) {
+      const gc = g[i] * gs;
+      const m2 = mm[i] * b1 + gc * (1 - b1);
+      const v2 = vv[i] * b2 + gc * gc * (1 - b2);
+      mm[i] = m2;
+      vv[i] = v2;
+      p[i] = p[i] - lr * ((m2 * bc1) / (Math.sqrt(v2 * bc2) + eps) + wd * p[i]);
+    }
+  }
+  return gnorm;
+}
