@@ -153,8 +153,8 @@ export function modelDims(
 
 /** The `train` section. */
 export interface TrainConfig {
-  /** jax-js device. */
-  device: "wasm" | "webgpu";
+  /** Training device: blas (CPU, OpenBLAS), wasm (CPU, @jax-js/jax) or webgpu. */
+  device: "blas" | "wasm" | "webgpu";
   /** Parameter/activation precision. */
   precision: "fp32" | "fp16";
   /** Windows per micro-batch. */
@@ -390,7 +390,7 @@ export const SCHEMA: SchemaNode = obj({
     mission_vocab: nullable(int(0, 2)),
   }),
   train: obj({
-    device: en(["wasm", "webgpu"], "wasm"),
+    device: en(["blas", "wasm", "webgpu"], "wasm"),
     precision: en(["fp32", "fp16"], "fp32"),
     batch_size: int(32, 1),
     grad_accum: int(1, 1),

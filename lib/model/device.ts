@@ -1,15 +1,17 @@
 /**
- * Device selection for @jax-js/jax: `wasm` (default; multi-threaded through
- * Web Workers in Deno) or `webgpu`, with clear errors when a device or a
- * precision is not available.
+ * Device selection: `blas` (CPU training through OpenBLAS, lib/model/native.ts;
+ * @jax-js/jax runs evaluation on wasm), `wasm` (@jax-js/jax, multi-threaded
+ * through Web Workers in Deno) or `webgpu`, with clear errors when a device or
+ * a precision is not available.
  *
  * @module
  */
 
 import { defaultDevice, init } from "@jax-js/jax";
+import { loadBlas } from "./blas.ts";
 
 /** Devices the training code supports. */
-export type TrainDevice = "wasm" | "webgpu";
+export type TrainDevice = "blas" | "wasm" | "webgpu";
 /** Training precisions. */
 export type Precision = "fp32" | "fp16";
 
@@ -47,8 +49,10 @@ export async function selectDevice(
   precision: string = "fp32",
   where = "train.device",
 ): Promise<TrainDevice> {
-  if (device !== "wasm" && device !== "webgpu") {
-    throw new Error(`${where}: unknown device '${device}'; use 'wasm' (CPU) or 'webgpu' (GPU)`);
+  if (device !== "blas" && device !== "wasm" && device !== "webgpu") {
+    throw new Error(
+      `${where}: unknown device '${device}'; use 'blas' (CPU, OpenBLAS), 'wasm' (CPU, @jax-js/jax) or 'webgpu' (GPU)`,
+    );
   }
   if (precision !== "fp32" && precision !== "fp16") {
     throw new Error(`train.precision: unknown precision '${precision}'; use 'fp32' or 'fp16'`);
@@ -64,15 +68,22 @@ export async function selectDevice(
       );
     }
   } else {
+    if (device === "blas") {
+      try {
+        loadBlas();
+      } catch (e) {
+        throw new Error(`${where}: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     const ok = await init("wasm");
     if (!ok.includes("wasm")) {
       throw new Error(`${where}: the wasm backend of @jax-js/jax failed to start`);
     }
   }
   if (precision === "fp16") {
-    if (device === "wasm") {
+    if (device !== "webgpu") {
       throw new Error(
-        "train.precision: fp16 is not supported on the wasm device (its kernels compute in fp32 and have no " +
+        "train.precision: fp16 is not supported on the CPU devices (they compute in fp32 and have no " +
           "fp16 arithmetic); use precision: fp32, or device: webgpu on a GPU with shader-f16",
       );
     }
@@ -86,6 +97,6 @@ export async function selectDevice(
         "keeps fp32 master weights only); use precision: fp32",
     );
   }
-  defaultDevice(device);
+  defaultDevice(device === "blas" ? "wasm" : device);
   return device;
 }

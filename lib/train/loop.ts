@@ -11,7 +11,6 @@
  * @module
  */
 
-import { tree } from "@jax-js/jax";
 import type { Batch, Mask } from "../data/types.ts";
 import {
   checkpointName,
@@ -26,20 +25,17 @@ import {
   estimateStepBytes,
   type HostParams,
   initHostParams,
-  inputsToDevice,
   type ModelConfig,
   type ModelSection,
   type Params,
-  paramsFromHost,
-  paramsToHost,
   resolveModelConfig,
   seqLen,
 } from "../model/transformer.ts";
 import { selectDevice } from "../model/device.ts";
-import { encodeTargets, HEADS, type HeadWeights, type LossMode, targetsToDevice } from "./loss.ts";
+import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
 import { appendJsonl, type MetricsRecord, Progress, progressLine, truncateJsonl } from "./log.ts";
-import { initOptState, lrAt, optimConfigFrom, type OptState } from "./optim.ts";
-import { type DeviceBatch, makeStepper } from "./step.ts";
+import { lrAt, optimConfigFrom } from "./optim.ts";
+import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
 
 /** The `train` config section (snake_case, as in the YAML). */
 export interface TrainSection {
@@ -218,7 +214,7 @@ interface HostMicro {
   epoch: number;
   hidden: number[];
   validSlots: number;
-  dev: DeviceBatch;
+  host: HostMicroBatch;
 }
 
 /**
@@ -242,8 +238,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const L = seqLen(model);
 
   // ---- parameters, optimizer state, position: fresh or resumed
-  let params: Params;
-  let opt: OptState;
+  let init: HostState;
   let step = 0, position = 0, epoch = 0;
   let best: { loss: number; step: number } | null = null;
   const existing = await listCheckpoints(runDir);
@@ -259,8 +254,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       );
     }
     if (!ck.m || !ck.v) throw new Error(`resume: checkpoint ${last.dir} has no optim.safetensors`);
-    params = paramsFromHost(model, ck.params);
-    opt = { m: paramsFromHost(model, ck.m), v: paramsFromHost(model, ck.v) };
+    init = { params: ck.params, m: ck.m, v: ck.v };
     step = ck.state.step;
     position = ck.state.dataPosition;
     epoch = ck.state.epoch;
@@ -276,26 +270,23 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           `pass --resume to continue it, or use a new run name`,
       );
     }
-    params = paramsFromHost(model, opts.initFrom ?? initHostParams(model, cfg.seed));
-    opt = initOptState(params);
+    const p0 = opts.initFrom ?? initHostParams(model, cfg.seed);
+    init = { params: p0, m: zeroMoments(p0), v: zeroMoments(p0) };
     await Deno.writeTextFile(metricsPath, "");
   }
   const startStep = step;
   progress.message(describeModel(model));
 
-  const stepper = makeStepper(model, optim, tc.head_weights);
+  const engine = makeEngine(tc.device, model, optim, tc.head_weights, init);
   let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
 
-  const toDevice = (
+  const encode = (
     batch: Batch,
     mask: Mask,
-  ): { dev: DeviceBatch; hidden: number[]; validSlots: number } => {
+  ): { host: HostMicroBatch; hidden: number[]; validSlots: number } => {
     const t = encodeTargets(batch, mask, mode);
     return {
-      dev: {
-        inputs: inputsToDevice(model, encodeInputs(model, batch, mask)),
-        targets: targetsToDevice(t, batch.B, batch.K),
-      },
+      host: { inputs: encodeInputs(model, batch, mask), targets: t, K: batch.K },
       hidden: t.hiddenPerHead,
       validSlots: t.validSlots,
     };
@@ -336,11 +327,10 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const hidden = [0, 0, 0, 0, 0];
     let valid = 0;
     for (const { batch, mask } of valHost) {
-      const d = toDevice(batch, mask);
-      const r = stepper.evaluate(params, d.dev);
-      lsum += (await r.loss.data())[0];
-      const a = await r.aux.data();
-      for (let i = 0; i < 10; i++) aux[i] += a[i];
+      const d = encode(batch, mask);
+      const r = await engine.evaluate(d.host);
+      lsum += r.loss;
+      for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
       d.hidden.forEach((h, i) => (hidden[i] += h));
       valid += d.validSlots;
     }
@@ -359,9 +349,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
 
   const saveCk = async (dir: string) => {
     await saveCheckpoint(dir, {
-      params: await paramsToHost(params),
-      m: await paramsToHost(opt.m),
-      v: await paramsToHost(opt.v),
+      ...(await engine.state()),
       state: {
         step,
         dataPosition: position,
@@ -396,13 +384,13 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         seed: cfg.seed,
         batchIndex: position + j,
       });
-      const d = toDevice(item.batch, mask);
+      const d = encode(item.batch, mask);
       out.push({
         batch: item.batch,
         epoch: item.epoch,
         hidden: d.hidden,
         validSlots: d.validSlots,
-        dev: d.dev,
+        host: d.host,
       });
     }
     return out;
@@ -437,26 +425,23 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   if (micro && tc.device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
   while (step < stopAt && micro) {
     const cur = micro;
-    let out;
-    try {
-      out = stepper.step(params, opt, step, cur.map((m) => m.dev));
-    } catch (e) {
-      throw explainMemoryError(e, model, cur[0].batch.B);
-    }
-    params = out.params;
-    opt = out.opt;
+    const pending = engine.step(step, cur.map((m) => m.host));
+    pending.catch(() => {}); // handled below, after the next batch is drawn
     position += accum;
     epoch = cur[cur.length - 1].epoch;
     // Prepare the next micro-batches on the host while the device computes.
     micro = step + 1 < stopAt ? await drawMicro(step + 1) : null;
-    const loss = (await out.loss.data())[0];
-    const gnorm = (await out.gnorm.data())[0];
-    const aux = await out.aux.data();
+    let loss: number, gnorm: number, aux: Float64Array;
+    try {
+      ({ loss, gnorm, aux } = await pending);
+    } catch (e) {
+      progress.done();
+      engine.dispose();
+      throw explainMemoryError(e, model, cur[0].batch.B);
+    }
     if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
       progress.done();
-      tree.dispose([params, opt]);
-      if (micro) { for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]); }
-      stepper.dispose();
+      engine.dispose();
       throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
     }
     step++;
@@ -535,10 +520,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       break;
     }
   }
-  if (micro) { for (const m of micro) tree.dispose([m.dev.inputs, m.dev.targets]); }
   if (step < target) interrupted = true;
   progress.done();
-  tree.dispose(opt);
-  stepper.dispose();
+  const params = engine.deviceParams();
+  engine.dispose();
   return { modelConfig: model, step, losses, startStep, best, lastVal, interrupted, params };
 }
