@@ -29,6 +29,8 @@ import {
   syntheticBatch,
   syntheticMask,
   targetsToDevice,
+  train,
+  type TrainRunConfig,
 } from "../lib/train/mod.ts";
 
 const ignore = !hasBlas();
@@ -139,4 +141,92 @@ Deno.test("native: five AdamW steps follow the jax-js trainer's losses", opts, a
     assert.ok(maxRelErr(p[name], data) < 1e-3, `${name} after 5 steps: ${maxRelErr(p[name], data)}`);
   }
   stepper.dispose();
+});
+
+// ---- the blas device through the training loop
+
+function runConfig(device: string, over: Partial<TrainRunConfig["train"]> = {}): TrainRunConfig {
+  return {
+    seed: 3,
+    model: { size: "tiny" },
+    window: { length: K, mission_len: M },
+    train: {
+      device,
+      precision: "fp32",
+      batch_size: B,
+      grad_accum: 1,
+      steps: 24,
+      lr: 3e-3,
+      min_lr: 3e-4,
+      warmup_steps: 4,
+      weight_decay: 0.01,
+      beta1: 0.9,
+      beta2: 0.98,
+      adam_eps: 1e-8,
+      clip_norm: 1,
+      loss: "mean",
+      head_weights: { obj: 1, color: 1, state: 1, dir: 1, action: 1 },
+      log_every: 4,
+      eval_every: 8,
+      eval_batches: 2,
+      ckpt_every: 8,
+      keep_last: 2,
+      ...over,
+    },
+  };
+}
+const data = {
+  trainBatches: function* (pos: number) {
+    for (let i = pos;; i++) yield { batch: syntheticBatch(B, K, M, i), epoch: Math.floor(i / 20) };
+  },
+  valBatches: function* () {
+    for (let i = 0; i < 2; i++) yield syntheticBatch(B, K, M, 50_000 + i);
+  },
+  maskFn: (
+    b: Parameters<typeof syntheticMask>[0],
+    c: { step: number; epoch: number; seed: number; batchIndex: number },
+  ) => syntheticMask(b, 0.3, c.batchIndex * 131 + c.epoch * 7 + c.seed),
+  progress: false,
+};
+
+Deno.test("blas device: trains like wasm (losses within 1e-3), learns, and resumes exactly", opts, async () => {
+  const run = async (device: string, over = {}, extra = {}) => {
+    const dir = await Deno.makeTempDir();
+    const r = await train(runConfig(device, over), { ...data, runDir: dir, ...extra });
+    tree.dispose(r.params);
+    return { r, dir };
+  };
+  const wasm = await run("wasm");
+  const blas = await run("blas");
+  assert.strictEqual(blas.r.losses.length, 24);
+  for (let i = 0; i < 24; i++) {
+    const a = blas.r.losses[i], b = wasm.r.losses[i];
+    assert.ok(Math.abs(a - b) < 1e-3 * b, `step ${i + 1}: blas ${a} vs wasm ${b}`);
+  }
+  const first = blas.r.losses.slice(0, 4).reduce((a, b) => a + b), last = blas.r.losses.slice(-4).reduce((a, b) => a + b);
+  assert.ok(last < 0.85 * first, `blas loss did not fall: ${first / 4} -> ${last / 4}`);
+  // Interrupt at step 10 (checkpoint), resume to 24: identical losses, bit for bit.
+  const dir = await Deno.makeTempDir();
+  await train(runConfig("blas"), { ...data, runDir: dir, stopAtStep: 10 }).then((r) => tree.dispose(r.params));
+  const res = await train(runConfig("blas"), { ...data, runDir: dir, resume: true });
+  tree.dispose(res.params);
+  assert.deepStrictEqual(res.losses, blas.r.losses.slice(10));
+  // A checkpoint written by the blas device resumes on wasm (same names and shapes).
+  const cross = await train(runConfig("wasm"), { ...data, runDir: dir, resume: true, stopAtStep: 24 });
+  tree.dispose(cross.params);
+});
+
+Deno.test("blas device: two identical micro-batches step like one", opts, async () => {
+  const p1 = named(11), p2 = named(11);
+  const batch = syntheticBatch(B, K, M, 5), mask = syntheticMask(batch, 0.4, 5);
+  const hin = encodeInputs(cfg, batch, mask), ht = encodeTargets(batch, mask, "mean");
+  const nat = new NativeModel(cfg, weights);
+  const optim = { ...BENCH_OPTIM, warmupSteps: 0 };
+  const g1 = zerosLike(p1), g2 = zerosLike(p2);
+  nat.run(p1, hin, ht, g1);
+  nat.run(p2, hin, ht, g2);
+  nat.run(p2, hin, ht, g2);
+  adamwUpdateHost(optim, p1, g1, zerosLike(p1), zerosLike(p1), 0);
+  adamwUpdateHost(optim, p2, g2, zerosLike(p2), zerosLike(p2), 0, 1 / 2);
+  for (const k of Object.keys(p1)) assert.ok(maxRelErr(p1[k], p2[k]) < 1e-6, k);
 });
