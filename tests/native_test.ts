@@ -7,7 +7,7 @@
 import assert from "node:assert";
 import { defaultDevice, init, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { hasBlas } from "../lib/model/blas.ts";
-import { NativeModel, type NamedArrays, zerosLike } from "../lib/model/native.ts";
+import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import {
   encodeInputs,
   forward,
@@ -53,7 +53,9 @@ function named(seed: number): NamedArrays {
   const out: NamedArrays = {};
   for (const [k, v] of Object.entries(h)) {
     out[k] = v.data.slice();
-    if (/ln|lnf/.test(k)) for (let i = 0; i < out[k].length; i++) out[k][i] = 1 + 0.1 * Math.sin(i + seed);
+    if (/ln|lnf/.test(k)) {
+      for (let i = 0; i < out[k].length; i++) out[k][i] = 1 + 0.1 * Math.sin(i + seed);
+    }
   }
   return out;
 }
@@ -72,45 +74,60 @@ function maxRelErr(a: Float32Array, b: Float32Array): number {
   return num / Math.max(den, 1e-12);
 }
 
-Deno.test("native: logits, loss, statistics and gradients equal the jax-js model's", opts, async () => {
-  for (const [mode, seed] of [["mean", 1], ["elbo", 2]] as const) {
-    const batch = syntheticBatch(B, K, M, seed);
-    const mask = syntheticMask(batch, 0.4, seed, mode === "elbo");
-    const p = named(seed);
-    const hin = encodeInputs(cfg, batch, mask);
-    const ht = encodeTargets(batch, mask, mode);
-    const nat = new NativeModel(cfg, weights);
-    const logitsN = nat.logits(p, hin);
-    const logitsJ = new Float32Array(
-      await forward(cfg, paramsFromHost(cfg, toHost(p)), inputsToDevice(cfg, hin)).data() as Float32Array,
-    );
-    assert.ok(maxRelErr(logitsN, logitsJ) < 1e-5, `logits rel err ${maxRelErr(logitsN, logitsJ)}`);
+Deno.test(
+  "native: logits, loss, statistics and gradients equal the jax-js model's",
+  opts,
+  async () => {
+    for (const [mode, seed] of [["mean", 1], ["elbo", 2]] as const) {
+      const batch = syntheticBatch(B, K, M, seed);
+      const mask = syntheticMask(batch, 0.4, seed, mode === "elbo");
+      const p = named(seed);
+      const hin = encodeInputs(cfg, batch, mask);
+      const ht = encodeTargets(batch, mask, mode);
+      const nat = new NativeModel(cfg, weights);
+      const logitsN = await nat.logits(p, hin);
+      const logitsJ = new Float32Array(
+        await forward(cfg, paramsFromHost(cfg, toHost(p)), inputsToDevice(cfg, hin))
+          .data() as Float32Array,
+      );
+      assert.ok(
+        maxRelErr(logitsN, logitsJ) < 1e-5,
+        `logits rel err ${maxRelErr(logitsN, logitsJ)}`,
+      );
 
-    const grads = zerosLike(p);
-    const r = nat.run(p, hin, ht, grads);
-    const vg = valueAndGrad(
-      (pp, inp, t) => lossFn(cfg, weights, pp, inp, t),
-      { hasAux: true },
-    );
-    const [[l, aux], gj] = vg(
-      paramsFromHost(cfg, toHost(p)),
-      inputsToDevice(cfg, hin),
-      targetsToDevice(ht, B, K),
-    );
-    const lossJ = (await l.data())[0];
-    const auxJ = await aux.data();
-    assert.ok(Math.abs(r.loss - lossJ) < 1e-5 * Math.abs(lossJ), `${mode}: loss ${r.loss} vs ${lossJ}`);
-    for (let i = 0; i < 10; i++) {
-      assert.ok(Math.abs(r.aux[i] - auxJ[i]) <= 1e-4 * Math.max(1, Math.abs(auxJ[i])), `aux[${i}] ${r.aux[i]} vs ${auxJ[i]}`);
+      const grads = zerosLike(p);
+      const r = await nat.run(p, hin, ht, grads);
+      const vg = valueAndGrad(
+        (pp, inp, t) => lossFn(cfg, weights, pp, inp, t),
+        { hasAux: true },
+      );
+      const [[l, aux], gj] = vg(
+        paramsFromHost(cfg, toHost(p)),
+        inputsToDevice(cfg, hin),
+        targetsToDevice(ht, B, K),
+      );
+      const lossJ = (await l.data())[0];
+      const auxJ = await aux.data();
+      assert.ok(
+        Math.abs(r.loss - lossJ) < 1e-5 * Math.abs(lossJ),
+        `${mode}: loss ${r.loss} vs ${lossJ}`,
+      );
+      for (let i = 0; i < 10; i++) {
+        assert.ok(
+          Math.abs(r.aux[i] - auxJ[i]) <= 1e-4 * Math.max(1, Math.abs(auxJ[i])),
+          `aux[${i}] ${r.aux[i]} vs ${auxJ[i]}`,
+        );
+      }
+      const gh = await paramsToHost(gj);
+      tree.dispose(gj);
+      for (const [name, { data }] of Object.entries(gh)) {
+        const e = maxRelErr(grads[name], data);
+        assert.ok(e < 2e-5, `${mode}: gradient of ${name}: max error ${e} of its largest entry`);
+      }
+      nat.dispose();
     }
-    const gh = await paramsToHost(gj);
-    tree.dispose(gj);
-    for (const [name, { data }] of Object.entries(gh)) {
-      const e = maxRelErr(grads[name], data);
-      assert.ok(e < 2e-5, `${mode}: gradient of ${name}: max error ${e} of its largest entry`);
-    }
-  }
-});
+  },
+);
 
 Deno.test("native: five AdamW steps follow the jax-js trainer's losses", opts, async () => {
   const optim = { ...BENCH_OPTIM, warmupSteps: 2, steps: 5, lr: 3e-3 };
@@ -126,9 +143,12 @@ Deno.test("native: five AdamW steps follow the jax-js trainer's losses", opts, a
     const hin = encodeInputs(cfg, batch, mask);
     const ht = encodeTargets(batch, mask, "mean");
     const grads = zerosLike(p);
-    const rn = nat.run(p, hin, ht, grads);
+    const rn = await nat.run(p, hin, ht, grads);
     const gnN = adamwUpdateHost(optim, p, grads, m, v, s);
-    const out = stepper.step(params, opt, s, [{ inputs: inputsToDevice(cfg, hin), targets: targetsToDevice(ht, B, K) }]);
+    const out = stepper.step(params, opt, s, [{
+      inputs: inputsToDevice(cfg, hin),
+      targets: targetsToDevice(ht, B, K),
+    }]);
     params = out.params;
     opt = out.opt;
     const lossJ = (await out.loss.data())[0], gnJ = (await out.gnorm.data())[0];
@@ -138,9 +158,13 @@ Deno.test("native: five AdamW steps follow the jax-js trainer's losses", opts, a
   }
   const after = await paramsToHost(params);
   for (const [name, { data }] of Object.entries(after)) {
-    assert.ok(maxRelErr(p[name], data) < 1e-3, `${name} after 5 steps: ${maxRelErr(p[name], data)}`);
+    assert.ok(
+      maxRelErr(p[name], data) < 1e-3,
+      `${name} after 5 steps: ${maxRelErr(p[name], data)}`,
+    );
   }
   stepper.dispose();
+  nat.dispose();
 });
 
 // ---- the blas device through the training loop
@@ -189,32 +213,44 @@ const data = {
   progress: false,
 };
 
-Deno.test("blas device: trains like wasm (losses within 1e-3), learns, and resumes exactly", opts, async () => {
-  const run = async (device: string, over = {}, extra = {}) => {
+Deno.test(
+  "blas device: trains like wasm (losses within 1e-3), learns, and resumes exactly",
+  opts,
+  async () => {
+    const run = async (device: string, over = {}, extra = {}) => {
+      const dir = await Deno.makeTempDir();
+      const r = await train(runConfig(device, over), { ...data, runDir: dir, ...extra });
+      tree.dispose(r.params);
+      return { r, dir };
+    };
+    const wasm = await run("wasm");
+    const blas = await run("blas");
+    assert.strictEqual(blas.r.losses.length, 24);
+    for (let i = 0; i < 24; i++) {
+      const a = blas.r.losses[i], b = wasm.r.losses[i];
+      assert.ok(Math.abs(a - b) < 1e-3 * b, `step ${i + 1}: blas ${a} vs wasm ${b}`);
+    }
+    const first = blas.r.losses.slice(0, 4).reduce((a, b) => a + b),
+      last = blas.r.losses.slice(-4).reduce((a, b) => a + b);
+    assert.ok(last < 0.85 * first, `blas loss did not fall: ${first / 4} -> ${last / 4}`);
+    // Interrupt at step 10 (checkpoint), resume to 24: identical losses, bit for bit.
     const dir = await Deno.makeTempDir();
-    const r = await train(runConfig(device, over), { ...data, runDir: dir, ...extra });
-    tree.dispose(r.params);
-    return { r, dir };
-  };
-  const wasm = await run("wasm");
-  const blas = await run("blas");
-  assert.strictEqual(blas.r.losses.length, 24);
-  for (let i = 0; i < 24; i++) {
-    const a = blas.r.losses[i], b = wasm.r.losses[i];
-    assert.ok(Math.abs(a - b) < 1e-3 * b, `step ${i + 1}: blas ${a} vs wasm ${b}`);
-  }
-  const first = blas.r.losses.slice(0, 4).reduce((a, b) => a + b), last = blas.r.losses.slice(-4).reduce((a, b) => a + b);
-  assert.ok(last < 0.85 * first, `blas loss did not fall: ${first / 4} -> ${last / 4}`);
-  // Interrupt at step 10 (checkpoint), resume to 24: identical losses, bit for bit.
-  const dir = await Deno.makeTempDir();
-  await train(runConfig("blas"), { ...data, runDir: dir, stopAtStep: 10 }).then((r) => tree.dispose(r.params));
-  const res = await train(runConfig("blas"), { ...data, runDir: dir, resume: true });
-  tree.dispose(res.params);
-  assert.deepStrictEqual(res.losses, blas.r.losses.slice(10));
-  // A checkpoint written by the blas device resumes on wasm (same names and shapes).
-  const cross = await train(runConfig("wasm"), { ...data, runDir: dir, resume: true, stopAtStep: 24 });
-  tree.dispose(cross.params);
-});
+    await train(runConfig("blas"), { ...data, runDir: dir, stopAtStep: 10 }).then((r) =>
+      tree.dispose(r.params)
+    );
+    const res = await train(runConfig("blas"), { ...data, runDir: dir, resume: true });
+    tree.dispose(res.params);
+    assert.deepStrictEqual(res.losses, blas.r.losses.slice(10));
+    // A checkpoint written by the blas device resumes on wasm (same names and shapes).
+    const cross = await train(runConfig("wasm"), {
+      ...data,
+      runDir: dir,
+      resume: true,
+      stopAtStep: 24,
+    });
+    tree.dispose(cross.params);
+  },
+);
 
 Deno.test("blas device: two identical micro-batches step like one", opts, async () => {
   const p1 = named(11), p2 = named(11);
@@ -223,10 +259,29 @@ Deno.test("blas device: two identical micro-batches step like one", opts, async 
   const nat = new NativeModel(cfg, weights);
   const optim = { ...BENCH_OPTIM, warmupSteps: 0 };
   const g1 = zerosLike(p1), g2 = zerosLike(p2);
-  nat.run(p1, hin, ht, g1);
-  nat.run(p2, hin, ht, g2);
-  nat.run(p2, hin, ht, g2);
+  await nat.run(p1, hin, ht, g1);
+  await nat.run(p2, hin, ht, g2);
+  await nat.run(p2, hin, ht, g2);
   adamwUpdateHost(optim, p1, g1, zerosLike(p1), zerosLike(p1), 0);
   adamwUpdateHost(optim, p2, g2, zerosLike(p2), zerosLike(p2), 0, 1 / 2);
   for (const k of Object.keys(p1)) assert.ok(maxRelErr(p1[k], p2[k]) < 1e-6, k);
+  nat.dispose();
+});
+
+Deno.test("blas device: the same gradients bit for bit on 1, 2 and 3 threads", opts, async () => {
+  const batch = syntheticBatch(7, K, M, 9), mask = syntheticMask(batch, 0.5, 9);
+  const hin = encodeInputs(cfg, batch, mask), ht = encodeTargets(batch, mask, "elbo");
+  const p = named(13);
+  const results: { loss: number; grads: NamedArrays }[] = [];
+  for (const threads of [1, 2, 3]) {
+    const nat = new NativeModel(cfg, weights, { threads });
+    const grads = zerosLike(p);
+    const r = await nat.run(p, hin, ht, grads);
+    results.push({ loss: r.loss, grads });
+    nat.dispose();
+  }
+  for (const r of results.slice(1)) {
+    assert.strictEqual(r.loss, results[0].loss);
+    for (const k of Object.keys(p)) assert.deepStrictEqual(r.grads[k], results[0].grads[k], k);
+  }
 });

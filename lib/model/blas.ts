@@ -28,8 +28,20 @@ const CANDIDATES = [
 const SYMBOLS = {
   cblas_sgemm: {
     parameters: [
-      "i32", "i32", "i32", "i32", "i32", "i32", "f32", "buffer", "i32",
-      "buffer", "i32", "f32", "buffer", "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
     ],
     result: "void",
   },

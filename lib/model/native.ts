@@ -21,6 +21,16 @@ import { CELLS, SLOTS_PER_FRAME } from "../data/types.ts";
 import type { HeadWeights, HostTargets } from "../train/loss.ts";
 import { type Blas, loadBlas } from "./blas.ts";
 import {
+  attentionBackward,
+  attentionForward,
+  type AttnDims,
+  fexp,
+  rmsNorm,
+  rmsNormBack,
+  swigluBackward,
+  swigluForward,
+} from "./native_kernels.ts";
+import {
   HEAD_COLS,
   type HostInputs,
   type ModelConfig,
@@ -34,21 +44,6 @@ import {
 /** Parameters (or gradients, or moments) by dotted name, as flat float32 arrays. */
 export type NamedArrays = Record<string, Float32Array>;
 
-// --- exp: Cody-Waite reduction + degree-8 Taylor polynomial (max relative error ~1e-7,
-// float32 rounding level), ~2.3x faster than Math.exp in V8.
-const POW2 = new Float64Array(301);
-for (let k = -150; k <= 150; k++) POW2[k + 150] = Math.pow(2, k);
-const LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
-function fexp(x: number): number {
-  if (x < -88) return 0; // below float32's normal range (the engine's exp gives 0 there too)
-  if (x > 88) return Infinity;
-  const k = Math.floor(x * LOG2E + 0.5);
-  const r = x - k * LN2;
-  return (1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 +
-    r * (0.008333333333333333 + r * (0.001388888888888889 + r * 0.0001984126984126984))))))) *
-    POW2[k + 150];
-}
-
 /** Head layout of the loss: output columns, and where targets/masks live. */
 const LOSS_HEADS = [
   { key: "obj", cols: HEAD_COLS.obj, attr: 0 },
@@ -57,6 +52,63 @@ const LOSS_HEADS = [
   { key: "dir", cols: HEAD_COLS.dir, attr: -1 },
   { key: "action", cols: HEAD_COLS.action, attr: -1 },
 ] as const;
+
+/** Helper threads (lib/model/native_worker.ts) that take a share of the parallel loops. */
+class Helpers {
+  private workers: Worker[] = [];
+  private waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(n: number) {
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(new URL("./native_worker.ts", import.meta.url).href, { type: "module" });
+      w.onmessage = (e: MessageEvent<{ id: number; error?: string }>) => {
+        const p = this.waiting.get(e.data.id);
+        this.waiting.delete(e.data.id);
+        if (!p) return;
+        if (e.data.error) p.reject(new Error(`blas helper thread: ${e.data.error}`));
+        else p.resolve();
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        for (const p of this.waiting.values()) {
+          p.reject(new Error(`blas helper thread: ${e.message}`));
+        }
+        this.waiting.clear();
+      };
+      this.workers.push(w);
+    }
+  }
+
+  get count(): number {
+    return this.workers.length;
+  }
+
+  /** Send one task to helper i; resolves when it is done. */
+  run(i: number, task: Record<string, unknown>): Promise<void> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.workers[i].postMessage({ ...task, id });
+    });
+  }
+
+  terminate(): void {
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+}
+
+/** Threads the `blas` device uses by default: every core (BLAS_THREADS overrides). */
+export function defaultThreads(): number {
+  const env = Number(Deno.env.get("BLAS_THREADS"));
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+}
+
+/** Shared-memory float32 array (visible to the helper threads). */
+const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
+const sab = (a: Float32Array) => a.buffer as SharedArrayBuffer;
 
 interface Workspace {
   B: number;
@@ -87,7 +139,6 @@ interface Workspace {
   dqkv: Float32Array;
   dact: Float32Array;
   dgu: Float32Array;
-  dP: Float32Array;
   dlogits: Float32Array;
   dhf: Float32Array;
 }
@@ -105,19 +156,66 @@ export class NativeModel {
   readonly cfg: ModelConfig;
   readonly weights: HeadWeights;
   readonly blas: Blas;
+  /** Threads used: this one plus the helpers. */
+  readonly threads: number;
   private posIdx: Int32Array;
   private ws: Workspace | null = null;
+  private helpers: Helpers | null;
+  private dP: Float32Array = new Float32Array(0);
+  private blasThreads: number;
 
-  constructor(cfg: ModelConfig, weights: HeadWeights, blas: Blas = loadBlas()) {
+  /**
+   * `threads` (default {@link defaultThreads}): the attention and SwiGLU loops are
+   * split over this many threads (helpers are Web Workers); the large matmuls
+   * use OpenBLAS's own threads.
+   */
+  constructor(
+    cfg: ModelConfig,
+    weights: HeadWeights,
+    opts: { blas?: Blas; threads?: number } = {},
+  ) {
     this.cfg = cfg;
     this.weights = weights;
-    this.blas = blas;
+    this.blas = opts.blas ?? loadBlas();
     this.posIdx = positionIndex(cfg);
+    this.threads = Math.max(1, opts.threads ?? defaultThreads());
+    this.helpers = this.threads > 1 ? new Helpers(this.threads - 1) : null;
+    this.blasThreads = this.blas.threads();
   }
 
-  /** Release the activation buffers (they are rebuilt on the next call). */
+  /** Stop the helper threads and release the activation buffers. */
   dispose(): void {
     this.ws = null;
+    this.helpers?.terminate();
+    this.helpers = null;
+  }
+
+  /**
+   * Run `fn(lo, hi)` over [0, n) split into contiguous ranges, one per thread:
+   * this thread takes the first range and helpers the rest. While helpers run,
+   * OpenBLAS is set to one thread per caller (each thread issues its own calls).
+   */
+  private async parallel(
+    n: number,
+    local: (lo: number, hi: number) => void,
+    task: Record<string, unknown>,
+  ): Promise<void> {
+    const h = this.helpers;
+    if (!h || n < 2) return local(0, n);
+    const parts = Math.min(n, h.count + 1);
+    const cut = (i: number) => Math.floor((i * n) / parts);
+    const blasSingle = this.blasThreads > 1;
+    if (blasSingle) this.blas.setThreads(1);
+    try {
+      const remote: Promise<void>[] = [];
+      for (let i = 1; i < parts; i++) {
+        remote.push(h.run(i - 1, { ...task, lo: cut(i), hi: cut(i + 1) }));
+      }
+      local(0, cut(1));
+      await Promise.all(remote);
+    } finally {
+      if (blasSingle) this.blas.setThreads(this.blasThreads);
+    }
   }
 
   private workspace(B: number): Workspace {
@@ -125,7 +223,7 @@ export class NativeModel {
     this.ws = null; // let the old buffers go before allocating new ones
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K } = this.cfg;
     const L = seqLen(this.cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
-    const f = (n: number) => new Float32Array(n);
+    const f = shared;
     const per = (n: number) => Array.from({ length: nl }, () => f(n));
     this.ws = {
       B,
@@ -152,7 +250,6 @@ export class NativeModel {
       dqkv: f(N * 3 * D),
       dact: f(N * F),
       dgu: f(N * 2 * F),
-      dP: f(L * L),
       dlogits: f(R * OUT_COLS),
       dhf: f(R * D),
     };
@@ -164,30 +261,30 @@ export class NativeModel {
    * gradient of the loss to `grads` (same names as the parameters; the caller
    * zeroes them). Does not modify `params`.
    */
-  run(
+  async run(
     params: NamedArrays,
     inputs: HostInputs,
     targets: HostTargets,
     grads: NamedArrays | null,
-  ): NativeLoss {
+  ): Promise<NativeLoss> {
     const ws = this.workspace(inputs.B);
-    this.forward(params, inputs, ws);
+    await this.forward(params, inputs, ws);
     const out = this.loss(targets, ws, grads !== null);
-    if (grads) this.backward(params, inputs, ws, grads);
+    if (grads) await this.backward(params, inputs, ws, grads);
     return out;
   }
 
   /** Logits [B, K, 51, 32] of a batch (a copy; for checks against the jax-js forward pass). */
-  logits(params: NamedArrays, inputs: HostInputs): Float32Array {
+  async logits(params: NamedArrays, inputs: HostInputs): Promise<Float32Array> {
     const ws = this.workspace(inputs.B);
-    this.forward(params, inputs, ws);
+    await this.forward(params, inputs, ws);
     return ws.logits.slice();
   }
 
-  private forward(p: NamedArrays, inp: HostInputs, ws: Workspace): void {
+  private async forward(p: NamedArrays, inp: HostInputs, ws: Workspace): Promise<void> {
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K, missionLen: M } = this.cfg;
     const B = inp.B, L = seqLen(this.cfg), N = B * L, S = SLOTS_PER_FRAME;
-    const hd = D / H, D3 = 3 * D, F2 = 2 * F, scale = 1 / Math.sqrt(hd);
+    const D3 = 3 * D, F2 = 2 * F, dims: AttnDims = { L, D, H };
     const blas = this.blas;
     checkRows(inp.tok, tokRows(this.cfg), "token");
     // Embedding: sum of token rows + sum of position rows.
@@ -198,11 +295,11 @@ export class NativeModel {
         for (let i = 0; i < D; i++) x0[o + i] = 0;
         for (let j = 0; j < 3; j++) {
           const r = ti[n * 3 + j];
-          if (r >= 0) for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += tok[ro + i];
+          if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += tok[ro + i]; }
         }
         for (let j = 0; j < 3; j++) {
           const r = pi[l * 3 + j];
-          if (r >= 0) for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += pos[ro + i];
+          if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += pos[ro + i]; }
         }
       }
     }
@@ -213,30 +310,22 @@ export class NativeModel {
       const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], P = ws.P[l], O = ws.O[l];
       rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
       blas.sgemm(false, false, N, D3, D, 1, h1, 0, D, p[pre + "wqkv"], 0, D3, 0, qkv, 0, D3);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const qOff = b * L * D3 + h * hd, pOff = (b * H + h) * L * L;
-          // scores = (scale q) k^T
-          blas.sgemm(false, true, L, L, hd, scale, qkv, qOff, D3, qkv, qOff + D, D3, 0, P, pOff, L);
-          softmaxRows(P, pOff, L, bias, b * L);
-          blas.sgemm(false, false, L, hd, L, 1, P, pOff, L, qkv, qOff + 2 * D, D3, 0, O, b * L * D + h * hd, D);
-        }
-      }
+      await this.parallel(
+        B,
+        (lo, hi) => attentionForward(blas, dims, qkv, P, O, ws.bias, lo, hi),
+        { op: "attnF", dims, qkv: sab(qkv), P: sab(P), O: sab(O), bias: sab(ws.bias) },
+      );
       const x1 = ws.x1[l];
       x1.set(x);
       blas.sgemm(false, false, N, D, D, 1, O, 0, D, p[pre + "wo"], 0, D, 1, x1, 0, D);
       const h2 = ws.h2[l], gu = ws.gu[l], sig = ws.sig[l], act = ws.act[l];
       rmsNorm(x1, p[pre + "ln2"], h2, ws.rstd2[l], N, D);
       blas.sgemm(false, false, N, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
-      for (let n = 0; n < N; n++) {
-        const go = n * F2, ao = n * F;
-        for (let i = 0; i < F; i++) {
-          const g = gu[go + i];
-          const s = 1 / (1 + fexp(-g));
-          sig[ao + i] = s;
-          act[ao + i] = g * s * gu[go + F + i];
-        }
-      }
+      await this.parallel(
+        N,
+        (lo, hi) => swigluForward(gu, sig, act, F, lo, hi),
+        { op: "swiF", gu: sab(gu), sig: sab(sig), act: sab(act), F },
+      );
       const xo = ws.xs[l + 1];
       xo.set(x1);
       blas.sgemm(false, false, N, D, F, 1, act, 0, F, p[pre + "w2"], 0, D, 1, xo, 0, D);
@@ -245,9 +334,33 @@ export class NativeModel {
     const xL = ws.xs[nl], hf = ws.hf, lnf = p.lnf, rstdf = ws.rstdf;
     const FS = K * S;
     for (let b = 0; b < B; b++) {
-      rmsNorm(xL.subarray((b * L + M) * D, (b + 1) * L * D), lnf, hf.subarray(b * FS * D, (b + 1) * FS * D), rstdf.subarray(b * FS, (b + 1) * FS), FS, D);
+      rmsNorm(
+        xL.subarray((b * L + M) * D, (b + 1) * L * D),
+        lnf,
+        hf.subarray(b * FS * D, (b + 1) * FS * D),
+        rstdf.subarray(b * FS, (b + 1) * FS),
+        FS,
+        D,
+      );
     }
-    blas.sgemm(false, false, B * FS, OUT_COLS, D, 1, hf, 0, D, p.head, 0, OUT_COLS, 0, ws.logits, 0, OUT_COLS);
+    blas.sgemm(
+      false,
+      false,
+      B * FS,
+      OUT_COLS,
+      D,
+      1,
+      hf,
+      0,
+      D,
+      p.head,
+      0,
+      OUT_COLS,
+      0,
+      ws.logits,
+      0,
+      OUT_COLS,
+    );
   }
 
   private loss(t: HostTargets, ws: Workspace, withGrad: boolean): NativeLoss {
@@ -301,14 +414,55 @@ export class NativeModel {
     return { loss, aux };
   }
 
-  private backward(p: NamedArrays, inp: HostInputs, ws: Workspace, g: NamedArrays): void {
+  private async backward(
+    p: NamedArrays,
+    inp: HostInputs,
+    ws: Workspace,
+    g: NamedArrays,
+  ): Promise<void> {
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K, missionLen: M } = this.cfg;
     const B = inp.B, L = seqLen(this.cfg), N = B * L, S = SLOTS_PER_FRAME, FS = K * S;
-    const hd = D / H, D3 = 3 * D, F2 = 2 * F, scale = 1 / Math.sqrt(hd);
+    const D3 = 3 * D, F2 = 2 * F, dims: AttnDims = { L, D, H };
     const blas = this.blas;
+    if (this.dP.length < L * L) this.dP = new Float32Array(L * L);
+    const dP = this.dP;
     // Head and final norm.
-    blas.sgemm(true, false, D, OUT_COLS, B * FS, 1, ws.hf, 0, D, ws.dlogits, 0, OUT_COLS, 1, g.head, 0, OUT_COLS);
-    blas.sgemm(false, true, B * FS, D, OUT_COLS, 1, ws.dlogits, 0, OUT_COLS, p.head, 0, OUT_COLS, 0, ws.dhf, 0, D);
+    blas.sgemm(
+      true,
+      false,
+      D,
+      OUT_COLS,
+      B * FS,
+      1,
+      ws.hf,
+      0,
+      D,
+      ws.dlogits,
+      0,
+      OUT_COLS,
+      1,
+      g.head,
+      0,
+      OUT_COLS,
+    );
+    blas.sgemm(
+      false,
+      true,
+      B * FS,
+      D,
+      OUT_COLS,
+      1,
+      ws.dlogits,
+      0,
+      OUT_COLS,
+      p.head,
+      0,
+      OUT_COLS,
+      0,
+      ws.dhf,
+      0,
+      D,
+    );
     let dx = ws.dxA, dxNext = ws.dxB;
     dx.fill(0);
     const xL = ws.xs[nl];
@@ -330,40 +484,24 @@ export class NativeModel {
       const act = ws.act[l], sig = ws.sig[l], gu = ws.gu[l], dact = ws.dact, dgu = ws.dgu;
       blas.sgemm(true, false, F, D, N, 1, act, 0, F, dx, 0, D, 1, g[pre + "w2"], 0, D);
       blas.sgemm(false, true, N, F, D, 1, dx, 0, D, p[pre + "w2"], 0, D, 0, dact, 0, F);
-      for (let n = 0; n < N; n++) {
-        const go = n * F2, ao = n * F;
-        for (let i = 0; i < F; i++) {
-          const gg = gu[go + i], u = gu[go + F + i], s = sig[ao + i], da = dact[ao + i];
-          dgu[go + i] = da * u * s * (1 + gg * (1 - s));
-          dgu[go + F + i] = da * gg * s;
-        }
-      }
+      await this.parallel(
+        N,
+        (lo, hi) => swigluBackward(gu, sig, dact, dgu, F, lo, hi),
+        { op: "swiB", gu: sab(gu), sig: sab(sig), dact: sab(dact), dgu: sab(dgu), F },
+      );
       blas.sgemm(true, false, D, F2, N, 1, ws.h2[l], 0, D, dgu, 0, F2, 1, g[pre + "w13"], 0, F2);
       blas.sgemm(false, true, N, D, F2, 1, dgu, 0, F2, p[pre + "w13"], 0, F2, 0, ws.dh, 0, D);
       // dx1 = dx + norm backward (in place into dx).
       rmsNormBack(ws.x1[l], ws.rstd2[l], p[pre + "ln2"], ws.dh, dx, g[pre + "ln2"], N, D);
       // Attention: x1 = x + O @ wo.
-      const O = ws.O[l], P = ws.P[l], qkv = ws.qkv[l], dO = ws.dO, dqkv = ws.dqkv, dP = ws.dP;
+      const O = ws.O[l], P = ws.P[l], qkv = ws.qkv[l], dO = ws.dO, dqkv = ws.dqkv;
       blas.sgemm(true, false, D, D, N, 1, O, 0, D, dx, 0, D, 1, g[pre + "wo"], 0, D);
       blas.sgemm(false, true, N, D, D, 1, dx, 0, D, p[pre + "wo"], 0, D, 0, dO, 0, D);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          const qOff = b * L * D3 + h * hd, pOff = (b * H + h) * L * L, oOff = b * L * D + h * hd;
-          // dP = dO_h v_h^T ; dv_h = P^T dO_h
-          blas.sgemm(false, true, L, L, hd, 1, dO, oOff, D, qkv, qOff + 2 * D, D3, 0, dP, 0, L);
-          blas.sgemm(true, false, L, hd, L, 1, P, pOff, L, dO, oOff, D, 0, dqkv, qOff + 2 * D, D3);
-          // dS = P * (dP - rowsum(dP * P))
-          for (let i = 0; i < L; i++) {
-            const ro = pOff + i * L, rd = i * L;
-            let dot = 0;
-            for (let j = 0; j < L; j++) dot += dP[rd + j] * P[ro + j];
-            for (let j = 0; j < L; j++) dP[rd + j] = P[ro + j] * (dP[rd + j] - dot);
-          }
-          // dq = scale dS k ; dk = scale dS^T q
-          blas.sgemm(false, false, L, hd, L, scale, dP, 0, L, qkv, qOff + D, D3, 0, dqkv, qOff, D3);
-          blas.sgemm(true, false, L, hd, L, scale, dP, 0, L, qkv, qOff, D3, 0, dqkv, qOff + D, D3);
-        }
-      }
+      await this.parallel(
+        B,
+        (lo, hi) => attentionBackward(blas, dims, qkv, P, dO, dqkv, dP, lo, hi),
+        { op: "attnB", dims, qkv: sab(qkv), P: sab(P), dO: sab(dO), dqkv: sab(dqkv) },
+      );
       blas.sgemm(true, false, D, D3, N, 1, ws.h1[l], 0, D, dqkv, 0, D3, 1, g[pre + "wqkv"], 0, D3);
       blas.sgemm(false, true, N, D, D3, 1, dqkv, 0, D3, p[pre + "wqkv"], 0, D3, 0, ws.dh, 0, D);
       dxNext.set(dx);
@@ -377,9 +515,9 @@ export class NativeModel {
         const n = b * L + l, o = n * D;
         for (let j = 0; j < 3; j++) {
           const r = ti[n * 3 + j];
-          if (r >= 0) for (let i = 0, ro = r * D; i < D; i++) gt[ro + i] += dx[o + i];
+          if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) gt[ro + i] += dx[o + i]; }
           const q = pi[l * 3 + j];
-          if (q >= 0) for (let i = 0, ro = q * D; i < D; i++) gp[ro + i] += dx[o + i];
+          if (q >= 0) { for (let i = 0, ro = q * D; i < D; i++) gp[ro + i] += dx[o + i]; }
         }
       }
     }
@@ -391,69 +529,6 @@ function checkRows(idx: Int32Array, rows: number, what: string): void {
     if (idx[i] >= rows) {
       throw new Error(`${what} row ${idx[i]} is outside the embedding table (${rows} rows)`);
     }
-  }
-}
-
-/** y = x / sqrt(mean(x^2) + 1e-6) * g over rows of width D; keeps 1/rms per row. */
-function rmsNorm(
-  x: Float32Array,
-  g: Float32Array,
-  y: Float32Array,
-  rstd: Float32Array,
-  rows: number,
-  D: number,
-): void {
-  for (let n = 0; n < rows; n++) {
-    const o = n * D;
-    let ss = 0;
-    for (let i = 0; i < D; i++) ss += x[o + i] * x[o + i];
-    const r = 1 / Math.sqrt(ss / D + 1e-6);
-    rstd[n] = r;
-    for (let i = 0; i < D; i++) y[o + i] = x[o + i] * r * g[i];
-  }
-}
-
-/** Adds d(loss)/dx of {@link rmsNorm} to `dx` and d/dg to `dg`, given dy. */
-function rmsNormBack(
-  x: Float32Array,
-  rstd: Float32Array,
-  g: Float32Array,
-  dy: Float32Array,
-  dx: Float32Array,
-  dg: Float32Array,
-  rows: number,
-  D: number,
-): void {
-  for (let n = 0; n < rows; n++) {
-    const o = n * D, r = rstd[n];
-    let dot = 0;
-    for (let i = 0; i < D; i++) dot += dy[o + i] * g[i] * x[o + i];
-    const c = r * r * r * dot / D;
-    for (let i = 0; i < D; i++) {
-      dx[o + i] += r * dy[o + i] * g[i] - c * x[o + i];
-      dg[i] += dy[o + i] * x[o + i] * r;
-    }
-  }
-}
-
-/** In-place softmax of L rows of length L starting at `off`, after adding the key bias. */
-function softmaxRows(P: Float32Array, off: number, L: number, bias: Float32Array, bOff: number) {
-  for (let i = 0; i < L; i++) {
-    const ro = off + i * L;
-    let mx = -Infinity;
-    for (let j = 0; j < L; j++) {
-      const v = P[ro + j] + bias[bOff + j];
-      P[ro + j] = v;
-      if (v > mx) mx = v;
-    }
-    let z = 0;
-    for (let j = 0; j < L; j++) {
-      const e = fexp(P[ro + j] - mx);
-      P[ro + j] = e;
-      z += e;
-    }
-    const inv = 1 / z;
-    for (let j = 0; j < L; j++) P[ro + j] *= inv;
   }
 }
 

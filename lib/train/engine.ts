@@ -16,7 +16,7 @@
 import { tree } from "@jax-js/jax";
 import type { HostInputs, HostParams, ModelConfig, Params } from "../model/transformer.ts";
 import { inputsToDevice, paramsFromHost, paramsToHost } from "../model/transformer.ts";
-import { NativeModel, type NamedArrays, zerosLike } from "../model/native.ts";
+import { type NamedArrays, NativeModel, zerosLike } from "../model/native.ts";
 import { type HeadWeights, type HostTargets, targetsToDevice } from "./loss.ts";
 import { adamwUpdateHost, type OptimConfig } from "./optim.ts";
 import { makeStepper } from "./step.ts";
@@ -133,25 +133,21 @@ export function blasEngine(
       Object.entries(a).map(([k, d]) => [k, { shape: shapes[k].slice(), data: d.slice() }]),
     );
   return {
-    step(s, micro) {
-      try {
-        for (const g of Object.values(grads)) g.fill(0);
-        let loss = 0;
-        const aux = new Float64Array(10);
-        for (const b of micro) {
-          const r = net.run(params, b.inputs, b.targets, grads);
-          loss += r.loss;
-          for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
-        }
-        const gnorm = adamwUpdateHost(optim, params, grads, m, v, s, 1 / micro.length);
-        return Promise.resolve({ loss: loss / micro.length, gnorm, aux });
-      } catch (e) {
-        return Promise.reject(e);
+    async step(s, micro) {
+      for (const g of Object.values(grads)) g.fill(0);
+      let loss = 0;
+      const aux = new Float64Array(10);
+      for (const b of micro) {
+        const r = await net.run(params, b.inputs, b.targets, grads);
+        loss += r.loss;
+        for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
       }
+      const gnorm = adamwUpdateHost(optim, params, grads, m, v, s, 1 / micro.length);
+      return { loss: loss / micro.length, gnorm, aux };
     },
-    evaluate(b) {
-      const r = net.run(params, b.inputs, b.targets, null);
-      return Promise.resolve({ loss: r.loss, aux: r.aux });
+    async evaluate(b) {
+      const r = await net.run(params, b.inputs, b.targets, null);
+      return { loss: r.loss, aux: r.aux };
     },
     state: () => Promise.resolve({ params: host(params), m: host(m), v: host(v) }),
     deviceParams: () => paramsFromHost(model, host(params)),
@@ -162,7 +158,9 @@ export function blasEngine(
 /** Zero Adam moments for host parameters. */
 export function zeroMoments(p: HostParams): HostParams {
   return Object.fromEntries(
-    Object.entries(p).map(([k, v]) => [k, { shape: v.shape.slice(), data: new Float32Array(v.data.length) }]),
+    Object.entries(p).map((
+      [k, v],
+    ) => [k, { shape: v.shape.slice(), data: new Float32Array(v.data.length) }]),
   );
 }
 

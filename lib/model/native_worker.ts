@@ -1,0 +1,53 @@
+/**
+ * Helper thread of the `blas` device: runs one range of an attention or
+ * SwiGLU pass (lib/model/native_kernels.ts) on shared memory and replies.
+ * Started by lib/model/native.ts; one per extra core.
+ *
+ * @module
+ */
+
+import { loadBlas } from "./blas.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  swigluBackward,
+  swigluForward,
+} from "./native_kernels.ts";
+
+const blas = loadBlas();
+let scratch = new Float32Array(0);
+const f32 = (b: SharedArrayBuffer) => new Float32Array(b);
+
+// deno-lint-ignore no-explicit-any
+self.onmessage = (e: MessageEvent<any>) => {
+  const t = e.data;
+  try {
+    if (t.op === "attnF") {
+      attentionForward(blas, t.dims, f32(t.qkv), f32(t.P), f32(t.O), f32(t.bias), t.lo, t.hi);
+    } else if (t.op === "attnB") {
+      const n = t.dims.L * t.dims.L;
+      if (scratch.length < n) scratch = new Float32Array(n);
+      attentionBackward(
+        blas,
+        t.dims,
+        f32(t.qkv),
+        f32(t.P),
+        f32(t.dO),
+        f32(t.dqkv),
+        scratch,
+        t.lo,
+        t.hi,
+      );
+    } else if (t.op === "swiF") {
+      swigluForward(f32(t.gu), f32(t.sig), f32(t.act), t.F, t.lo, t.hi);
+    } else if (t.op === "swiB") {
+      swigluBackward(f32(t.gu), f32(t.sig), f32(t.dact), f32(t.dgu), t.F, t.lo, t.hi);
+    } else throw new Error(`unknown task '${t.op}'`);
+    self.postMessage({ id: t.id });
+  } catch (err) {
+    self.postMessage({
+      id: t.id,
+      error: err instanceof Error ? err.stack ?? err.message : String(err),
+    });
+  }
+};
