@@ -1,28 +1,33 @@
 /**
- * Training throughput of the masked-diffusion transformer on @jax-js/jax, side
- * by side with PyTorch on the same CPU (bench/torch_train.py: same
- * architecture, batch and objective; forward + backward + AdamW).
+ * Training throughput of the masked-diffusion transformer on each training
+ * device (`blas`: lib/model/native.ts on OpenBLAS; `wasm`/`webgpu`: the
+ * compiled @jax-js/jax step), side by side with PyTorch on the same CPU
+ * (bench/torch_train.py: same architecture, batch and objective; forward +
+ * backward + AdamW).
  *
- *   deno task bench:train [--sizes small,base] [--steps 6] [--rounds 2] [--batch 32]
- *                          [--frames 4] [--mission 12] [--device wasm] [--no-torch]
+ *   deno task bench:train [--sizes small,base] [--devices blas,wasm] [--steps 6] [--rounds 2]
+ *                          [--batch 32] [--frames 4] [--mission 12] [--no-torch]
  *
- * Prints one JSON object per model size: tokens/s (sequence positions per
- * second), ms/step (median and best), cores used (process CPU time / wall time),
- * achieved GFLOP/s (analytic FLOPs of forward + backward), the fraction of the
- * measured 1024x1024 jit matMul peak, peak RSS, and the PyTorch figures and
- * ratio measured in the same run. Rounds alternate jax-js and PyTorch so that
- * load from other processes hits both alike; each jax-js round runs in a fresh
- * child process (its own 4 GiB wasm memory, so peak RSS is per model size).
+ * Prints one JSON object per model size and device: tokens/s (sequence
+ * positions per second), ms/step (median and best), cores used (process CPU
+ * time / wall time), achieved GFLOP/s (analytic FLOPs of forward + backward),
+ * the fraction of the device's measured 1024x1024 matmul peak, peak RSS, and
+ * the PyTorch figures and ratio measured in the same run. Rounds alternate the
+ * devices and PyTorch so that load from other processes hits all alike; each
+ * round runs in a fresh child process (peak RSS per model size and device).
  * Never asserts on time.
  *
  * @module
  */
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
-import { defaultDevice, jit, numpy as np, tree } from "@jax-js/jax";
+import { jit, numpy as np, tree } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
+import { loadBlas } from "../lib/model/blas.ts";
+import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import {
   encodeInputs,
+  initHostParams,
   initParams,
   inputsToDevice,
   type ModelConfig,
@@ -32,6 +37,7 @@ import {
   tokRows,
 } from "../lib/model/transformer.ts";
 import {
+  adamwUpdateHost,
   BENCH_OPTIM,
   encodeTargets,
   initOptState,
@@ -55,7 +61,7 @@ const batchFor = (size: string) => Number(arg("batch", size === "base" ? "8" : "
 let B = 32;
 const K = Number(arg("frames", "4"));
 const M = Number(arg("mission", "12"));
-const device = arg("device", "wasm");
+const devices = arg("devices", arg("device", "blas,wasm")).split(",");
 const withTorch = !Deno.args.includes("--no-torch");
 
 /** Process CPU seconds (all threads: the wasm workers are threads of this process). */
@@ -88,6 +94,19 @@ export function trainFlops(cfg: ModelConfig, batch: number): number {
   return 3 * (cfg.nLayers * perLayer + emb + head);
 }
 
+/** 1024x1024 sgemm GFLOP/s of OpenBLAS (best of 10). */
+function blasPeak(): number {
+  const blas = loadBlas();
+  const a = new Float32Array(1024 * 1024).fill(0.001), c = new Float32Array(1024 * 1024);
+  let best = Infinity;
+  for (let i = 0; i < 13; i++) {
+    const t = performance.now();
+    blas.sgemm(false, false, 1024, 1024, 1024, 1, a, 0, 1024, a, 0, 1024, 0, c, 0, 1024);
+    if (i >= 3) best = Math.min(best, performance.now() - t);
+  }
+  return (2 * 1024 ** 3) / (best / 1000) / 1e9;
+}
+
 async function matmulPeak(): Promise<number> {
   const f = jit((a: np.Array, b: np.Array) => np.matmul(a, b));
   const a = np.array(new Float32Array(1024 * 1024).fill(0.001)).reshape([1024, 1024]);
@@ -115,12 +134,7 @@ async function runJax(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
   const st = makeStepper(cfg, BENCH_OPTIM, UNIT_HEAD_WEIGHTS);
   let params = initParams(cfg, 0);
   let opt = initOptState(params);
-  const hostBatches = [0, 1, 2].map((i) => {
-    const b = syntheticBatch(B, K, M, i);
-    b.frameValid.fill(1);
-    const m = syntheticMask(b, 0.3, i);
-    return { inputs: encodeInputs(cfg, b, m), targets: encodeTargets(b, m, "mean") };
-  });
+  const hostBatches = benchBatches(cfg);
   const dev = (i: number) => {
     const h = hostBatches[i % hostBatches.length];
     return { inputs: inputsToDevice(cfg, h.inputs), targets: targetsToDevice(h.targets, B, K) };
@@ -144,6 +158,40 @@ async function runJax(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
   }
   tree.dispose([params, opt]);
   st.dispose();
+  return { times, cpu, wall };
+}
+
+function benchBatches(cfg: ModelConfig) {
+  return [0, 1, 2].map((i) => {
+    const b = syntheticBatch(B, K, M, i);
+    b.frameValid.fill(1);
+    const m = syntheticMask(b, 0.3, i);
+    return { inputs: encodeInputs(cfg, b, m), targets: encodeTargets(b, m, "mean") };
+  });
+}
+
+async function runBlas(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
+  const net = new NativeModel(cfg, UNIT_HEAD_WEIGHTS);
+  const params: NamedArrays = {};
+  for (const [k, v] of Object.entries(initHostParams(cfg, 0))) params[k] = v.data;
+  const m = zerosLike(params), v = zerosLike(params), grads = zerosLike(params);
+  const hostBatches = benchBatches(cfg);
+  const times: number[] = [];
+  let cpu = 0, wall = 0;
+  for (let s = 0; s < nSteps + 2; s++) {
+    const c0 = cpuSeconds(), t0 = performance.now();
+    const h = hostBatches[s % hostBatches.length];
+    for (const g of Object.values(grads)) g.fill(0);
+    await net.run(params, h.inputs, h.targets, grads);
+    adamwUpdateHost(BENCH_OPTIM, params, grads, m, v, s);
+    const dt = performance.now() - t0;
+    if (s >= 2) { // the first two steps allocate buffers and warm up V8
+      times.push(dt);
+      cpu += cpuSeconds() - c0;
+      wall += dt / 1000;
+    }
+  }
+  net.dispose();
   return { times, cpu, wall };
 }
 
@@ -198,23 +246,24 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-await selectDevice(device);
-defaultDevice(device as "wasm" | "webgpu");
-
-// Child mode: one jax-js round in a fresh process (fresh 4 GiB wasm memory, honest peak RSS).
+// Child mode: one round on one device in a fresh process (fresh 4 GiB wasm memory, honest peak RSS).
 const child = arg("child", "");
 if (child) {
+  const device = devices[0];
+  await selectDevice(device);
   const cfg = resolveModelConfig({ size: child }, { length: K, mission_len: M });
   B = batchFor(child);
-  const j = await runJax(cfg, steps);
-  console.log(JSON.stringify({ ...j, peak_rss_mb: peakRssMb() }));
+  const j = device === "blas" ? await runBlas(cfg, steps) : await runJax(cfg, steps);
+  const peak = device === "blas" ? blasPeak() : await matmulPeak();
+  console.log(JSON.stringify({ ...j, peak_rss_mb: peakRssMb(), matmul_peak_gflops: peak }));
   Deno.exit(0);
 }
 
-async function runJaxChild(
+async function runChild(
   size: string,
+  device: string,
   nSteps: number,
-): Promise<JaxRun & { peak_rss_mb: number }> {
+): Promise<JaxRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
   const self = new URL(import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -229,7 +278,7 @@ async function runJaxChild(
       String(K),
       "--mission",
       String(M),
-      "--device",
+      "--devices",
       device,
       ...(Deno.args.includes("--batch") ? ["--batch", String(B)] : []),
     ],
@@ -240,12 +289,11 @@ async function runJaxChild(
     const err = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
       !l.trim().startsWith("at ")
     ).slice(-4).join(" ");
-    throw new Error(`jax-js child run for ${size} failed: ${err}`);
+    throw new Error(`${device} child run for ${size} failed: ${err}`);
   }
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
-const peak = await matmulPeak();
 const loadavg = () => Deno.loadavg?.()[0];
 for (const size of sizes) {
   const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
@@ -253,63 +301,89 @@ for (const size of sizes) {
   const L = seqLen(cfg);
   const flops = trainFlops(cfg, B);
   const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
-  const jaxTimes: number[] = [];
-  let cpu = 0, wall = 0;
+  const per = new Map(devices.map((d) => [d, {
+    times: [] as number[],
+    cpu: 0,
+    wall: 0,
+    peakRss: 0,
+    peak: 0,
+    error: null as string | null,
+  }]));
   const torchRuns: TorchRun[] = [];
   let torchError: string | null = null;
   const loads: number[] = [];
-  let peakRss = 0;
   for (let r = 0; r < rounds; r++) {
     loads.push(loadavg() ?? NaN);
-    const j = await runJaxChild(size, nSteps);
-    peakRss = Math.max(peakRss, j.peak_rss_mb);
-    jaxTimes.push(...j.times);
-    cpu += j.cpu;
-    wall += j.wall;
+    for (const d of devices) {
+      const acc = per.get(d)!;
+      if (acc.error) continue;
+      try {
+        const j = await runChild(size, d, nSteps);
+        acc.peakRss = Math.max(acc.peakRss, j.peak_rss_mb);
+        acc.peak = Math.max(acc.peak, j.matmul_peak_gflops);
+        acc.times.push(...j.times);
+        acc.cpu += j.cpu;
+        acc.wall += j.wall;
+      } catch (e) {
+        acc.error = (e as Error).message;
+      }
+    }
     if (withTorch && !torchError) {
       const t = await runTorch(size, nSteps);
       if ("error" in t) torchError = t.error;
       else torchRuns.push(t);
     }
   }
-  const med = median(jaxTimes), best = Math.min(...jaxTimes);
-  const tokS = (B * L) / (med / 1000);
-  const gflops = flops / (med / 1000) / 1e9;
-  const rec: Record<string, unknown> = {
-    bench: "train_speed",
-    engine: "@jax-js/jax 0.1.25",
-    device,
-    size,
-    params: paramCount(cfg),
-    batch: B,
-    seq: L,
-    steps_timed: jaxTimes.length,
-    ms_per_step: +med.toFixed(1),
-    ms_per_step_best: +best.toFixed(1),
-    tokens_per_s: Math.round(tokS),
-    tokens_per_s_best: Math.round((B * L) / (best / 1000)),
-    cores_used: +(cpu / wall).toFixed(2),
-    gflop_per_step: +(flops / 1e9).toFixed(2),
-    gflops: +gflops.toFixed(2),
-    matmul_peak_gflops: +peak.toFixed(1),
-    frac_of_matmul_peak: +(gflops / peak).toFixed(3),
-    peak_rss_mb: Math.round(peakRss),
-    loadavg_1m: loads.map((x) => +x.toFixed(2)),
-  };
-  if (torchRuns.length) {
-    const tMed = median(torchRuns.map((t) => t.ms_per_step));
-    const tBest = Math.min(...torchRuns.map((t) => t.ms_per_step_min));
-    rec.torch = {
+  const torch = torchRuns.length
+    ? {
       engine: torchRuns[0].engine,
       threads: 2,
       params: torchRuns[0].params,
-      ms_per_step: +tMed.toFixed(1),
-      ms_per_step_best: +tBest.toFixed(1),
-      tokens_per_s: Math.round((B * L) / (tMed / 1000)),
+      ms_per_step: +median(torchRuns.map((t) => t.ms_per_step)).toFixed(1),
+      ms_per_step_best: +Math.min(...torchRuns.map((t) => t.ms_per_step_min)).toFixed(1),
+      tokens_per_s: Math.round((B * L) / (median(torchRuns.map((t) => t.ms_per_step)) / 1000)),
+    }
+    : withTorch
+    ? { error: torchError }
+    : null;
+  for (const [device, acc] of per) {
+    if (acc.error) {
+      console.log(JSON.stringify({ bench: "train_speed", device, size, error: acc.error }));
+      continue;
+    }
+    const med = median(acc.times), best = Math.min(...acc.times);
+    const gflops = flops / (med / 1000) / 1e9;
+    const rec: Record<string, unknown> = {
+      bench: "train_speed",
+      engine: device === "blas"
+        ? `blas device (OpenBLAS via Deno FFI, ${
+          loadBlas().config.split(" ").slice(0, 2).join(" ")
+        })`
+        : "@jax-js/jax 0.1.25",
+      device,
+      size,
+      params: paramCount(cfg),
+      batch: B,
+      seq: L,
+      steps_timed: acc.times.length,
+      ms_per_step: +med.toFixed(1),
+      ms_per_step_best: +best.toFixed(1),
+      tokens_per_s: Math.round((B * L) / (med / 1000)),
+      tokens_per_s_best: Math.round((B * L) / (best / 1000)),
+      cores_used: +(acc.cpu / acc.wall).toFixed(2),
+      gflop_per_step: +(flops / 1e9).toFixed(2),
+      gflops: +gflops.toFixed(2),
+      matmul_peak_gflops: +acc.peak.toFixed(1),
+      frac_of_matmul_peak: +(gflops / acc.peak).toFixed(3),
+      peak_rss_mb: Math.round(acc.peakRss),
+      loadavg_1m: loads.map((x) => +x.toFixed(2)),
     };
-    rec.ratio_vs_torch = +(tMed / med).toFixed(3);
-    rec.ratio_vs_torch_best = +(tBest / best).toFixed(3);
-  } else if (withTorch) rec.torch = { error: torchError };
-  console.log(JSON.stringify(rec));
+    if (torch && torch.ms_per_step !== undefined && torch.ms_per_step_best !== undefined) {
+      rec.torch = torch;
+      rec.ratio_vs_torch = +(torch.ms_per_step / med).toFixed(3);
+      rec.ratio_vs_torch_best = +(torch.ms_per_step_best / best).toFixed(3);
+    } else if (torch) rec.torch = torch;
+    console.log(JSON.stringify(rec));
+  }
 }
 Deno.exit(0);

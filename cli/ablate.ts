@@ -14,6 +14,7 @@
 
 import "../lib/model/workers.ts"; // first: sets the engine's worker count from JAXJS_WORKERS
 import { parseArgs } from "node:util";
+import { ensure, isPresent, OPENBLAS } from "./setup.ts";
 import { join } from "node:path";
 import {
   collectStudies,
@@ -100,6 +101,11 @@ async function main(): Promise<number> {
     : Number(values.jobs);
   if (!(Number.isInteger(jobs) && jobs >= 1)) {
     throw new Error(`--jobs must be a positive integer, got '${values.jobs}'`);
+  }
+  // The default device (train.device: auto) trains on OpenBLAS where it loads:
+  // install it first when this is a Debian/Ubuntu machine and we are root.
+  if (!isPresent(OPENBLAS) && !ensure(OPENBLAS, (m) => console.error(`ablate: ${m}`))) {
+    console.error("ablate: OpenBLAS is missing; train.device 'auto' falls back to wasm (slower)");
   }
   const t0 = performance.now();
   let failed = 0;

@@ -4,9 +4,10 @@
  * Makes the machine ready for the workspace, idempotently (fast when all is
  * present; `deno task test` runs it first):
  *
- * 1. Jupyter (notebook, nbconvert, nbclient, ipykernel). On Debian/Ubuntu as
- *    root it is installed with apt (`--no-install-recommends`); otherwise the
- *    exact command to run is printed.
+ * 1. Jupyter (notebook, nbconvert, nbclient, ipykernel) and OpenBLAS (the
+ *    `blas` training device). On Debian/Ubuntu as root they are installed with
+ *    apt (`--no-install-recommends`); otherwise the exact command to run is
+ *    printed.
  * 2. The Deno Jupyter kernel: `deno jupyter --install` unless a `deno`
  *    kernelspec exists whose deno binary is present.
  * 3. Optional extras, each only when asked for: `--chromium` (headless
@@ -23,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { denoKernelBinary, kernelDirs } from "../lib/viz/notebook.ts";
+import { hasBlas } from "../lib/model/blas.ts";
 
 export { denoKernelBinary, kernelDirs };
 
@@ -36,6 +38,8 @@ export interface Requirement {
   commands?: string[];
   /** Python modules that must import. */
   pythonModules?: string[];
+  /** Custom presence check (replaces the apt check). */
+  present?: () => boolean;
 }
 
 /** Jupyter, always required. */
@@ -52,6 +56,13 @@ export const JUPYTER: Requirement = {
   ],
   commands: ["jupyter", "jupyter-nbconvert", "jupyter-notebook", "jupyter-kernelspec"],
   pythonModules: ["nbclient", "ipykernel"],
+};
+
+/** OpenBLAS, required by the default training device (`auto` picks `blas` when it loads). */
+export const OPENBLAS: Requirement = {
+  name: "OpenBLAS (the blas training device)",
+  apt: ["libopenblas0-pthread"],
+  present: hasBlas,
 };
 
 /** Optional extras by flag. */
@@ -125,6 +136,7 @@ function aptInstalled(pkg: string): boolean {
 
 /** Whether a requirement is met on this machine. */
 export function isPresent(r: Requirement): boolean {
+  if (r.present) return r.present();
   if (r.commands?.some((c) => !onPath(c))) return false;
   if (r.pythonModules && !pythonHas(r.pythonModules)) return false;
   if (!r.commands && !r.pythonModules) return r.apt.every(aptInstalled);
@@ -147,7 +159,7 @@ function isRoot(): boolean {
 let aptUpdated = false;
 
 /** Installs a requirement with apt when possible; returns whether it is present afterwards. */
-function ensure(r: Requirement, log: (s: string) => void): boolean {
+export function ensure(r: Requirement, log: (s: string) => void): boolean {
   if (isPresent(r)) return true;
   const root = isRoot();
   if (!isDebian() || !root) {
@@ -201,7 +213,7 @@ export function main(args: string[]): number {
   if (values.help) {
     console.log(
       "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--all] [--quiet-if-ready] [--check]\n" +
-        "Installs Jupyter (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
+        "Installs Jupyter and OpenBLAS (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
         "--check: report only, install nothing.",
     );
     return 0;
@@ -211,7 +223,7 @@ export function main(args: string[]): number {
   const log = (s: string) => {
     if (!quiet || !s.startsWith("ok:")) console.log(`setup: ${s}`);
   };
-  const wanted: Requirement[] = [JUPYTER];
+  const wanted: Requirement[] = [JUPYTER, OPENBLAS];
   for (const [flag, req] of Object.entries(EXTRAS)) {
     if (values.all || (values as Record<string, unknown>)[flag]) wanted.push(req);
   }

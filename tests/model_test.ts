@@ -1,5 +1,5 @@
 import assert from "node:assert";
-import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
+import { defaultDevice, init, tree } from "@jax-js/jax";
 import {
   decodeIterative,
   initHostParams,
@@ -287,8 +287,9 @@ Deno.test("device selection errors are clear", async () => {
   await assertRejects(
     () => selectDevice("wasm", "fp16"),
     Error,
-    "fp16 is not supported on the wasm device",
+    "fp16 is not supported on the CPU devices",
   );
+  await assertRejects(() => selectDevice("blas", "fp16"), Error, "not supported on the CPU devices");
   await assertRejects(() => selectDevice("wasm", "bf16"), Error, "unknown precision");
 });
 

@@ -5,7 +5,7 @@
  * Skipped (reported as ignored) where OpenBLAS is not installed.
  */
 import assert from "node:assert";
-import { defaultDevice, init, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { defaultDevice, init, tree, valueAndGrad } from "@jax-js/jax";
 import { hasBlas } from "../lib/model/blas.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import {
@@ -284,4 +284,40 @@ Deno.test("blas device: the same gradients bit for bit on 1, 2 and 3 threads", o
     assert.strictEqual(r.loss, results[0].loss);
     for (const k of Object.keys(p)) assert.deepStrictEqual(r.grads[k], results[0].grads[k], k);
   }
+});
+
+Deno.test(
+  "blas device: a batch too large for the machine's memory gets a clear error",
+  opts,
+  async () => {
+    const big = resolveModelConfig({ size: "base" }, { length: 16, mission_len: 12 });
+    const nat = new NativeModel(big, weights, { threads: 1 });
+    const batch = syntheticBatch(4096, 16, 12, 1);
+    const mask = syntheticMask(batch, 0.3, 1);
+    const p = named(1); // shapes do not matter: the check comes first
+    await assert.rejects(
+      () => nat.run(p, encodeInputs(big, batch, mask), encodeTargets(batch, mask, "mean"), null),
+      /train\.batch_size=4096: .* GiB of activations on the blas device.*lower train\.batch_size to \d+ and raise train\.grad_accum/,
+    );
+    nat.dispose();
+  },
+);
+
+Deno.test("blas device without OpenBLAS: the error says how to install it; auto falls back to wasm", async () => {
+  const code = `
+    import { resolveDevice, selectDevice } from "${new URL("../lib/model/device.ts", import.meta.url).href}";
+    console.log("auto=" + resolveDevice("auto"));
+    try { await selectDevice("blas"); console.log("no error"); } catch (e) { console.log(String(e)); }
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    env: { BLAS_LIBRARY: "/nonexistent/libopenblas.so.0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.match(text, /auto=wasm/);
+  assert.match(text, /train\.device: OpenBLAS could not be loaded \(tried \/nonexistent/);
+  assert.match(text, /apt-get install -y libopenblas0-pthread/);
+  assert.match(text, /train\.device: wasm/);
 });

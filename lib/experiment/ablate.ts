@@ -273,7 +273,13 @@ export async function runPool(
         args,
         stdout: "piped",
         stderr: "piped",
-        env: { JAXJS_WORKERS: String(workersPerJob) },
+        // Threads per run: the engine's wasm workers, the blas device's helper threads
+        // and OpenBLAS's own threads (read when the library loads).
+        env: {
+          JAXJS_WORKERS: String(workersPerJob),
+          BLAS_THREADS: String(workersPerJob),
+          OPENBLAS_NUM_THREADS: String(workersPerJob),
+        },
       })
         .output();
       const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";

@@ -153,8 +153,8 @@ export function modelDims(
 
 /** The `train` section. */
 export interface TrainConfig {
-  /** Training device: blas (CPU, OpenBLAS), wasm (CPU, @jax-js/jax) or webgpu. */
-  device: "blas" | "wasm" | "webgpu";
+  /** Training device: auto (blas if OpenBLAS loads, else wasm), blas (CPU, OpenBLAS), wasm (CPU, @jax-js/jax) or webgpu. */
+  device: "auto" | "blas" | "wasm" | "webgpu";
   /** Parameter/activation precision. */
   precision: "fp32" | "fp16";
   /** Windows per micro-batch. */
@@ -390,7 +390,7 @@ export const SCHEMA: SchemaNode = obj({
     mission_vocab: nullable(int(0, 2)),
   }),
   train: obj({
-    device: en(["blas", "wasm", "webgpu"], "wasm"),
+    device: en(["auto", "blas", "wasm", "webgpu"], "auto"),
     precision: en(["fp32", "fp16"], "fp32"),
     batch_size: int(32, 1),
     grad_accum: int(1, 1),

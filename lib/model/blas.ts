@@ -85,12 +85,10 @@ export interface Blas {
 }
 
 let loaded: Blas | null = null;
-let loadError: string | null = null;
 
 /** Load OpenBLAS once per process; throws with {@link BLAS_HINT} when it is missing. */
 export function loadBlas(): Blas {
   if (loaded) return loaded;
-  if (loadError) throw new Error(loadError);
   const env = Deno.env.get("BLAS_LIBRARY");
   const names = env ? [env] : CANDIDATES;
   const tried: string[] = [];
@@ -132,8 +130,7 @@ export function loadBlas(): Blas {
       tried.push(`${name}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
     }
   }
-  loadError = `OpenBLAS could not be loaded (tried ${tried.join("; ")}). ${BLAS_HINT}`;
-  throw new Error(loadError);
+  throw new Error(`OpenBLAS could not be loaded (tried ${tried.join("; ")}). ${BLAS_HINT}`);
 }
 
 /** Whether OpenBLAS loads in this process (never throws). */

@@ -8,7 +8,7 @@
  */
 
 import { defaultDevice, init } from "@jax-js/jax";
-import { loadBlas } from "./blas.ts";
+import { hasBlas, loadBlas } from "./blas.ts";
 
 /** Devices the training code supports. */
 export type TrainDevice = "blas" | "wasm" | "webgpu";
@@ -20,6 +20,14 @@ export const WEBGPU_HINT =
   "No WebGPU adapter was found. On a machine with a GPU, install its Vulkan driver; on Debian/Ubuntu " +
   "without a GPU, `apt-get install -y mesa-vulkan-drivers` provides lavapipe (software Vulkan, slow: " +
   "useful for functional tests only). Or set train.device: wasm.";
+
+/**
+ * The device `auto` stands for: `blas` where OpenBLAS loads (the fastest CPU
+ * path), else `wasm`. Other names are returned unchanged.
+ */
+export function resolveDevice(device: string): string {
+  return device === "auto" ? (hasBlas() ? "blas" : "wasm") : device;
+}
 
 /** Whether `navigator.gpu` yields an adapter in this process. */
 export async function hasWebGPUAdapter(): Promise<boolean> {
@@ -41,17 +49,21 @@ async function webgpuHasF16(): Promise<boolean> {
 }
 
 /**
- * Initialise `device` and make it the default. Throws a clear error when the
- * device or the precision is unavailable. `where` names the config key in errors.
+ * Initialise a device (`auto` resolved by {@link resolveDevice}) and make
+ * @jax-js/jax's default device match (wasm for `blas`); returns the device.
+ * Throws a clear error when the device or the precision is unavailable.
+ * `where` names the config key in errors.
  */
 export async function selectDevice(
-  device: string,
+  name: string,
   precision: string = "fp32",
   where = "train.device",
 ): Promise<TrainDevice> {
+  const device = resolveDevice(name);
   if (device !== "blas" && device !== "wasm" && device !== "webgpu") {
     throw new Error(
-      `${where}: unknown device '${device}'; use 'blas' (CPU, OpenBLAS), 'wasm' (CPU, @jax-js/jax) or 'webgpu' (GPU)`,
+      `${where}: unknown device '${device}'; use 'auto' (blas where OpenBLAS is installed, else wasm), ` +
+        `'blas' (CPU, OpenBLAS), 'wasm' (CPU, @jax-js/jax) or 'webgpu' (GPU)`,
     );
   }
   if (precision !== "fp32" && precision !== "fp16") {

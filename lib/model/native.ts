@@ -221,6 +221,7 @@ export class NativeModel {
   private workspace(B: number): Workspace {
     if (this.ws && this.ws.B === B) return this.ws;
     this.ws = null; // let the old buffers go before allocating new ones
+    checkHostMemory(this.cfg, B);
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K } = this.cfg;
     const L = seqLen(this.cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
     const f = shared;
@@ -529,6 +530,38 @@ function checkRows(idx: Int32Array, rows: number, what: string): void {
     if (idx[i] >= rows) {
       throw new Error(`${what} row ${idx[i]} is outside the embedding table (${rows} rows)`);
     }
+  }
+}
+
+/** Bytes of the activation and scratch buffers of one step of B windows (as allocated above). */
+export function nativeStepBytes(cfg: ModelConfig, B: number): number {
+  const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K } = cfg;
+  const L = seqLen(cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
+  const perLayer = 4 * N * D + 2 * N + 3 * N * D + B * H * L * L + N * D + 2 * N * F + 2 * N * F;
+  const floats = (nl + 1) * N * D + nl * perLayer + R * D + R + R * OUT_COLS + N +
+    4 * N * D + 3 * N * D + N * F + 2 * N * F + R * OUT_COLS + R * D;
+  return 4 * floats;
+}
+
+/** Throw a clear error when a step of B windows would not fit in this machine's memory. */
+function checkHostMemory(cfg: ModelConfig, B: number): void {
+  const need = nativeStepBytes(cfg, B);
+  let total = Infinity;
+  try {
+    total = Deno.systemMemoryInfo().total;
+  } catch { /* unknown: do not guess */ }
+  if (need > 0.8 * total) {
+    let fit = B;
+    while (fit > 1 && nativeStepBytes(cfg, fit) > 0.8 * total) fit = Math.floor(fit / 2);
+    throw new Error(
+      `train.batch_size=${B}: one training step of this model (d_model=${cfg.dModel}, ${cfg.nLayers} ` +
+        `layers, ${seqLen(cfg)} positions) needs about ${(need / 2 ** 30).toFixed(1)} GiB of ` +
+        `activations on the blas device, more than 80% of this machine's ${
+          (total / 2 ** 30).toFixed(1)
+        } GiB; lower train.batch_size to ${fit} and raise train.grad_accum by ${
+          Math.ceil(B / fit)
+        }x to keep the effective batch, or use a smaller model.size`,
+    );
   }
 }
 

@@ -14,12 +14,14 @@ import {
   swigluForward,
 } from "./native_kernels.ts";
 
+/** This worker's side of the channel (typed as a Worker: postMessage / onmessage). */
+const port = self as unknown as Worker;
 const blas = loadBlas();
 let scratch = new Float32Array(0);
 const f32 = (b: SharedArrayBuffer) => new Float32Array(b);
 
 // deno-lint-ignore no-explicit-any
-self.onmessage = (e: MessageEvent<any>) => {
+port.onmessage = (e: MessageEvent<any>) => {
   const t = e.data;
   try {
     if (t.op === "attnF") {
@@ -43,9 +45,9 @@ self.onmessage = (e: MessageEvent<any>) => {
     } else if (t.op === "swiB") {
       swigluBackward(f32(t.gu), f32(t.sig), f32(t.dact), f32(t.dgu), t.F, t.lo, t.hi);
     } else throw new Error(`unknown task '${t.op}'`);
-    self.postMessage({ id: t.id });
+    port.postMessage({ id: t.id });
   } catch (err) {
-    self.postMessage({
+    port.postMessage({
       id: t.id,
       error: err instanceof Error ? err.stack ?? err.message : String(err),
     });

@@ -31,7 +31,7 @@ import {
   resolveModelConfig,
   seqLen,
 } from "../model/transformer.ts";
-import { selectDevice } from "../model/device.ts";
+import { resolveDevice, selectDevice } from "../model/device.ts";
 import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
 import { appendJsonl, type MetricsRecord, Progress, progressLine, truncateJsonl } from "./log.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
@@ -223,7 +223,9 @@ interface HostMicro {
  */
 export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<TrainResult> {
   const tc = cfg.train;
-  if (!opts.skipDeviceInit) await selectDevice(tc.device, tc.precision);
+  const device = opts.skipDeviceInit
+    ? resolveDevice(tc.device)
+    : await selectDevice(tc.device, tc.precision);
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;
@@ -275,9 +277,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     await Deno.writeTextFile(metricsPath, "");
   }
   const startStep = step;
-  progress.message(describeModel(model));
+  progress.message(`${describeModel(model)} on ${device}`);
 
-  const engine = makeEngine(tc.device, model, optim, tc.head_weights, init);
+  const engine = makeEngine(device, model, optim, tc.head_weights, init);
   let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
 
   const encode = (
@@ -422,7 +424,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     }
   }
   let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
-  if (micro && tc.device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
+  if (micro && device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
   while (step < stopAt && micro) {
     const cur = micro;
     const pending = engine.step(step, cur.map((m) => m.host));
