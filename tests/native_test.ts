@@ -305,7 +305,9 @@ Deno.test(
 
 Deno.test("blas device without OpenBLAS: the error says how to install it; auto falls back to wasm", async () => {
   const code = `
-    import { resolveDevice, selectDevice } from "${new URL("../lib/model/device.ts", import.meta.url).href}";
+    import { resolveDevice, selectDevice } from "${
+    new URL("../lib/model/device.ts", import.meta.url).href
+  }";
     console.log("auto=" + resolveDevice("auto"));
     try { await selectDevice("blas"); console.log("no error"); } catch (e) { console.log(String(e)); }
   `;
@@ -321,3 +323,33 @@ Deno.test("blas device without OpenBLAS: the error says how to install it; auto 
   assert.match(text, /apt-get install -y libopenblas0-pthread/);
   assert.match(text, /train\.device: wasm/);
 });
+
+Deno.test(
+  "blas device: no memory growth over 200 steps (RSS at step 200 within 25 MiB of step 20)",
+  opts,
+  async () => {
+    const { default: v8 } = await import("node:v8");
+    const { default: vm } = await import("node:vm");
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const rss: Record<number, number> = {};
+    const dir = await Deno.makeTempDir();
+    const r = await train(
+      runConfig("blas", { steps: 200, eval_every: 50, ckpt_every: 100, log_every: 20 }),
+      {
+        ...data,
+        runDir: dir,
+        onLog: (x) => {
+          if (x.kind !== "train") return;
+          gc();
+          rss[x.step] = Deno.memoryUsage().rss / 2 ** 20;
+        },
+      },
+    );
+    tree.dispose(r.params);
+    assert.ok(
+      rss[200] - rss[20] < 25,
+      `RSS grew from ${rss[20].toFixed(1)} to ${rss[200].toFixed(1)} MiB`,
+    );
+  },
+);

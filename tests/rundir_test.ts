@@ -1,4 +1,5 @@
 /** Run directories: layout, contents, atomic files, metrics, lookup by hash. */
+import { hasBlas } from "../lib/model/blas.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -40,7 +41,10 @@ Deno.test("createRunDir writes runs/<experiment>/<timestamp>-<hash>/ with config
     const env = JSON.parse(Deno.readTextFileSync(join(run.path, "env.json")));
     assert.equal(env.deno, Deno.version.deno);
     assert.equal(env.seed, 7);
-    assert.equal(env.backend, "wasm");
+    // train.device auto: the device that trains, and OpenBLAS's build when that is blas
+    assert.equal(env.backend, hasBlas() ? "blas" : "wasm");
+    if (env.backend === "blas") assert.match(env.blas, /OpenBLAS/);
+    else assert.equal(env.blas, null);
     assert.match(env.jax, /^\d+\.\d+\.\d+/);
     assert.equal(env.config_hash, hash);
     assert.ok(env.cpus >= 1);

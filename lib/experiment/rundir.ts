@@ -11,6 +11,8 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Document, isScalar, visit } from "yaml";
 import { type Config, configHash } from "./config.ts";
+import { loadBlas } from "../model/blas.ts";
+import { resolveDevice } from "../model/device.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -47,8 +49,10 @@ export interface EnvRecord {
   typescript: string;
   /** @jax-js/jax version (from the deno.json import map), or null. */
   jax: string | null;
-  /** Compute backend (train.device). */
+  /** Compute backend (train.device, with `auto` resolved to the device used). */
   backend: string;
+  /** OpenBLAS build (`openblas_get_config`) when the backend is blas, else null. */
+  blas: string | null;
   /** Git commit of the workspace (with `-dirty` when it has uncommitted changes), or null. */
   git_commit: string | null;
   /** Master seed of the config. */
@@ -105,7 +109,8 @@ export function envRecord(cfg: Config, created: Date = new Date()): EnvRecord {
     v8: Deno.version.v8,
     typescript: Deno.version.typescript,
     jax: importVersion("@jax-js/jax"),
-    backend: cfg.train.device,
+    backend: resolveDevice(cfg.train.device),
+    blas: resolveDevice(cfg.train.device) === "blas" ? loadBlas().config : null,
     git_commit: gitCommit(),
     seed: cfg.seed,
     hostname: host,
