@@ -21,9 +21,11 @@ import {
 import {
   adamwUpdateHost,
   BENCH_OPTIM,
+  blasEngine,
   encodeTargets,
   type HeadWeights,
   initOptState,
+  jaxEngine,
   lossFn,
   makeStepper,
   syntheticBatch,
@@ -31,6 +33,7 @@ import {
   targetsToDevice,
   train,
   type TrainRunConfig,
+  zeroMoments,
 } from "../lib/train/mod.ts";
 
 const ignore = !hasBlas();
@@ -353,3 +356,15 @@ Deno.test(
     );
   },
 );
+
+Deno.test("a checkpoint with other shapes: both engines name the parameter and both shapes", opts, () => {
+  const host = initHostParams(cfg, 1);
+  host.tok = { shape: [93, cfg.dModel], data: new Float32Array(93 * cfg.dModel) }; // unpadded table
+  const init = { params: host, m: zeroMoments(host), v: zeroMoments(host) };
+  for (const make of [blasEngine, jaxEngine]) {
+    assert.throws(
+      () => make(cfg, BENCH_OPTIM, weights, init),
+      /parameter 'tok' has shape \[93,32\] but this model needs \[96,32\].*retrain/,
+    );
+  }
+});

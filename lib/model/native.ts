@@ -2,9 +2,10 @@
  * The same transformer and loss as lib/model/transformer.ts + lib/train/loss.ts,
  * with a hand-written backward pass on host Float32Arrays: the matmuls go to
  * OpenBLAS (lib/model/blas.ts, all cores), the rest (embedding gather, RMSNorm,
- * softmax, SwiGLU, cross-entropy) are plain loops on the main thread. This is
- * the `blas` training device: on a CPU the engine's wasm matmul kernels reach
- * ~30-45 GFLOP/s on 2 cores, OpenBLAS 110-180.
+ * softmax, SwiGLU, cross-entropy) are plain loops; the attention and SwiGLU
+ * loops are split over helper threads (lib/model/native_kernels.ts,
+ * native_worker.ts). This is the `blas` training device: on a 2-core CPU the
+ * engine's wasm matmul kernels reach ~30-45 GFLOP/s, OpenBLAS 110-190.
  *
  * The jax-js model stays the reference: tests/native_test.ts checks that loss,
  * per-head statistics and every gradient here equal `valueAndGrad(lossFn)` on
@@ -570,20 +571,4 @@ export function zerosLike(like: NamedArrays): NamedArrays {
   const out: NamedArrays = {};
   for (const [k, v] of Object.entries(like)) out[k] = new Float32Array(v.length);
   return out;
-}
-
-/** Sanity check of parameter sizes against a config (clear error on a mismatch). */
-export function checkNamedSizes(cfg: ModelConfig, p: NamedArrays): void {
-  const D = cfg.dModel;
-  const want: Record<string, number> = {
-    tok: tokRows(cfg) * D,
-    pos: posRows(cfg) * D,
-    lnf: D,
-    head: D * OUT_COLS,
-  };
-  for (const [k, n] of Object.entries(want)) {
-    if (!p[k] || p[k].length !== n) {
-      throw new Error(`parameter '${k}' has ${p[k]?.length ?? 0} values, the model needs ${n}`);
-    }
-  }
 }

@@ -367,22 +367,32 @@ export function initShapes(cfg: ModelConfig): Record<string, number[]> {
   return out;
 }
 
-/** Build the device parameter tree from host parameters (names as in {@link initHostParams}). */
-export function paramsFromHost(cfg: ModelConfig, host: HostParams): Params {
-  const want = initShapes(cfg);
-  const get = (name: string) => {
+/**
+ * Throw a clear error unless `host` has every parameter of `cfg` with its shape
+ * (a checkpoint of another config or of an older layout).
+ */
+export function checkHostShapes(cfg: ModelConfig, host: HostParams): void {
+  for (const [name, shape] of Object.entries(initShapes(cfg))) {
     const h = host[name];
     if (!h) {
       throw new Error(`parameter '${name}' missing (checkpoint does not match the model config)`);
     }
-    if (want[name] && want[name].join("x") !== h.shape.join("x")) {
+    if (shape.join("x") !== h.shape.join("x") || h.data.length !== shape.reduce((a, b) => a * b)) {
       throw new Error(
-        `parameter '${name}' has shape [${h.shape}] but this model needs [${want[name]}]: the ` +
+        `parameter '${name}' has shape [${h.shape}] but this model needs [${shape}]: the ` +
           `checkpoint was written by another model config or an older version of the workspace ` +
           `(embedding tables are padded to a multiple of 8 rows since 2026-11-25); retrain it ` +
           `(deno task ablate ... --force, or a new run directory)`,
       );
     }
+  }
+}
+
+/** Build the device parameter tree from host parameters (names as in {@link initHostParams}). */
+export function paramsFromHost(cfg: ModelConfig, host: HostParams): Params {
+  checkHostShapes(cfg, host);
+  const get = (name: string) => {
+    const h = host[name];
     return np.array(h.data as Float32Array<ArrayBuffer>).reshape(h.shape);
   };
   const blocks: BlockParams[] = [];

@@ -15,7 +15,12 @@
 
 import { tree } from "@jax-js/jax";
 import type { HostInputs, HostParams, ModelConfig, Params } from "../model/transformer.ts";
-import { inputsToDevice, paramsFromHost, paramsToHost } from "../model/transformer.ts";
+import {
+  checkHostShapes,
+  inputsToDevice,
+  paramsFromHost,
+  paramsToHost,
+} from "../model/transformer.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../model/native.ts";
 import { type HeadWeights, type HostTargets, targetsToDevice } from "./loss.ts";
 import { adamwUpdateHost, type OptimConfig } from "./optim.ts";
@@ -124,6 +129,7 @@ export function blasEngine(
   weights: HeadWeights,
   init: HostState,
 ): TrainEngine {
+  for (const h of [init.params, init.m, init.v]) checkHostShapes(model, h);
   const net = new NativeModel(model, weights);
   const shapes = Object.fromEntries(Object.entries(init.params).map(([k, v]) => [k, v.shape]));
   const params = named(init.params), m = named(init.m), v = named(init.v);

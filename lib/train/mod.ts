@@ -7,6 +7,7 @@ export * from "./loop.ts";
 export * from "./optim.ts";
 export * from "./loss.ts";
 export * from "./step.ts";
+export * from "./engine.ts";
 export * from "./log.ts";
 export { BENCH_OPTIM, syntheticBatch, syntheticMask, UNIT_HEAD_WEIGHTS } from "./synthetic.ts";
 export { loadWindows, type RunConfig, type RunOptions, runTraining } from "./run.ts";
