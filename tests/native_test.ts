@@ -43,7 +43,21 @@ if (!ignore) {
   defaultDevice("wasm");
 }
 
+import * as fixture from "./support/train_fixture.ts";
+
 const K = 3, M = 5, B = 6;
+/** The trainer fixture on a device, 24 steps, checkpoints every 8. */
+const runConfig = (device: string, over: Partial<TrainRunConfig["train"]> = {}) =>
+  fixture.runConfig({
+    device,
+    steps: 24,
+    warmup_steps: 4,
+    log_every: 4,
+    eval_every: 8,
+    ckpt_every: 8,
+    ...over,
+  });
+const data = fixture.data();
 const cfg: ModelConfig = resolveModelConfig(
   { size: "tiny", d_model: 32, n_heads: 4, d_ff: 48, n_layers: 2 },
   { length: K, mission_len: M },
@@ -171,50 +185,6 @@ Deno.test("native: five AdamW steps follow the jax-js trainer's losses", opts, a
 });
 
 // ---- the blas device through the training loop
-
-function runConfig(device: string, over: Partial<TrainRunConfig["train"]> = {}): TrainRunConfig {
-  return {
-    seed: 3,
-    model: { size: "tiny" },
-    window: { length: K, mission_len: M },
-    train: {
-      device,
-      precision: "fp32",
-      batch_size: B,
-      grad_accum: 1,
-      steps: 24,
-      lr: 3e-3,
-      min_lr: 3e-4,
-      warmup_steps: 4,
-      weight_decay: 0.01,
-      beta1: 0.9,
-      beta2: 0.98,
-      adam_eps: 1e-8,
-      clip_norm: 1,
-      loss: "mean",
-      head_weights: { obj: 1, color: 1, state: 1, dir: 1, action: 1 },
-      log_every: 4,
-      eval_every: 8,
-      eval_batches: 2,
-      ckpt_every: 8,
-      keep_last: 2,
-      ...over,
-    },
-  };
-}
-const data = {
-  trainBatches: function* (pos: number) {
-    for (let i = pos;; i++) yield { batch: syntheticBatch(B, K, M, i), epoch: Math.floor(i / 20) };
-  },
-  valBatches: function* () {
-    for (let i = 0; i < 2; i++) yield syntheticBatch(B, K, M, 50_000 + i);
-  },
-  maskFn: (
-    b: Parameters<typeof syntheticMask>[0],
-    c: { step: number; epoch: number; seed: number; batchIndex: number },
-  ) => syntheticMask(b, 0.3, c.batchIndex * 131 + c.epoch * 7 + c.seed),
-  progress: false,
-};
 
 Deno.test(
   "blas device: trains like wasm (losses within 1e-3), learns, and resumes exactly",
@@ -357,14 +327,18 @@ Deno.test(
   },
 );
 
-Deno.test("a checkpoint with other shapes: both engines name the parameter and both shapes", opts, () => {
-  const host = initHostParams(cfg, 1);
-  host.tok = { shape: [93, cfg.dModel], data: new Float32Array(93 * cfg.dModel) }; // unpadded table
-  const init = { params: host, m: zeroMoments(host), v: zeroMoments(host) };
-  for (const make of [blasEngine, jaxEngine]) {
-    assert.throws(
-      () => make(cfg, BENCH_OPTIM, weights, init),
-      /parameter 'tok' has shape \[93,32\] but this model needs \[96,32\].*retrain/,
-    );
-  }
-});
+Deno.test(
+  "a checkpoint with other shapes: both engines name the parameter and both shapes",
+  opts,
+  () => {
+    const host = initHostParams(cfg, 1);
+    host.tok = { shape: [93, cfg.dModel], data: new Float32Array(93 * cfg.dModel) }; // unpadded table
+    const init = { params: host, m: zeroMoments(host), v: zeroMoments(host) };
+    for (const make of [blasEngine, jaxEngine]) {
+      assert.throws(
+        () => make(cfg, BENCH_OPTIM, weights, init),
+        /parameter 'tok' has shape \[93,32\] but this model needs \[96,32\].*retrain/,
+      );
+    }
+  },
+);
