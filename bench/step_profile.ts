@@ -2,6 +2,11 @@
  * Where the time of one training step goes, kernel by kernel, on the wasm device.
  *
  *   deno run -A bench/step_profile.ts [--size small] [--batch 32] [--steps 4] [--top 20]
+ *                                     [--device wasm|blas]
+ *
+ * With `--device blas` it profiles the blas device instead (lib/model/native.ts):
+ * milliseconds per step in the large matmuls, in each loop split over threads
+ * (attention, SwiGLU) and in the rest (embedding, norms, loss, AdamW on the host).
  *
  * @jax-js/jax runs every compiled wasm kernel on its Web Workers, one kernel at a
  * time. This script wraps the global `Worker` before the engine loads, times each
@@ -77,6 +82,58 @@ const steps = Number(arg("steps", "4"));
 const top = Number(arg("top", "20"));
 const K = 4, M = 12;
 
+if (arg("device", "wasm") === "blas") {
+  const { NativeModel, zerosLike } = await import("../lib/model/native.ts");
+  const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
+  const prof: Record<string, number> = {};
+  const net = new NativeModel(cfg, tr.UNIT_HEAD_WEIGHTS, { profile: prof });
+  const p: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(tf.initHostParams(cfg, 0))) p[k] = v.data;
+  const m = zerosLike(p), v = zerosLike(p), g = zerosLike(p);
+  const batch = tr.syntheticBatch(B, K, M, 0);
+  batch.frameValid.fill(1);
+  const mask = tr.syntheticMask(batch, 0.3, 0);
+  const hostIn = tf.encodeInputs(cfg, batch, mask), hostT = tr.encodeTargets(batch, mask, "mean");
+  let wall = 0;
+  for (let s = 0; s < steps + 2; s++) {
+    if (s === 2) { // the first two steps allocate buffers and warm up V8
+      for (const k of Object.keys(prof)) delete prof[k];
+      wall = 0;
+    }
+    const t0 = performance.now();
+    for (const x of Object.values(g)) x.fill(0);
+    await net.run(p, hostIn, hostT, g);
+    tr.adamwUpdateHost(tr.BENCH_OPTIM, p, g, m, v, s);
+    wall += performance.now() - t0;
+  }
+  const measured = Object.values(prof).reduce((a, b) => a + b, 0);
+  const rows = [...Object.entries(prof), [
+    "other host loops (embedding, norms, loss, AdamW)",
+    wall - measured,
+  ]] as [string, number][];
+  for (const [phase, ms] of rows.sort((a, b) => b[1] - a[1])) {
+    console.log(
+      JSON.stringify({
+        phase,
+        ms_per_step: +(ms / steps).toFixed(1),
+        share: +(ms / wall).toFixed(3),
+      }),
+    );
+  }
+  console.log(JSON.stringify({
+    bench: "step_profile",
+    device: "blas",
+    threads: net.threads,
+    size,
+    batch: B,
+    seq: tf.seqLen(cfg),
+    steps,
+    ms_per_step: +(wall / steps).toFixed(1),
+  }));
+  net.dispose();
+  Deno.exit(0);
+}
+
 await init("wasm");
 defaultDevice("wasm");
 const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
@@ -138,6 +195,7 @@ for (const r of rows.slice(0, top)) {
 }
 console.log(JSON.stringify({
   bench: "step_profile",
+  device: "wasm",
   size,
   batch: B,
   seq: L,

@@ -107,6 +107,14 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
 }
 
+/** Names of the split loops in a profile (`opts.profile`). */
+const PHASES: Record<string, string> = {
+  attnF: "attention forward: per-head matmuls + softmax (split over threads)",
+  attnB: "attention backward: per-head matmuls + softmax gradient (split over threads)",
+  swiF: "SwiGLU forward (split over threads)",
+  swiB: "SwiGLU backward (split over threads)",
+};
+
 /** Shared-memory float32 array (visible to the helper threads). */
 const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
 const sab = (a: Float32Array) => a.buffer as SharedArrayBuffer;
@@ -164,6 +172,8 @@ export class NativeModel {
   private helpers: Helpers | null;
   private dP: Float32Array = new Float32Array(0);
   private blasThreads: number;
+  private prof: Record<string, number> | null;
+  private inParallel = false;
 
   /**
    * `threads` (default {@link defaultThreads}): the attention and SwiGLU loops are
@@ -173,11 +183,14 @@ export class NativeModel {
   constructor(
     cfg: ModelConfig,
     weights: HeadWeights,
-    opts: { blas?: Blas; threads?: number } = {},
+    opts: { blas?: Blas; threads?: number; profile?: Record<string, number> } = {},
   ) {
     this.cfg = cfg;
     this.weights = weights;
-    this.blas = opts.blas ?? loadBlas();
+    this.prof = opts.profile ?? null;
+    this.blas = this.prof
+      ? this.timed(opts.blas ?? loadBlas(), this.prof)
+      : opts.blas ?? loadBlas();
     this.posIdx = positionIndex(cfg);
     this.threads = Math.max(1, opts.threads ?? defaultThreads());
     this.helpers = this.threads > 1 ? new Helpers(this.threads - 1) : null;
@@ -191,12 +204,43 @@ export class NativeModel {
     this.helpers = null;
   }
 
+  /** `blas` with the time of the matmuls outside the split loops added to `prof` (profiling). */
+  private timed(blas: Blas, prof: Record<string, number>): Blas {
+    const key = "matmul: projections, MLP, head (OpenBLAS threads)";
+    return {
+      ...blas,
+      sgemm: (...a: Parameters<Blas["sgemm"]>) => {
+        const t0 = performance.now();
+        blas.sgemm(...a);
+        if (!this.inParallel) prof[key] = (prof[key] ?? 0) + performance.now() - t0;
+      },
+    };
+  }
+
   /**
    * Run `fn(lo, hi)` over [0, n) split into contiguous ranges, one per thread:
    * this thread takes the first range and helpers the rest. While helpers run,
    * OpenBLAS is set to one thread per caller (each thread issues its own calls).
    */
   private async parallel(
+    n: number,
+    local: (lo: number, hi: number) => void,
+    task: Record<string, unknown>,
+  ): Promise<void> {
+    const t0 = performance.now();
+    this.inParallel = true;
+    try {
+      await this.split(n, local, task);
+    } finally {
+      this.inParallel = false;
+      if (this.prof) {
+        const key = PHASES[String(task.op)] ?? String(task.op);
+        this.prof[key] = (this.prof[key] ?? 0) + performance.now() - t0;
+      }
+    }
+  }
+
+  private async split(
     n: number,
     local: (lo: number, hi: number) => void,
     task: Record<string, unknown>,

@@ -12,23 +12,23 @@
 
 import type { Blas } from "./blas.ts";
 
-// exp: Cody-Waite reduction + degree-8 Taylor polynomial (max relative error ~1e-7,
-// float32 rounding level), ~2.3x faster than Math.exp in V8.
+// exp: x = (32n + j) ln2/32 + r with |r| <= ln2/64, so e^x = 2^n * 2^(j/32) * e^r, two table
+// lookups and a cubic for e^r (max relative error ~6e-10, well below float32's 6e-8);
+// ~1.3x faster than Math.exp in these loops.
 const POW2 = new Float64Array(301);
 for (let k = -150; k <= 150; k++) POW2[k + 150] = Math.pow(2, k);
-const LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
+const POW2_32 = new Float64Array(32);
+for (let j = 0; j < 32; j++) POW2_32[j] = Math.pow(2, j / 32);
 
 /** exp(x) to float32 accuracy; 0 below -88 (float32's normal range), like the engine's exp. */
 export function fexp(x: number): number {
   if (x < -88) return 0;
   if (x > 88) return Infinity;
-  const k = Math.floor(x * LOG2E + 0.5);
-  const r = x - k * LN2;
-  return (1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 +
-                    r *
-                      (0.008333333333333333 +
-                        r * (0.001388888888888889 + r * 0.0001984126984126984))))))) *
-    POW2[k + 150];
+  // round(x * 32/ln2) without Math.floor: |x * 32/ln2| < 4096 here, so shift to positive and truncate
+  const k = ((x * 46.16624130844683 + 4096.5) | 0) - 4096;
+  const r = x - k * 0.02166084939249829;
+  return (1 + r * (1 + r * (0.5 + r * 0.16666666666666666))) * POW2_32[k & 31] *
+    POW2[(k >> 5) + 150];
 }
 
 /** Attention sizes. */
