@@ -233,9 +233,9 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
   const sections: PageSection[] = [
     {
       text: ablation.description.trim() +
-        `\n\nProfile ${ablation.profile ?? "none"}, seeds ${
-          seeds.join(", ")
-        }. Error bars and bands: 95% CI over seeds (none with one seed).`,
+        `\n\nProfile ${ablation.profile ?? "none"}, ${seeds.length} seed${
+          seeds.length === 1 ? "" : "s"
+        } (${seeds.join(", ")}). Error bars and bands: 95% CI over seeds (none with one seed).`,
     },
     {
       title: "Observation prediction",
