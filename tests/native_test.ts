@@ -342,3 +342,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "blas device: a run that fails mid-way stops its helper threads (the process can exit)",
+  opts,
+  async () => {
+    // A child process trains on blas with a stream that ends after 3 batches; it must exit with the
+    // error, not hang on the helper Worker.
+    const code = `
+    import { train } from "${new URL("../lib/train/mod.ts", import.meta.url).href}";
+    import * as fx from "${new URL("./support/train_fixture.ts", import.meta.url).href}";
+    const d = fx.data();
+    const ends = { ...d, trainBatches: function* (pos) { const it = d.trainBatches(pos); for (let i = 0; i < 3; i++) yield it.next().value; } };
+    try {
+      await train(fx.runConfig({ device: "blas", steps: 10, eval_every: 0 }), { ...ends, runDir: await Deno.makeTempDir() });
+    } catch (e) { console.log("error: " + e.message); }
+  `;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", code],
+      env: { BLAS_THREADS: "2" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill(), 60_000);
+    const out = await child.output();
+    clearTimeout(timer);
+    const text = new TextDecoder().decode(out.stdout);
+    assert.match(text, /error: training batch stream ended at micro-batch 3/);
+    assert.strictEqual(out.code, 0, "the process did not exit by itself (killed after 60 s)");
+  },
+);

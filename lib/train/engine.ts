@@ -63,7 +63,7 @@ export interface TrainEngine {
   state(): Promise<HostState>;
   /** The parameters on the jax-js default device (the caller owns them). */
   deviceParams(): Params;
-  /** Free the engine's memory. */
+  /** Free the engine's memory and threads (idempotent). */
   dispose(): void;
 }
 
@@ -84,6 +84,7 @@ export function jaxEngine(
   const stepper = makeStepper(model, optim, weights);
   let params = paramsFromHost(model, init.params);
   let opt = { m: paramsFromHost(model, init.m), v: paramsFromHost(model, init.v) };
+  let disposed = false;
   return {
     step(s, micro) {
       let out;
@@ -113,6 +114,8 @@ export function jaxEngine(
     },
     deviceParams: () => tree.ref(params),
     dispose() {
+      if (disposed) return;
+      disposed = true;
       tree.dispose([params, opt]);
       stepper.dispose();
     },

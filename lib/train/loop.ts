@@ -280,251 +280,256 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   progress.message(`${describeModel(model)} on ${device}`);
 
   const engine = makeEngine(device, model, optim, tc.head_weights, init);
-  let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
+  // The engine holds device memory (jax) or helper threads (blas): free them on every exit.
+  try {
+    let lastCkpt: string | null = existing.length ? existing[existing.length - 1].dir : null;
 
-  const encode = (
-    batch: Batch,
-    mask: Mask,
-  ): { host: HostMicroBatch; hidden: number[]; validSlots: number } => {
-    const t = encodeTargets(batch, mask, mode);
-    return {
-      host: { inputs: encodeInputs(model, batch, mask), targets: t, K: batch.K },
-      hidden: t.hiddenPerHead,
-      validSlots: t.validSlots,
+    const encode = (
+      batch: Batch,
+      mask: Mask,
+    ): { host: HostMicroBatch; hidden: number[]; validSlots: number } => {
+      const t = encodeTargets(batch, mask, mode);
+      return {
+        host: { inputs: encodeInputs(model, batch, mask), targets: t, K: batch.K },
+        hidden: t.hiddenPerHead,
+        validSlots: t.validSlots,
+      };
     };
-  };
 
-  // ---- validation set: fixed batches and masks, encoded once on the host
-  const valHost: { batch: Batch; mask: Mask }[] = [];
-  if (tc.eval_batches > 0) {
-    let i = 0;
-    for await (const b of opts.valBatches()) {
-      if (i >= tc.eval_batches) break;
-      const mask = opts.valMaskFn
-        ? opts.valMaskFn(b, i)
-        : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003, batchIndex: i });
-      valHost.push({ batch: b, mask });
-      i++;
+    // ---- validation set: fixed batches and masks, encoded once on the host
+    const valHost: { batch: Batch; mask: Mask }[] = [];
+    if (tc.eval_batches > 0) {
+      let i = 0;
+      for await (const b of opts.valBatches()) {
+        if (i >= tc.eval_batches) break;
+        const mask = opts.valMaskFn
+          ? opts.valMaskFn(b, i)
+          : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003, batchIndex: i });
+        valHost.push({ batch: b, mask });
+        i++;
+      }
     }
-  }
 
-  const summarize = (auxSum: Float64Array, hidden: number[]) => {
-    const loss_heads: Record<string, number> = {}, acc_heads: Record<string, number> = {};
-    let c = 0, n = 0;
-    HEADS.forEach((h, i) => {
-      loss_heads[h] = hidden[i] ? auxSum[i * 2] / hidden[i] : NaN;
-      acc_heads[h] = hidden[i] ? auxSum[i * 2 + 1] / hidden[i] : NaN;
-      c += auxSum[i * 2 + 1];
-      n += hidden[i];
-    });
-    return { loss_heads, acc_heads, acc: n ? c / n : NaN };
-  };
-
-  const t0 = performance.now();
-  let lastVal: MetricsRecord | null = null;
-  const validate = async (): Promise<MetricsRecord | null> => {
-    if (valHost.length === 0) return null;
-    let lsum = 0;
-    const aux = new Float64Array(10);
-    const hidden = [0, 0, 0, 0, 0];
-    let valid = 0;
-    for (const { batch, mask } of valHost) {
-      const d = encode(batch, mask);
-      const r = await engine.evaluate(d.host);
-      lsum += r.loss;
-      for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
-      d.hidden.forEach((h, i) => (hidden[i] += h));
-      valid += d.validSlots;
-    }
-    const s = summarize(aux, hidden);
-    return {
-      kind: "val",
-      step,
-      epoch,
-      loss: lsum / valHost.length,
-      ...s,
-      mask_rate: hidden.reduce((a, b) => a + b, 0) / Math.max(1, valid),
-      elapsed_s: (performance.now() - t0) / 1000,
-      rss_mb: rssMb(),
+    const summarize = (auxSum: Float64Array, hidden: number[]) => {
+      const loss_heads: Record<string, number> = {}, acc_heads: Record<string, number> = {};
+      let c = 0, n = 0;
+      HEADS.forEach((h, i) => {
+        loss_heads[h] = hidden[i] ? auxSum[i * 2] / hidden[i] : NaN;
+        acc_heads[h] = hidden[i] ? auxSum[i * 2 + 1] / hidden[i] : NaN;
+        c += auxSum[i * 2 + 1];
+        n += hidden[i];
+      });
+      return { loss_heads, acc_heads, acc: n ? c / n : NaN };
     };
-  };
 
-  const saveCk = async (dir: string) => {
-    await saveCheckpoint(dir, {
-      ...(await engine.state()),
-      state: {
-        step,
-        dataPosition: position,
-        epoch,
-        rng: {
-          seed: cfg.seed,
-          note:
-            "init, masks and data order derive from (seed, step, epoch, data position); no other RNG state",
-        },
-        best,
-        modelConfig: model,
-      },
-    });
-  };
-  const checkpoint = async () => {
-    const dir = `${runDir}/checkpoints/${checkpointName(step)}`;
-    await saveCk(dir);
-    lastCkpt = dir;
-    await pruneCheckpoints(runDir, tc.keep_last);
-  };
-
-  // ---- the loop
-  const it = opts.trainBatches(position);
-  const drawMicro = async (forStep: number): Promise<HostMicro[]> => {
-    const out: HostMicro[] = [];
-    for (let j = 0; j < accum; j++) {
-      const item = await nextItem(it, position + j);
-      // `position` is the stream position of the first micro-batch of `forStep` here.
-      const mask = opts.maskFn(item.batch, {
-        step: forStep,
-        epoch: item.epoch,
-        seed: cfg.seed,
-        batchIndex: position + j,
-      });
-      const d = encode(item.batch, mask);
-      out.push({
-        batch: item.batch,
-        epoch: item.epoch,
-        hidden: d.hidden,
-        validSlots: d.validSlots,
-        host: d.host,
-      });
-    }
-    return out;
-  };
-
-  const losses: number[] = [];
-  let interrupted = false;
-  // interval accumulators
-  let ivSteps = 0,
-    ivLoss = 0,
-    ivTokens = 0,
-    ivStart = performance.now(),
-    ivHidden = [0, 0, 0, 0, 0],
-    ivValid = 0;
-  let ivAux = new Float64Array(10);
-  let ivLr = 0, ivG = 0;
-  let smoothLoss = NaN;
-  const target = tc.steps;
-  const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
-
-  // Validation before the first step: a baseline for the curve (and every compiled program exists from here on).
-  if (step === 0 && tc.eval_every > 0 && stopAt > 0) {
-    const v = await validate();
-    if (v) {
-      lastVal = v;
-      await appendJsonl(metricsPath, [v]);
-      opts.onLog?.(v);
-      progress.message(`val step 0: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%`);
-    }
-  }
-  let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
-  if (micro && device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
-  while (step < stopAt && micro) {
-    const cur = micro;
-    const pending = engine.step(step, cur.map((m) => m.host));
-    pending.catch(() => {}); // handled below, after the next batch is drawn
-    position += accum;
-    epoch = cur[cur.length - 1].epoch;
-    // Prepare the next micro-batches on the host while the device computes.
-    micro = step + 1 < stopAt ? await drawMicro(step + 1) : null;
-    let loss: number, gnorm: number, aux: Float64Array;
-    try {
-      ({ loss, gnorm, aux } = await pending);
-    } catch (e) {
-      progress.done();
-      engine.dispose();
-      throw explainMemoryError(e, model, cur[0].batch.B);
-    }
-    if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
-      progress.done();
-      engine.dispose();
-      throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
-    }
-    step++;
-    losses.push(loss);
-    ivSteps++;
-    ivLoss += loss;
-    ivTokens += cur.reduce((a, m) => a + m.batch.B * L, 0);
-    for (let i = 0; i < 10; i++) ivAux[i] += aux[i];
-    cur.forEach((m) => {
-      m.hidden.forEach((h, i) => (ivHidden[i] += h));
-      ivValid += m.validSlots;
-    });
-    ivLr = lrAt(optim, step - 1);
-    ivG += gnorm;
-    smoothLoss = Number.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
-
-    const now = performance.now();
-    const elapsedIv = (now - ivStart) / 1000;
-    const tokS = ivTokens / Math.max(1e-9, elapsedIv);
-    const etaS = (target - step) * (elapsedIv / ivSteps);
-    progress.update(progressLine(step, target, smoothLoss, tokS, etaS), step % tc.log_every === 0);
-
-    if (step % tc.log_every === 0 || step === target) {
-      const s = summarize(ivAux, ivHidden);
-      const rec: MetricsRecord = {
-        kind: "train",
+    const t0 = performance.now();
+    let lastVal: MetricsRecord | null = null;
+    const validate = async (): Promise<MetricsRecord | null> => {
+      if (valHost.length === 0) return null;
+      let lsum = 0;
+      const aux = new Float64Array(10);
+      const hidden = [0, 0, 0, 0, 0];
+      let valid = 0;
+      for (const { batch, mask } of valHost) {
+        const d = encode(batch, mask);
+        const r = await engine.evaluate(d.host);
+        lsum += r.loss;
+        for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
+        d.hidden.forEach((h, i) => (hidden[i] += h));
+        valid += d.validSlots;
+      }
+      const s = summarize(aux, hidden);
+      return {
+        kind: "val",
         step,
         epoch,
-        loss: ivLoss / ivSteps,
+        loss: lsum / valHost.length,
         ...s,
-        mask_rate: ivHidden.reduce((a, b) => a + b, 0) / Math.max(1, ivValid),
-        lr: ivLr,
-        grad_norm: ivG / ivSteps,
-        tokens_per_s: tokS,
-        ms_per_step: (elapsedIv * 1000) / ivSteps,
-        elapsed_s: (now - t0) / 1000,
+        mask_rate: hidden.reduce((a, b) => a + b, 0) / Math.max(1, valid),
+        elapsed_s: (performance.now() - t0) / 1000,
         rss_mb: rssMb(),
       };
-      await appendJsonl(metricsPath, [rec]);
-      opts.onLog?.(rec);
-      ivSteps = 0,
-        ivLoss = 0,
-        ivTokens = 0,
-        ivHidden = [0, 0, 0, 0, 0],
-        ivValid = 0,
-        ivAux = new Float64Array(10);
-      ivG = 0;
-      ivStart = performance.now();
-    }
-    const aborted = opts.signal?.aborted ?? false;
-    if ((tc.eval_every > 0 && step % tc.eval_every === 0) || step === target) {
+    };
+
+    const saveCk = async (dir: string) => {
+      await saveCheckpoint(dir, {
+        ...(await engine.state()),
+        state: {
+          step,
+          dataPosition: position,
+          epoch,
+          rng: {
+            seed: cfg.seed,
+            note:
+              "init, masks and data order derive from (seed, step, epoch, data position); no other RNG state",
+          },
+          best,
+          modelConfig: model,
+        },
+      });
+    };
+    const checkpoint = async () => {
+      const dir = `${runDir}/checkpoints/${checkpointName(step)}`;
+      await saveCk(dir);
+      lastCkpt = dir;
+      await pruneCheckpoints(runDir, tc.keep_last);
+    };
+
+    // ---- the loop
+    const it = opts.trainBatches(position);
+    const drawMicro = async (forStep: number): Promise<HostMicro[]> => {
+      const out: HostMicro[] = [];
+      for (let j = 0; j < accum; j++) {
+        const item = await nextItem(it, position + j);
+        // `position` is the stream position of the first micro-batch of `forStep` here.
+        const mask = opts.maskFn(item.batch, {
+          step: forStep,
+          epoch: item.epoch,
+          seed: cfg.seed,
+          batchIndex: position + j,
+        });
+        const d = encode(item.batch, mask);
+        out.push({
+          batch: item.batch,
+          epoch: item.epoch,
+          hidden: d.hidden,
+          validSlots: d.validSlots,
+          host: d.host,
+        });
+      }
+      return out;
+    };
+
+    const losses: number[] = [];
+    let interrupted = false;
+    // interval accumulators
+    let ivSteps = 0,
+      ivLoss = 0,
+      ivTokens = 0,
+      ivStart = performance.now(),
+      ivHidden = [0, 0, 0, 0, 0],
+      ivValid = 0;
+    let ivAux = new Float64Array(10);
+    let ivLr = 0, ivG = 0;
+    let smoothLoss = NaN;
+    const target = tc.steps;
+    const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
+
+    // Validation before the first step: a baseline for the curve (and every compiled program exists from here on).
+    if (step === 0 && tc.eval_every > 0 && stopAt > 0) {
       const v = await validate();
       if (v) {
         lastVal = v;
         await appendJsonl(metricsPath, [v]);
         opts.onLog?.(v);
-        progress.message(
-          `val step ${step}: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%` +
-            (best ? ` (best ${best.loss.toFixed(4)} @ ${best.step})` : ""),
-        );
-        if (!best || v.loss < best.loss) {
-          best = { loss: v.loss, step };
-          await saveCk(`${runDir}/checkpoints/best`);
-        }
+        progress.message(`val step 0: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%`);
       }
-      ivStart = performance.now(); // keep validation time out of tokens/s
     }
-    if (
-      (tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt ||
-      aborted
-    ) {
-      await checkpoint();
+    let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
+    if (micro && device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
+    while (step < stopAt && micro) {
+      const cur = micro;
+      const pending = engine.step(step, cur.map((m) => m.host));
+      pending.catch(() => {}); // handled below, after the next batch is drawn
+      position += accum;
+      epoch = cur[cur.length - 1].epoch;
+      // Prepare the next micro-batches on the host while the device computes.
+      micro = step + 1 < stopAt ? await drawMicro(step + 1) : null;
+      let loss: number, gnorm: number, aux: Float64Array;
+      try {
+        ({ loss, gnorm, aux } = await pending);
+      } catch (e) {
+        progress.done();
+        throw explainMemoryError(e, model, cur[0].batch.B);
+      }
+      if (!Number.isFinite(loss) || !Number.isFinite(gnorm)) {
+        progress.done();
+        throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
+      }
+      step++;
+      losses.push(loss);
+      ivSteps++;
+      ivLoss += loss;
+      ivTokens += cur.reduce((a, m) => a + m.batch.B * L, 0);
+      for (let i = 0; i < 10; i++) ivAux[i] += aux[i];
+      cur.forEach((m) => {
+        m.hidden.forEach((h, i) => (ivHidden[i] += h));
+        ivValid += m.validSlots;
+      });
+      ivLr = lrAt(optim, step - 1);
+      ivG += gnorm;
+      smoothLoss = Number.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
+
+      const now = performance.now();
+      const elapsedIv = (now - ivStart) / 1000;
+      const tokS = ivTokens / Math.max(1e-9, elapsedIv);
+      const etaS = (target - step) * (elapsedIv / ivSteps);
+      progress.update(
+        progressLine(step, target, smoothLoss, tokS, etaS),
+        step % tc.log_every === 0,
+      );
+
+      if (step % tc.log_every === 0 || step === target) {
+        const s = summarize(ivAux, ivHidden);
+        const rec: MetricsRecord = {
+          kind: "train",
+          step,
+          epoch,
+          loss: ivLoss / ivSteps,
+          ...s,
+          mask_rate: ivHidden.reduce((a, b) => a + b, 0) / Math.max(1, ivValid),
+          lr: ivLr,
+          grad_norm: ivG / ivSteps,
+          tokens_per_s: tokS,
+          ms_per_step: (elapsedIv * 1000) / ivSteps,
+          elapsed_s: (now - t0) / 1000,
+          rss_mb: rssMb(),
+        };
+        await appendJsonl(metricsPath, [rec]);
+        opts.onLog?.(rec);
+        ivSteps = 0,
+          ivLoss = 0,
+          ivTokens = 0,
+          ivHidden = [0, 0, 0, 0, 0],
+          ivValid = 0,
+          ivAux = new Float64Array(10);
+        ivG = 0;
+        ivStart = performance.now();
+      }
+      const aborted = opts.signal?.aborted ?? false;
+      if ((tc.eval_every > 0 && step % tc.eval_every === 0) || step === target) {
+        const v = await validate();
+        if (v) {
+          lastVal = v;
+          await appendJsonl(metricsPath, [v]);
+          opts.onLog?.(v);
+          progress.message(
+            `val step ${step}: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%` +
+              (best ? ` (best ${best.loss.toFixed(4)} @ ${best.step})` : ""),
+          );
+          if (!best || v.loss < best.loss) {
+            best = { loss: v.loss, step };
+            await saveCk(`${runDir}/checkpoints/best`);
+          }
+        }
+        ivStart = performance.now(); // keep validation time out of tokens/s
+      }
+      if (
+        (tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt ||
+        aborted
+      ) {
+        await checkpoint();
+      }
+      if (aborted) {
+        interrupted = true;
+        break;
+      }
     }
-    if (aborted) {
-      interrupted = true;
-      break;
-    }
+    if (step < target) interrupted = true;
+    progress.done();
+    const params = engine.deviceParams();
+    return { modelConfig: model, step, losses, startStep, best, lastVal, interrupted, params };
+  } finally {
+    engine.dispose();
   }
-  if (step < target) interrupted = true;
-  progress.done();
-  const params = engine.deviceParams();
-  engine.dispose();
-  return { modelConfig: model, step, losses, startStep, best, lastVal, interrupted, params };
 }
