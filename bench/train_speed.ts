@@ -1,7 +1,8 @@
 /**
  * Training throughput of the masked-diffusion transformer on each training
- * device (`blas`: lib/model/native.ts on OpenBLAS; `wasm`/`webgpu`: the
- * compiled @jax-js/jax step), side by side with PyTorch on the same CPU
+ * device, timed through the same engine `deno task train` drives
+ * (lib/train/engine.ts: `blas` = lib/model/native.ts on OpenBLAS, `wasm`/`webgpu`
+ * = the compiled @jax-js/jax step), side by side with PyTorch on the same CPU
  * (bench/torch_train.py: same architecture, batch and objective; forward +
  * backward + AdamW).
  *
@@ -21,33 +22,29 @@
  */
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
-import { jit, numpy as np, tree } from "@jax-js/jax";
+import { jit, numpy as np } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
 import { loadBlas } from "../lib/model/blas.ts";
-import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import {
   encodeInputs,
   initHostParams,
-  initParams,
-  inputsToDevice,
   type ModelConfig,
+  OUT_COLS,
   paramCount,
   resolveModelConfig,
   seqLen,
   tokRows,
 } from "../lib/model/transformer.ts";
 import {
-  adamwUpdateHost,
   BENCH_OPTIM,
   encodeTargets,
-  initOptState,
-  makeStepper,
+  type HostMicroBatch,
+  makeEngine,
   syntheticBatch,
   syntheticMask,
-  targetsToDevice,
   UNIT_HEAD_WEIGHTS,
+  zeroMoments,
 } from "../lib/train/mod.ts";
-import { OUT_COLS } from "../lib/model/transformer.ts";
 
 function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -124,74 +121,43 @@ async function matmulPeak(): Promise<number> {
   return (2 * 1024 ** 3) / (best / 1000) / 1e9;
 }
 
-interface JaxRun {
+interface DeviceRun {
   times: number[];
   cpu: number;
   wall: number;
 }
 
-async function runJax(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
-  const st = makeStepper(cfg, BENCH_OPTIM, UNIT_HEAD_WEIGHTS);
-  let params = initParams(cfg, 0);
-  let opt = initOptState(params);
-  const hostBatches = benchBatches(cfg);
-  const dev = (i: number) => {
-    const h = hostBatches[i % hostBatches.length];
-    return { inputs: inputsToDevice(cfg, h.inputs), targets: targetsToDevice(h.targets, B, K) };
-  };
-  const times: number[] = [];
-  let cpu = 0, wall = 0;
-  for (let s = 0; s < nSteps + 2; s++) {
-    const c0 = cpuSeconds(), t0 = performance.now();
-    const out = st.step(params, opt, s, [dev(s)]);
-    params = out.params;
-    opt = out.opt;
-    await out.loss.data();
-    out.aux.dispose();
-    out.gnorm.dispose();
-    const dt = performance.now() - t0;
-    if (s >= 2) { // the first two steps compile and warm up V8's wasm tiers
-      times.push(dt);
-      cpu += cpuSeconds() - c0;
-      wall += dt / 1000;
-    }
-  }
-  tree.dispose([params, opt]);
-  st.dispose();
-  return { times, cpu, wall };
-}
-
-function benchBatches(cfg: ModelConfig) {
+function benchBatches(cfg: ModelConfig): HostMicroBatch[] {
   return [0, 1, 2].map((i) => {
     const b = syntheticBatch(B, K, M, i);
     b.frameValid.fill(1);
     const m = syntheticMask(b, 0.3, i);
-    return { inputs: encodeInputs(cfg, b, m), targets: encodeTargets(b, m, "mean") };
+    return { inputs: encodeInputs(cfg, b, m), targets: encodeTargets(b, m, "mean"), K };
   });
 }
 
-async function runBlas(cfg: ModelConfig, nSteps: number): Promise<JaxRun> {
-  const net = new NativeModel(cfg, UNIT_HEAD_WEIGHTS);
-  const params: NamedArrays = {};
-  for (const [k, v] of Object.entries(initHostParams(cfg, 0))) params[k] = v.data;
-  const m = zerosLike(params), v = zerosLike(params), grads = zerosLike(params);
+/** Times optimizer steps of the training engine of `device` (the one `deno task train` uses). */
+async function runDevice(device: string, cfg: ModelConfig, nSteps: number): Promise<DeviceRun> {
+  const p0 = initHostParams(cfg, 0);
+  const engine = makeEngine(device, cfg, BENCH_OPTIM, UNIT_HEAD_WEIGHTS, {
+    params: p0,
+    m: zeroMoments(p0),
+    v: zeroMoments(p0),
+  });
   const hostBatches = benchBatches(cfg);
   const times: number[] = [];
   let cpu = 0, wall = 0;
   for (let s = 0; s < nSteps + 2; s++) {
     const c0 = cpuSeconds(), t0 = performance.now();
-    const h = hostBatches[s % hostBatches.length];
-    for (const g of Object.values(grads)) g.fill(0);
-    await net.run(params, h.inputs, h.targets, grads);
-    adamwUpdateHost(BENCH_OPTIM, params, grads, m, v, s);
+    await engine.step(s, [hostBatches[s % hostBatches.length]]);
     const dt = performance.now() - t0;
-    if (s >= 2) { // the first two steps allocate buffers and warm up V8
+    if (s >= 2) { // the first two steps compile (jax) or allocate buffers, and warm up V8
       times.push(dt);
       cpu += cpuSeconds() - c0;
       wall += dt / 1000;
     }
   }
-  net.dispose();
+  engine.dispose();
   return { times, cpu, wall };
 }
 
@@ -253,7 +219,7 @@ if (child) {
   await selectDevice(device);
   const cfg = resolveModelConfig({ size: child }, { length: K, mission_len: M });
   B = batchFor(child);
-  const j = device === "blas" ? await runBlas(cfg, steps) : await runJax(cfg, steps);
+  const j = await runDevice(device, cfg, steps);
   const peak = device === "blas" ? blasPeak() : await matmulPeak();
   console.log(JSON.stringify({ ...j, peak_rss_mb: peakRssMb(), matmul_peak_gflops: peak }));
   Deno.exit(0);
@@ -263,7 +229,7 @@ async function runChild(
   size: string,
   device: string,
   nSteps: number,
-): Promise<JaxRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
+): Promise<DeviceRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
   const self = new URL(import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [

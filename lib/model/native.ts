@@ -32,6 +32,7 @@ import {
   swigluForward,
 } from "./native_kernels.ts";
 import {
+  batchSizeAdvice,
   HEAD_COLS,
   type HostInputs,
   type ModelConfig,
@@ -119,38 +120,16 @@ const PHASES: Record<string, string> = {
 const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
 const sab = (a: Float32Array) => a.buffer as SharedArrayBuffer;
 
-interface Workspace {
-  B: number;
-  /** Residual stream before each block and after the last: nLayers + 1 of [N, D]. */
-  xs: Float32Array[];
-  /** Residual after each block's attention, [N, D]. */
-  x1: Float32Array[];
-  rstd1: Float32Array[];
-  rstd2: Float32Array[];
-  h1: Float32Array[];
-  h2: Float32Array[];
-  qkv: Float32Array[];
-  /** Attention probabilities, [B, H, L, L]. */
-  P: Float32Array[];
-  O: Float32Array[];
-  gu: Float32Array[];
-  sig: Float32Array[];
-  act: Float32Array[];
-  hf: Float32Array;
-  rstdf: Float32Array;
-  logits: Float32Array;
-  bias: Float32Array;
-  // backward scratch
-  dxA: Float32Array;
-  dxB: Float32Array;
-  dh: Float32Array;
-  dO: Float32Array;
-  dqkv: Float32Array;
-  dact: Float32Array;
-  dgu: Float32Array;
-  dlogits: Float32Array;
-  dhf: Float32Array;
-}
+/**
+ * Activation and scratch buffers of one batch size, named and sized by
+ * {@link workspaceLayout}: `xs` (residual stream before each block and after the
+ * last), per-layer arrays, and single buffers.
+ */
+type Layout = ReturnType<typeof workspaceLayout>;
+type Workspace =
+  & { B: number; xs: Float32Array[] }
+  & { [k in keyof Layout["perLayer"]]: Float32Array[] }
+  & { [k in keyof Layout["once"]]: Float32Array };
 
 /** Result of one forward (+ backward) pass. */
 export interface NativeLoss {
@@ -267,38 +246,16 @@ export class NativeModel {
     if (this.ws && this.ws.B === B) return this.ws;
     this.ws = null; // let the old buffers go before allocating new ones
     checkHostMemory(this.cfg, B);
-    const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K } = this.cfg;
-    const L = seqLen(this.cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
-    const f = shared;
-    const per = (n: number) => Array.from({ length: nl }, () => f(n));
-    this.ws = {
-      B,
-      xs: Array.from({ length: nl + 1 }, () => f(N * D)),
-      x1: per(N * D),
-      rstd1: per(N),
-      rstd2: per(N),
-      h1: per(N * D),
-      h2: per(N * D),
-      qkv: per(N * 3 * D),
-      P: per(B * H * L * L),
-      O: per(N * D),
-      gu: per(N * 2 * F),
-      sig: per(N * F),
-      act: per(N * F),
-      hf: f(R * D),
-      rstdf: f(R),
-      logits: f(R * OUT_COLS),
-      bias: f(N),
-      dxA: f(N * D),
-      dxB: f(N * D),
-      dh: f(N * D),
-      dO: f(N * D),
-      dqkv: f(N * 3 * D),
-      dact: f(N * F),
-      dgu: f(N * 2 * F),
-      dlogits: f(R * OUT_COLS),
-      dhf: f(R * D),
+    const { residual, perLayer, once } = workspaceLayout(this.cfg, B);
+    const nl = this.cfg.nLayers;
+    const buffers: Record<string, Float32Array | Float32Array[]> = {
+      xs: Array.from({ length: nl + 1 }, () => shared(residual)),
     };
+    for (const [k, n] of Object.entries(perLayer)) {
+      buffers[k] = Array.from({ length: nl }, () => shared(n));
+    }
+    for (const [k, n] of Object.entries(once)) buffers[k] = shared(n);
+    this.ws = { B, ...buffers } as unknown as Workspace;
     return this.ws;
   }
 
@@ -578,14 +535,53 @@ function checkRows(idx: Int32Array, rows: number, what: string): void {
   }
 }
 
-/** Bytes of the activation and scratch buffers of one step of B windows (as allocated above). */
-export function nativeStepBytes(cfg: ModelConfig, B: number): number {
-  const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K } = cfg;
+/**
+ * Float counts of the {@link Workspace} buffers for B windows: `xs` holds nLayers + 1
+ * residuals, every `perLayer` buffer is allocated once per layer, `once` buffers once.
+ */
+function workspaceLayout(cfg: ModelConfig, B: number) {
+  const { dModel: D, nHeads: H, dFF: F, frames: K } = cfg;
   const L = seqLen(cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
-  const perLayer = 4 * N * D + 2 * N + 3 * N * D + B * H * L * L + N * D + 2 * N * F + 2 * N * F;
-  const floats = (nl + 1) * N * D + nl * perLayer + R * D + R + R * OUT_COLS + N +
-    4 * N * D + 3 * N * D + N * F + 2 * N * F + R * OUT_COLS + R * D;
-  return 4 * floats;
+  return {
+    residual: N * D,
+    perLayer: {
+      // x1: residual after the block's attention; P: attention probabilities [B, H, L, L]
+      x1: N * D,
+      rstd1: N,
+      rstd2: N,
+      h1: N * D,
+      h2: N * D,
+      qkv: N * 3 * D,
+      P: B * H * L * L,
+      O: N * D,
+      gu: N * 2 * F,
+      sig: N * F,
+      act: N * F,
+    },
+    once: {
+      // final norm, logits and key bias; then backward scratch
+      hf: R * D,
+      rstdf: R,
+      logits: R * OUT_COLS,
+      bias: N,
+      dxA: N * D,
+      dxB: N * D,
+      dh: N * D,
+      dO: N * D,
+      dqkv: N * 3 * D,
+      dact: N * F,
+      dgu: N * 2 * F,
+      dlogits: R * OUT_COLS,
+      dhf: R * D,
+    },
+  };
+}
+
+/** Bytes of the activation and scratch buffers of one step of B windows (as allocated). */
+export function nativeStepBytes(cfg: ModelConfig, B: number): number {
+  const { residual, perLayer, once } = workspaceLayout(cfg, B);
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  return 4 * ((cfg.nLayers + 1) * residual + cfg.nLayers * sum(perLayer) + sum(once));
 }
 
 /** Throw a clear error when a step of B windows would not fit in this machine's memory. */
@@ -596,16 +592,12 @@ function checkHostMemory(cfg: ModelConfig, B: number): void {
     total = Deno.systemMemoryInfo().total;
   } catch { /* unknown: do not guess */ }
   if (need > 0.8 * total) {
-    let fit = B;
-    while (fit > 1 && nativeStepBytes(cfg, fit) > 0.8 * total) fit = Math.floor(fit / 2);
     throw new Error(
       `train.batch_size=${B}: one training step of this model (d_model=${cfg.dModel}, ${cfg.nLayers} ` +
         `layers, ${seqLen(cfg)} positions) needs about ${(need / 2 ** 30).toFixed(1)} GiB of ` +
         `activations on the blas device, more than 80% of this machine's ${
           (total / 2 ** 30).toFixed(1)
-        } GiB; lower train.batch_size to ${fit} and raise train.grad_accum by ${
-          Math.ceil(B / fit)
-        }x to keep the effective batch, or use a smaller model.size`,
+        } GiB; ${batchSizeAdvice(B, 0.8 * total, (b) => nativeStepBytes(cfg, b))}`,
     );
   }
 }

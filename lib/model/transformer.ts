@@ -99,6 +99,23 @@ export function estimateStepBytes(cfg: ModelConfig, batch: number): number {
   return 4 * batch * cfg.nLayers * perLayer;
 }
 
+/**
+ * What to do when a micro-batch of B windows needs more than `budget` bytes
+ * (`bytesAt(b)`: bytes for b windows): the largest halving of B that fits, with
+ * the grad_accum factor that keeps the effective batch.
+ */
+export function batchSizeAdvice(
+  B: number,
+  budget: number,
+  bytesAt: (b: number) => number,
+): string {
+  let fit = B;
+  while (fit > 1 && bytesAt(fit) > budget) fit = Math.floor(fit / 2);
+  return `lower train.batch_size to ${fit} and raise train.grad_accum by ${
+    Math.ceil(B / fit)
+  }x to keep the effective batch, or use a smaller model.size`;
+}
+
 /** Preset names. */
 export type ModelSize = keyof typeof MODEL_PRESETS;
 

@@ -20,6 +20,7 @@ import {
   saveCheckpoint,
 } from "../model/checkpoint.ts";
 import {
+  batchSizeAdvice,
   describeModel,
   encodeInputs,
   estimateStepBytes,
@@ -145,13 +146,8 @@ export interface TrainResult {
 /** wasm32 address space of the @jax-js/jax wasm device, less headroom for parameters and the allocator. */
 const WASM_BUDGET_BYTES = 3.6 * 2 ** 30;
 
-function memoryAdvice(model: ModelConfig, B: number): string {
-  let fit = B;
-  while (fit > 1 && estimateStepBytes(model, fit) > WASM_BUDGET_BYTES) fit = Math.floor(fit / 2);
-  return `lower train.batch_size to ${fit} (or less) and raise train.grad_accum by ${
-    Math.ceil(B / fit)
-  }x to keep the effective batch, or use a smaller model.size`;
-}
+const memoryAdvice = (model: ModelConfig, B: number) =>
+  batchSizeAdvice(B, WASM_BUDGET_BYTES, (b) => estimateStepBytes(model, b));
 
 /** Throw a clear error when a micro-batch of B windows cannot fit in the wasm device's 4 GiB. */
 export function checkFitsInMemory(model: ModelConfig, B: number): void {
