@@ -11,7 +11,7 @@ import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Document, isScalar, visit } from "yaml";
 import { type Config, configHash } from "./config.ts";
-import { loadBlas } from "../model/blas.ts";
+import { type BlasInfo, blasInfo, loadBlas } from "../model/blas.ts";
 import { resolveDevice } from "../model/device.ts";
 
 /** The repository root (two folders above this file). */
@@ -53,6 +53,8 @@ export interface EnvRecord {
   backend: string;
   /** OpenBLAS build (`openblas_get_config`) when the backend is blas, else null. */
   blas: string | null;
+  /** The BLAS library the blas backend loaded (path, flavour: system/numpy/conda/..., version), else null. */
+  blas_library: BlasInfo | null;
   /** Git commit of the workspace (with `-dirty` when it has uncommitted changes), or null. */
   git_commit: string | null;
   /** Master seed of the config. */
@@ -111,6 +113,7 @@ export function envRecord(cfg: Config, created: Date = new Date()): EnvRecord {
     jax: importVersion("@jax-js/jax"),
     backend: resolveDevice(cfg.train.device),
     blas: resolveDevice(cfg.train.device) === "blas" ? loadBlas().config : null,
+    blas_library: resolveDevice(cfg.train.device) === "blas" ? blasInfo(loadBlas()) : null,
     git_commit: gitCommit(),
     seed: cfg.seed,
     hostname: host,

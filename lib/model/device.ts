@@ -8,7 +8,7 @@
  */
 
 import { defaultDevice, init } from "@jax-js/jax";
-import { hasBlas, loadBlas } from "./blas.ts";
+import { BLAS_NONROOT_HINT, hasBlas, loadBlas } from "./blas.ts";
 
 /** Devices the training code supports. */
 export type TrainDevice = "blas" | "wasm" | "webgpu";
@@ -22,12 +22,49 @@ export const WEBGPU_HINT =
   "useful for functional tests only). Or set train.device: wasm.";
 
 /**
- * The device `auto` stands for: `blas` where OpenBLAS loads (the fastest CPU
- * path), else `wasm`. Other names are returned unchanged.
+ * The device `auto` stands for: `blas` where a BLAS loads (lib/model/blas.ts
+ * searches the system, conda, LD_LIBRARY_PATH, numpy's wheel and Accelerate),
+ * else `wasm`. Other names are returned unchanged.
  */
 export function resolveDevice(device: string): string {
   return device === "auto" ? (hasBlas() ? "blas" : "wasm") : device;
 }
+
+/**
+ * What training on `wasm` instead of `blas` costs, as measured on 2 cores
+ * (issue 20: the quick-profile runs of `deno task ablate`).
+ */
+export const WASM_SLOWDOWN =
+  "training is about 4x slower (a quick-profile run ~250 s instead of ~60 s; the quick study of " +
+  "`deno task ablate` ~35 min instead of ~6)";
+
+function isRootOnDebian(): boolean {
+  try {
+    Deno.statSync("/etc/debian_version");
+    return Deno.uid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The one command that gives this machine a BLAS for the `blas` device: `deno
+ * task setup` as root on Debian/Ubuntu (apt), `brew install openblas` on macOS,
+ * else `python3 -m pip install --user numpy` (its wheel bundles OpenBLAS).
+ */
+export function blasRestoreCommand(): string {
+  if (isRootOnDebian()) return "deno task setup";
+  if (Deno.build.os === "darwin") return "brew install openblas";
+  return "python3 -m pip install --user numpy";
+}
+
+/** The message printed when `train.device: auto` falls back to wasm. */
+export function wasmFallbackMessage(): string {
+  return `train.device 'auto' falls back to wasm: no OpenBLAS was found, so ${WASM_SLOWDOWN}. ` +
+    `Run \`${blasRestoreCommand()}\` to restore the fast blas device (other ways ${BLAS_NONROOT_HINT}).`;
+}
+
+let warnedFallback = false;
 
 /** Whether `navigator.gpu` yields an adapter in this process. */
 export async function hasWebGPUAdapter(): Promise<boolean> {
@@ -60,6 +97,10 @@ export async function selectDevice(
   where = "train.device",
 ): Promise<TrainDevice> {
   const device = resolveDevice(name);
+  if (name === "auto" && device === "wasm" && !warnedFallback) {
+    warnedFallback = true;
+    console.error(wasmFallbackMessage());
+  }
   if (device !== "blas" && device !== "wasm" && device !== "webgpu") {
     throw new Error(
       `${where}: unknown device '${device}'; use 'auto' (blas where OpenBLAS is installed, else wasm), ` +
