@@ -4,8 +4,10 @@
  * are identical for every checkpoint and every model compared.
  *
  * Kinds ({@link EvalMaskSpec}):
- * - `next_frame`: hide the last valid frame's 49 cells and direction (its action stays visible,
- *   matching `forward_dynamics`; `hideAction: true` hides it too);
+ * - `next_frame`: hide the last valid frame's 49 cells, direction and action (the action was
+ *   chosen after seeing the frame, so a visible one leaks it: "none" at an episode's end, forward /
+ *   pickup / toggle say what is in front). The same mask as `forward_dynamics` training;
+ *   `hideAction: false` keeps the action visible (the older, leaky metric, for comparison only);
  * - `next_action`: hide the last valid frame's action;
  * - `random_cells`: hide each cell of every valid frame with probability `ratio` (cells only, all
  *   three attributes; at least one per window);

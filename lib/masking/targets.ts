@@ -4,10 +4,11 @@
  * - `next_action` (the SFT / behaviour-cloning baseline): hide only the action of the window's
  *   last valid frame. When that frame is its episode's final frame, the target is
  *   {@link ACTION_NONE} (the model learns that the episode ends there).
- * - `forward_dynamics`: hide the whole last valid frame's observation: its 49 cells (all
- *   attributes) and its direction. Its action stays visible (as in the brief and in the
- *   next-frame evaluation mask); pass `hideAction: true` to hide it too — it was chosen after
- *   seeing that frame, so a visible action leaks a little about it.
+ * - `forward_dynamics`: hide the whole last valid frame: its 49 cells (all attributes), its
+ *   direction and its action. The action is hidden by default, as in the next-frame evaluation
+ *   mask: it was chosen after seeing that frame, so a visible action gives the frame away ("none"
+ *   at an episode's end, forward / pickup / toggle say what is in front). `hideAction: false`
+ *   keeps it visible (the older, leaky variant).
  * - `inverse_dynamics`: hide the action between the last two valid frames (the action of the
  *   second-to-last valid frame), everything else visible. A window with one valid frame has no
  *   such pair; it falls back to `next_action` (so every valid window has a target).
@@ -27,9 +28,9 @@ export const nextActionFill: WindowFill = (batch: Batch, b: number, mask: Mask, 
   if (k >= 0) mask.actions[b * batch.K + k] = 1;
 };
 
-/** Row filler for `forward_dynamics` (see the module doc for `hideAction`). */
+/** Row filler for `forward_dynamics` (see the module doc; `hideAction` defaults to true). */
 export function forwardDynamicsFill(opts: { hideAction?: boolean } = {}): WindowFill {
-  const hideAction = opts.hideAction ?? false;
+  const hideAction = opts.hideAction ?? true;
   return (batch: Batch, b: number, mask: Mask, _rng: Rng) => {
     const k = lastValidFrame(batch, b);
     if (k < 0) return;
@@ -43,5 +44,6 @@ export function forwardDynamicsFill(opts: { hideAction?: boolean } = {}): Window
 export const inverseDynamicsFill: WindowFill = (batch: Batch, b: number, mask: Mask, _rng: Rng) => {
   const k = lastValidFrame(batch, b);
   if (k < 0) return;
-  mask.actions[b * batch.K + (k >= 1 ? k - 1 : k)] = 1;
+  const pair = k >= 1 && batch.frameValid[b * batch.K + k - 1] === 1; // padding comes first
+  mask.actions[b * batch.K + (pair ? k - 1 : k)] = 1;
 };
