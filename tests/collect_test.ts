@@ -116,7 +116,7 @@ Deno.test("collect: collect → store → load → tokenize → detokenize gives
       const info = windowInfo(ds, w);
       const win = detokenize(batch, w);
       assert.equal(win.frames, info.frames);
-      const f0 = d.episodeOffsets[info.episode] + info.start;
+      const f0 = d.episodeOffsets[info.episode] + info.end - info.frames + 1;
       assert.deepEqual(win.images, d.images.subarray(f0 * 147, (f0 + info.frames) * 147));
       assert.deepEqual(win.directions, d.directions.subarray(f0, f0 + info.frames));
       assert.deepEqual(win.actions, d.actions.subarray(f0, f0 + info.frames));

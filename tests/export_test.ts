@@ -50,10 +50,10 @@ Deno.test("flat: encode -> text -> ids -> decode round trip, with and without a 
     assert.deepEqual(textToFlat(flatToText(ids)), ids);
     const d = decodeWindowFlat(ids);
     assert.equal(d.frames, info.frames);
-    const K = batch.K, n = info.frames;
-    assert.deepEqual(d.cells, batch.cells.slice(b * K * 147, b * K * 147 + n * 147));
-    assert.deepEqual(d.dirs, batch.dirs.slice(b * K, b * K + n));
-    assert.deepEqual(d.actions, batch.actions.slice(b * K, b * K + n));
+    const K = batch.K, n = info.frames, j0 = b * K + K - n; // valid frames: the last n slots
+    assert.deepEqual(d.cells, batch.cells.slice(j0 * 147, (j0 + n) * 147));
+    assert.deepEqual(d.dirs, batch.dirs.slice(j0, j0 + n));
+    assert.deepEqual(d.actions, batch.actions.slice(j0, j0 + n));
     assert.deepEqual(d.mission, batch.mission.slice(b * m, b * m + words));
 
     // masked: <mask> exactly where hidden, and the targets fill them back in order
@@ -67,7 +67,7 @@ Deno.test("flat: encode -> text -> ids -> decode round trip, with and without a 
     assert.deepEqual(filled, ids);
     const dm = decodeWindowFlat(mids);
     for (let i = 0; i < n * 147; i++) {
-      assert.equal(dm.cells[i] === -1, mask.cells[b * K * 147 + i] === 1);
+      assert.equal(dm.cells[i] === -1, mask.cells[j0 * 147 + i] === 1);
     }
   }
 });
@@ -92,7 +92,7 @@ Deno.test("export: next_action records hide exactly the last action; the respons
     // the <mask> is the last frame's action slot, just before <eos>
     assert.equal(toks[toks.length - 2], "<mask>");
     const K = batch.K;
-    const lastAction = batch.actions[w * K + info.frames - 1];
+    const lastAction = batch.actions[w * K + K - 1];
     assert.equal(r.response, `a${lastAction}`);
     assert.ok(r.prompt.includes(`<mission> ${data.missions[info.episode]} </mission>`));
   }

@@ -14,7 +14,7 @@ import {
   STRATEGIES,
 } from "../lib/masking/mod.ts";
 
-// 600 episodes of 1..7 frames with K = 4: many windows end in padding.
+// 600 episodes of 1..7 frames with K = 4: many windows start with padding (left-padded).
 const ds = tokenizeEpisodes(syntheticEpisodes(600, 7, 1), {
   length: 4,
   stride: 1,
@@ -110,7 +110,8 @@ Deno.test("masking: next_action (SFT) hides exactly the last valid action and no
   assert.equal(m.cells.reduce((a, v) => a + v, 0), 0, "no cell hidden");
   assert.equal(m.dirs.reduce((a, v) => a + v, 0), 0, "no direction hidden");
   for (let b = 0; b < B; b++) {
-    for (let k = 0; k < K; k++) assert.equal(m.actions[b * K + k], k === lastValid(b) ? 1 : 0);
+    assert.equal(lastValid(b), K - 1, "left padding: the current frame is slot K-1");
+    for (let k = 0; k < K; k++) assert.equal(m.actions[b * K + k], k === K - 1 ? 1 : 0);
     assert.equal(m.weight[b], 1);
   }
   // the model input never shows the target
@@ -132,8 +133,9 @@ Deno.test("masking: forward and inverse dynamics hide exactly their targets", ()
       const cellsHidden = fd.cells.subarray(o, o + CELLS * ATTRS).reduce((a, v) => a + v, 0);
       assert.equal(cellsHidden, k === last ? CELLS * ATTRS : 0);
       assert.equal(fd.dirs[j], k === last ? 1 : 0);
-      assert.equal(fd.actions[j], 0);
-      const target = last >= 1 ? last - 1 : last;
+      assert.equal(fd.actions[j], k === last ? 1 : 0); // the target frame's action is hidden too
+      // the action before the last frame; a one-frame window (left padding) falls back to its own
+      const target = last >= 1 && all.frameValid[b * K + last - 1] ? last - 1 : last;
       assert.equal(inv.actions[j], k === target ? 1 : 0);
       assert.equal(inv.dirs[j], 0);
     }

@@ -12,7 +12,8 @@
  *   `<mask>` tokens in the prompt (the i-th `<mask>` is the i-th response token). With the default
  *   `next_action` strategy it is one action token such as `a2` (`a7` = the episode ends here).
  * - `id` (string): `<split>/<episode>/<start>`; `episode` (number, index within the split), `start`
- *   (first frame of the window in its episode), `frames` (valid frames, <= K);
+ *   (episode frame of the window's first slot; negative when the window starts before the episode
+ *   and is padded on the left), `frames` (valid frames, <= K: the window's last `frames` slots);
  * - `env_id` and `seed` when the data carries them (env id and env seed of the episode);
  * - `strategy` (string): the masking strategy used;
  * - with `--ids`: `prompt_ids` and `response_ids`, the same as flat vocabulary ids
@@ -49,7 +50,7 @@ export interface LladaRecord {
   response: string;
   /** Episode index in the split. */
   episode: number;
-  /** Window start frame in the episode. */
+  /** Episode frame of the window's first slot (negative: left padding). */
   start: number;
   /** Valid frames in the window. */
   frames: number;

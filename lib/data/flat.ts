@@ -99,10 +99,10 @@ const TEXT_TO_ID: ReadonlyMap<string, number> = (() => {
 
 const ATTR_OFFSET = [FLAT_OFFSET.obj, FLAT_OFFSET.color, FLAT_OFFSET.state];
 
-/** Number of valid frames of row `b` (padding follows them). */
+/** Number of valid frames of row `b`: its last slots (windows are padded on the left). */
 function rowFrames(batch: Batch, b: number): number {
   let n = 0;
-  while (n < batch.K && batch.frameValid[b * batch.K + n]) n++;
+  while (n < batch.K && batch.frameValid[b * batch.K + batch.K - 1 - n]) n++;
   return n;
 }
 
@@ -118,7 +118,7 @@ export function encodeWindowFlat(batch: Batch, b: number, mask?: Mask): Int32Arr
   out[p++] = FLAT.mission;
   for (let i = 0; i < m; i++) out[p++] = FLAT_OFFSET.word + batch.mission[b * M + i];
   out[p++] = FLAT.missionEnd;
-  for (let k = 0; k < frames; k++) {
+  for (let k = K - frames; k < K; k++) {
     const j = b * K + k;
     out[p++] = FLAT.frame;
     const o = j * CELLS * ATTRS;
@@ -140,7 +140,7 @@ export function maskedTargetsFlat(batch: Batch, b: number, mask: Mask): Int32Arr
   const K = batch.K;
   const frames = rowFrames(batch, b);
   const out: number[] = [];
-  for (let k = 0; k < frames; k++) {
+  for (let k = K - frames; k < K; k++) {
     const j = b * K + k;
     const o = j * CELLS * ATTRS;
     for (let i = 0; i < CELLS * ATTRS; i++) {

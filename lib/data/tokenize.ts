@@ -1,12 +1,22 @@
 /**
  * Episodes → windows → {@link Batch} tensors, and back.
  *
- * A window is `K` consecutive frames of one episode, identified by `(episode, start)`. For an
- * episode of `L` frames the window starts are `0, stride, 2·stride, …` while `start + K <= L`,
- * plus one final window `start = L - K` when the stride skips the episode's last frames (so every
- * frame is in some window, and the episode's end is always a window's end). An episode shorter
- * than `K` gives one window at `start = 0`, padded after its end: padding frames have
- * `frameValid = 0`, cells `[0,0,0]`, direction 0 and action {@link ACTION_NONE}.
+ * A window is the `K` frames of one episode that END at frame `t`, identified by `(episode, t)`:
+ * frames `t-K+1 .. t`. A window may start before the episode's first frame; the missing frames
+ * are padding and come FIRST, so the valid frames are always a suffix of the window and the
+ * window's last slot `K-1` is always frame `t` (there is never padding after a valid frame).
+ * Padding frames have `frameValid = 0`, cells `[0,0,0]`, direction 0 and action
+ * {@link ACTION_NONE}.
+ *
+ * Window ends of an episode of `L` frames (see {@link windowEnds}): every `stride`-th frame
+ * counted back from the last one, `L-1, L-1-stride, …` down to `>= 0`, in increasing order. The
+ * last frame always ends a window; with `stride = 1` every frame `0 .. L-1` ends exactly one
+ * window (the layout evaluation needs: {@link evalWindowConfig}, {@link windowIdAt}).
+ *
+ * This is also the layout of closed-loop decisions: at step `t` the policy sees the window ending
+ * at the current frame `t`, its action hidden ({@link fillWindow} builds both, so a decision at
+ * step `t` sees exactly the tokens of the training window ending at `t`, for every `t` including
+ * the first `K-1`).
  *
  * Cells keep MiniGrid's `obs["image"]` layout: frame `f` of the stored images is
  * `images[f*147 + (vx*7 + vy)*3 + attr]`, exactly the `[K, 49, 3]` block of a batch row, so filling
@@ -55,7 +65,7 @@ export interface EpisodeData {
 export interface WindowConfig {
   /** K: frames per window. */
   length: number;
-  /** Frames between consecutive window starts. */
+  /** Frames between consecutive window ends (see {@link windowEnds}). */
   stride: number;
   /** M: mission word positions. */
   mission_len: number;
@@ -82,7 +92,7 @@ export interface WindowedDataset {
   K: number;
   /** Mission positions. */
   M: number;
-  /** Stride between window starts. */
+  /** Stride between window ends. */
   stride: number;
   /** Number of episodes. */
   numEpisodes: number;
@@ -94,8 +104,14 @@ export interface WindowedDataset {
   missionIds: Int32Array;
   /** [numWindows] episode of each window. */
   winEpisode: Int32Array;
-  /** [numWindows] start frame of each window, relative to its episode. */
-  winStart: Int32Array;
+  /** [numWindows] last frame of each window (slot `K-1`), relative to its episode. */
+  winEnd: Int32Array;
+  /**
+   * [E+1] window offsets: the windows of episode `e` are ids `episodeWindows[e] ..
+   * episodeWindows[e+1]-1`, in increasing end frame (with stride 1, id `episodeWindows[e] + t`
+   * ends at frame `t`).
+   */
+  episodeWindows: Int32Array;
 }
 
 function normalizeOffsets(raw: EpisodeData["episodeOffsets"], name: string): Int32Array {
@@ -111,15 +127,52 @@ function normalizeOffsets(raw: EpisodeData["episodeOffsets"], name: string): Int
   return out;
 }
 
-/** Window starts of an episode of `len` frames (see the module doc). Returned in order. */
-export function windowStarts(len: number, K: number, stride: number): number[] {
-  if (len <= K) return [0];
-  const starts: number[] = [];
-  let s = 0;
-  for (; s + K <= len; s += stride) starts.push(s);
-  const last = starts[starts.length - 1];
-  if (last + K < len) starts.push(len - K);
-  return starts;
+/** Number of windows of an episode of `len >= 1` frames: `floor((len-1) / stride) + 1`. */
+function windowCount(len: number, stride: number): number {
+  return Math.floor((len - 1) / stride) + 1;
+}
+
+/**
+ * End frames of the windows of an episode of `len` frames, in increasing order: `len-1`,
+ * `len-1-stride`, … down to `>= 0` (see the module doc). With `stride = 1`: `0 .. len-1`.
+ */
+export function windowEnds(len: number, stride: number): number[] {
+  if (!Number.isInteger(len) || len < 1) {
+    throw new Error(`windowEnds: episode length must be an integer >= 1, got ${len}`);
+  }
+  if (!Number.isInteger(stride) || stride < 1) {
+    throw new Error(`windowEnds: stride must be an integer >= 1, got ${stride}`);
+  }
+  const n = windowCount(len, stride);
+  const first = (len - 1) % stride;
+  return Array.from({ length: n }, (_, i) => first + i * stride);
+}
+
+/**
+ * `window` with stride 1: one window ending at every frame of every episode. Evaluation
+ * tokenizes the test split with it whatever `window.stride` training used, so that every
+ * decision and every next frame is scored (`tokenizeEpisodes(data, evalWindowConfig(cfg.window))`).
+ */
+export function evalWindowConfig(window: WindowConfig): WindowConfig {
+  return { ...window, stride: 1 };
+}
+
+/**
+ * Id of the window of episode `episode` that ends at frame `t` (relative to the episode), or -1
+ * when the stride skips `t`. With stride 1 every `t` in `0 .. L-1` has one. Throws when the
+ * episode or frame is out of range.
+ */
+export function windowIdAt(ds: WindowedDataset, episode: number, t: number): number {
+  if (!(Number.isInteger(episode) && episode >= 0 && episode < ds.numEpisodes)) {
+    throw new Error(`windowIdAt: episode ${episode} out of range 0..${ds.numEpisodes - 1}`);
+  }
+  const len = ds.offsets[episode + 1] - ds.offsets[episode];
+  if (!(Number.isInteger(t) && t >= 0 && t < len)) {
+    throw new Error(`windowIdAt: frame ${t} out of range 0..${len - 1} of episode ${episode}`);
+  }
+  const back = len - 1 - t;
+  if (back % ds.stride !== 0) return -1;
+  return ds.episodeWindows[episode + 1] - 1 - back / ds.stride;
 }
 
 /**
@@ -194,16 +247,19 @@ export function tokenizeEpisodes(
     missionIds.set(ids, e * M);
   }
 
-  let count = 0;
-  for (let e = 0; e < E; e++) count += windowStarts(offsets[e + 1] - offsets[e], K, stride).length;
-  const winEpisode = new Int32Array(count);
-  const winStart = new Int32Array(count);
-  let w = 0;
+  const episodeWindows = new Int32Array(E + 1);
   for (let e = 0; e < E; e++) {
-    for (const s of windowStarts(offsets[e + 1] - offsets[e], K, stride)) {
+    episodeWindows[e + 1] = episodeWindows[e] + windowCount(offsets[e + 1] - offsets[e], stride);
+  }
+  const count = episodeWindows[E];
+  const winEpisode = new Int32Array(count);
+  const winEnd = new Int32Array(count);
+  for (let e = 0; e < E; e++) {
+    const len = offsets[e + 1] - offsets[e];
+    for (let w = episodeWindows[e], t = (len - 1) % stride; w < episodeWindows[e + 1]; w++) {
       winEpisode[w] = e;
-      winStart[w] = s;
-      w++;
+      winEnd[w] = t;
+      t += stride;
     }
   }
   return {
@@ -216,7 +272,8 @@ export function tokenizeEpisodes(
     offsets,
     missionIds,
     winEpisode,
-    winStart,
+    winEnd,
+    episodeWindows,
   };
 }
 
@@ -259,6 +316,71 @@ export function allocBatch(B: number, K: number, M: number): Batch {
   };
 }
 
+/** The frame arrays {@link fillWindow} reads: an episode (or its prefix) at some frame offset. */
+export interface WindowSource {
+  /** [F, 7, 7, 3] uint8 images, numpy `obs["image"]` layout. */
+  images: Uint8Array;
+  /** [F] directions. */
+  directions: ArrayLike<number>;
+  /** [F] action taken after each frame ({@link ACTION_NONE} where none is known yet). */
+  actions: ArrayLike<number>;
+}
+
+/**
+ * Fill batch row `b` with the window that ends at frame `end` of an episode whose frame 0 is
+ * frame `first` of `src` (frames `first .. first+end` must exist in `src`), and the mission ids
+ * `mission` (`batch.M` values; missing trailing ones are padding 0). Slots before the episode's
+ * first frame are padding (see the module doc). Every slot of the row is overwritten.
+ *
+ * The one window builder: {@link fillBatch} calls it for stored episodes, and the closed-loop
+ * policy (`lib/eval/rollout.ts`) for the episode it is playing, so training and closed-loop
+ * windows have the same layout by construction.
+ */
+export function fillWindow(
+  batch: Batch,
+  b: number,
+  src: WindowSource,
+  first: number,
+  end: number,
+  mission: ArrayLike<number>,
+): void {
+  const { K, M } = batch;
+  if (!(b >= 0 && b < batch.B)) {
+    throw new Error(`fillWindow: row ${b} out of range 0..${batch.B - 1}`);
+  }
+  if (!(Number.isInteger(end) && end >= 0 && first >= 0 && first + end < src.directions.length)) {
+    throw new Error(
+      `fillWindow: window end ${end} (episode at frame ${first}) is outside the ` +
+        `${src.directions.length} source frames`,
+    );
+  }
+  const nValid = Math.min(K, end + 1);
+  const pad = K - nValid;
+  const f0 = first + end - nValid + 1; // first valid frame, in src
+  const { images, directions, actions } = src;
+  const { cells, dirs, actions: acts, frameValid } = batch;
+  // cells: zero padding, then a contiguous copy with widening (uint8 -> int32)
+  const dst0 = b * K * FRAME_SIZE, dstValid = dst0 + pad * FRAME_SIZE;
+  cells.fill(0, dst0, dstValid);
+  const src0 = f0 * FRAME_SIZE, n = nValid * FRAME_SIZE;
+  for (let i = 0; i < n; i++) cells[dstValid + i] = images[src0 + i];
+  for (let k = 0; k < K; k++) {
+    const j = b * K + k;
+    if (k < pad) {
+      dirs[j] = 0;
+      acts[j] = ACTION_NONE;
+      frameValid[j] = 0;
+    } else {
+      dirs[j] = directions[f0 + k - pad];
+      acts[j] = actions[f0 + k - pad];
+      frameValid[j] = 1;
+    }
+  }
+  const m = Math.min(M, mission.length);
+  for (let i = 0; i < m; i++) batch.mission[b * M + i] = mission[i];
+  batch.mission.fill(0, b * M + m, b * M + M);
+}
+
 /**
  * Fill `out` (or a new batch) with the windows `windowIds[from .. from+count)`. `out.B` must equal
  * `count`; `out.K`/`out.M` must match the dataset. Every slot of `out` is overwritten.
@@ -278,36 +400,20 @@ export function fillBatch(
         `K=${K}, M=${M} were requested`,
     );
   }
-  const { images, directions, actions } = ds.data;
-  const { cells, dirs, actions: acts, mission, frameValid } = batch;
   for (let b = 0; b < count; b++) {
     const w = windowIds[from + b];
     if (!(w >= 0 && w < ds.numWindows)) {
       throw new Error(`fillBatch: window id ${w} out of range 0..${ds.numWindows - 1}`);
     }
     const e = ds.winEpisode[w];
-    const base = ds.offsets[e];
-    const len = ds.offsets[e + 1] - base;
-    const s = ds.winStart[w];
-    const nValid = Math.min(K, len - s);
-    const f0 = base + s;
-    // cells: contiguous copy with widening (uint8 -> int32)
-    const src0 = f0 * FRAME_SIZE, dst0 = b * K * FRAME_SIZE, n = nValid * FRAME_SIZE;
-    for (let i = 0; i < n; i++) cells[dst0 + i] = images[src0 + i];
-    cells.fill(0, dst0 + n, dst0 + K * FRAME_SIZE);
-    for (let k = 0; k < K; k++) {
-      const j = b * K + k;
-      if (k < nValid) {
-        dirs[j] = directions[f0 + k];
-        acts[j] = actions[f0 + k];
-        frameValid[j] = 1;
-      } else {
-        dirs[j] = 0;
-        acts[j] = ACTION_NONE;
-        frameValid[j] = 0;
-      }
-    }
-    mission.set(ds.missionIds.subarray(e * M, e * M + M), b * M);
+    fillWindow(
+      batch,
+      b,
+      ds.data,
+      ds.offsets[e],
+      ds.winEnd[w],
+      ds.missionIds.subarray(e * M, e * M + M),
+    );
   }
   return batch;
 }
@@ -326,21 +432,36 @@ export interface DetokenizedWindow {
   mission: Int32Array;
 }
 
-/** Recover the frames of batch row `b` (the inverse of {@link fillBatch} for one window). */
+/**
+ * Recover the frames of batch row `b` (the inverse of {@link fillBatch} for one window): its
+ * valid frames, which are the row's last `frames` slots. Throws when a padding slot follows a
+ * valid one (a row not built by {@link fillWindow}).
+ */
 export function detokenize(batch: Batch, b: number): DetokenizedWindow {
   const { K, M } = batch;
   if (!(b >= 0 && b < batch.B)) {
     throw new Error(`detokenize: row ${b} out of range 0..${batch.B - 1}`);
   }
   let frames = 0;
-  while (frames < K && batch.frameValid[b * K + frames]) frames++;
+  while (frames < K && batch.frameValid[b * K + K - 1 - frames]) frames++;
+  for (let k = 0; k < K - frames; k++) {
+    if (batch.frameValid[b * K + k]) {
+      throw new Error(
+        `detokenize: row ${b} has a valid frame in slot ${k} before padding in slot ${
+          K - frames - 1
+        }; ` +
+          `windows are padded on the left (valid frames are the last slots)`,
+      );
+    }
+  }
+  const pad = K - frames;
+  const src0 = (b * K + pad) * FRAME_SIZE;
   const images = new Uint8Array(frames * FRAME_SIZE);
-  const src0 = b * K * FRAME_SIZE;
   for (let i = 0; i < images.length; i++) images[i] = batch.cells[src0 + i];
   const directions = new Uint8Array(frames), actions = new Uint8Array(frames);
   for (let k = 0; k < frames; k++) {
-    directions[k] = batch.dirs[b * K + k];
-    actions[k] = batch.actions[b * K + k];
+    directions[k] = batch.dirs[b * K + pad + k];
+    actions[k] = batch.actions[b * K + pad + k];
   }
   let m = M;
   while (m > 0 && batch.mission[b * M + m - 1] === 0) m--;
@@ -348,15 +469,33 @@ export function detokenize(batch: Batch, b: number): DetokenizedWindow {
   return { frames, images, directions, actions, mission };
 }
 
-/** Episode index, start frame and valid-frame count of window `w`. */
-export function windowInfo(
-  ds: WindowedDataset,
-  w: number,
-): { episode: number; start: number; frames: number } {
-  const e = ds.winEpisode[w];
-  const len = ds.offsets[e + 1] - ds.offsets[e];
-  const start = ds.winStart[w];
-  return { episode: e, start, frames: Math.min(ds.K, len - start) };
+/** Where window `w` lies in its episode (see {@link windowInfo}). */
+export interface WindowInfo {
+  /** Episode index. */
+  episode: number;
+  /**
+   * Episode frame of slot 0: `end - K + 1`, negative when the window starts before the
+   * episode (its first `-start` slots are padding). Unique per window of an episode.
+   */
+  start: number;
+  /** Episode frame of slot `K-1`, the window's last (always valid) frame. */
+  end: number;
+  /** Valid frames: `min(K, end + 1)`; they are slots `K-frames .. K-1`, frames `end-frames+1 .. end`. */
+  frames: number;
+}
+
+/** Episode, first-slot frame, last frame and valid-frame count of window `w`. */
+export function windowInfo(ds: WindowedDataset, w: number): WindowInfo {
+  if (!(w >= 0 && w < ds.numWindows)) {
+    throw new Error(`windowInfo: window id ${w} out of range 0..${ds.numWindows - 1}`);
+  }
+  const end = ds.winEnd[w];
+  return {
+    episode: ds.winEpisode[w],
+    start: end - ds.K + 1,
+    end,
+    frames: Math.min(ds.K, end + 1),
+  };
 }
 
 /**

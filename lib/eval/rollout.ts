@@ -1,7 +1,10 @@
 /**
  * Closed-loop task success: a policy acts in fresh environments on held-out
  * seeds until the episode ends. The model policy infills the current action
- * from a window of the last K frames and the mission; the expert bot and a
+ * from the window of the last K frames ending at the current frame and the
+ * mission, built by the tokenizer's own {@link fillWindow}: the decision at
+ * step t sees exactly the tokens of the training window ending at frame t
+ * (left-padded while t < K-1), its action hidden. The expert bot and a
  * uniform random policy give the upper and lower bounds.
  *
  * @module
@@ -15,7 +18,7 @@ import {
   CELLS,
   type Predictor,
 } from "../data/types.ts";
-import { allocBatch } from "../data/tokenize.ts";
+import { allocBatch, fillWindow, FRAME_SIZE } from "../data/tokenize.ts";
 import { make } from "../env/registry.ts";
 import type { MiniGridEnv } from "../env/minigrid.ts";
 import { BabyAIBot } from "../env/babyai/bot.ts";
@@ -91,21 +94,41 @@ export async function rolloutModel(
   const { K, M } = opts;
   const N = seeds.length;
   const envs: MiniGridEnv[] = seeds.map(() => make(envId));
-  const hist: { images: Uint8Array[]; hidden: Uint8Array[]; dirs: number[]; actions: number[] }[] =
-    [];
+  const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
+  /**
+   * The episode so far, laid out like stored episode data (frame f at index f): `frames`
+   * observations, the actions taken after all but the current one (ACTION_NONE there), and the
+   * cells hidden by `opts.hide` per frame. Sized for the step cap, so nothing grows.
+   */
+  const hist: {
+    images: Uint8Array;
+    directions: Uint8Array;
+    actions: Uint8Array;
+    hidden: Uint8Array;
+    frames: number;
+  }[] = [];
   const hideRng = new Rng(opts.seed, 0, HIDE_TAG);
-  /** Apply opts.hide to a fresh observation; returns the cells to give as [MASK]. */
-  const observe = (img: Uint8Array): Uint8Array => {
-    const hidden = new Uint8Array(CELLS);
+  /** Apply opts.hide to a fresh observation; writes the cells to give as [MASK] into `hidden`. */
+  const observe = (img: Uint8Array, hidden: Uint8Array): void => {
     const h = opts.hide;
-    if (!h || h.q <= 0) return hidden;
+    if (!h || h.q <= 0) return;
     for (let c = 0; c < CELLS; c++) {
       if (img[c * ATTRS] === 0) continue; // already unseen
       if (hideRng.uniform() >= h.q) continue;
       if (h.mode === "unseen") img.fill(0, c * ATTRS, c * ATTRS + ATTRS);
       else hidden[c] = 1;
     }
-    return hidden;
+  };
+  /** Append observation (image, direction) as the episode's next frame. */
+  const record = (i: number, image: Uint8Array, direction: number, step: number): void => {
+    const h = hist[i];
+    const img = image.slice();
+    opts.corrupt?.(img, i, step);
+    const f = h.frames;
+    observe(img, h.hidden.subarray(f * CELLS, (f + 1) * CELLS));
+    h.images.set(img, f * FRAME_SIZE);
+    h.directions[f] = direction;
+    h.frames++;
   };
   const missions: Int32Array[] = [];
   const rewards = new Array(N).fill(0), lengths = new Array(N).fill(0);
@@ -114,14 +137,19 @@ export async function rolloutModel(
   const rng = new Rng(opts.seed, 0, 0x524f4c4c);
   for (let i = 0; i < N; i++) {
     const { obs } = envs[i].reset({ seed: seeds[i] });
-    const img = obs.image.slice();
-    opts.corrupt?.(img, i, 0);
-    hist.push({ images: [img], hidden: [observe(img)], dirs: [obs.direction], actions: [] });
+    const F = cap(envs[i]) + 1;
+    hist.push({
+      images: new Uint8Array(F * FRAME_SIZE),
+      directions: new Uint8Array(F),
+      actions: new Uint8Array(F).fill(ACTION_NONE),
+      hidden: new Uint8Array(F * CELLS),
+      frames: 0,
+    });
+    record(i, obs.image, obs.direction, 0);
     missions.push(encodeMissionInto(obs.mission, new Int32Array(M)));
   }
-  const cap = (env: MiniGridEnv) => opts.maxSteps ?? env.maxSteps;
   while (done.some((d) => !d)) {
-    // Row i of the batch is episode i, finished or not.
+    // Row i of the batch is episode i, finished or not: the window ending at its current frame.
     const batch: Batch = allocBatch(N, K, M);
     const mask = {
       cells: new Uint8Array(N * K * CELLS * ATTRS),
@@ -129,37 +157,25 @@ export async function rolloutModel(
       actions: new Uint8Array(N * K),
       weight: new Float32Array(N).fill(1),
     };
-    const cur: number[] = [];
     for (let i = 0; i < N; i++) {
       const h = hist[i];
-      const T = h.images.length;
-      const from = Math.max(0, T - K);
+      const t = h.frames - 1;
+      fillWindow(batch, i, h, 0, t, missions[i]);
       for (let k = 0; k < K; k++) {
+        const f = t - (K - 1 - k);
+        if (f < 0) continue; // padding before the episode's first frame
+        const hid = h.hidden.subarray(f * CELLS, (f + 1) * CELLS);
         const j = i * K + k;
-        const f = from + k;
-        if (f >= T) {
-          batch.actions[j] = ACTION_NONE;
-          continue; // padding after the current frame (window shorter than K)
-        }
-        batch.frameValid[j] = 1;
-        const img = h.images[f];
-        for (let x = 0; x < CELLS * ATTRS; x++) batch.cells[j * CELLS * ATTRS + x] = img[x];
-        const hid = h.hidden[f];
         for (let c = 0; c < CELLS; c++) {
           if (hid[c]) mask.cells.fill(1, (j * CELLS + c) * ATTRS, (j * CELLS + c + 1) * ATTRS);
         }
-        batch.dirs[j] = h.dirs[f];
-        batch.actions[j] = f < T - 1 ? h.actions[f] : ACTION_NONE;
       }
-      const t = Math.min(T, K) - 1;
-      mask.actions[i * K + t] = 1;
-      cur.push(i * K + t);
-      batch.mission.set(missions[i], i * M);
+      mask.actions[i * K + K - 1] = 1; // the current frame's action: the decision
     }
     const logits = await predictor(batch, mask);
     for (let i = 0; i < N; i++) {
       if (done[i]) continue;
-      const off = cur[i] * ACTION_VOCAB;
+      const off = (i * K + K - 1) * ACTION_VOCAB;
       let a = 0;
       if (opts.greedy) {
         for (let v = 1; v < 7; v++) if (logits.action[off + v] > logits.action[off + a]) a = v;
@@ -177,22 +193,13 @@ export async function rolloutModel(
         }
       }
       const env = envs[i];
-      const r = env.step(Math.min(a, env.actionSpaceN - 1));
+      const act = Math.min(a, env.actionSpaceN - 1);
+      const r = env.step(act);
       lengths[i]++;
       rewards[i] += r.reward;
       const h = hist[i];
-      h.actions.push(a);
-      const img = r.obs.image.slice();
-      opts.corrupt?.(img, i, lengths[i]);
-      h.images.push(img);
-      h.hidden.push(observe(img));
-      h.dirs.push(r.obs.direction);
-      if (h.images.length > K) {
-        h.images.shift();
-        h.hidden.shift();
-        h.dirs.shift();
-        h.actions.shift();
-      }
+      h.actions[h.frames - 1] = act; // as stored data records it: the action taken after the frame
+      record(i, r.obs.image, r.obs.direction, lengths[i]);
       if (r.terminated || r.truncated || lengths[i] >= cap(env)) {
         done[i] = true;
         if (r.terminated && r.reward > 0) wins++;

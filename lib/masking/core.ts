@@ -66,7 +66,10 @@ export function fillWindows(batch: Batch, fill: WindowFill, rng: Rng): Mask {
   return mask;
 }
 
-/** Number of valid frames of row `b` (padding is always after the valid frames). */
+/**
+ * Number of valid frames of row `b`. Windows are padded on the left (`lib/data/tokenize.ts`): the
+ * valid frames are the row's last slots, and the current frame is slot `K-1`.
+ */
 export function validFrames(batch: Batch, b: number): number {
   const K = batch.K;
   let n = 0;
@@ -74,7 +77,10 @@ export function validFrames(batch: Batch, b: number): number {
   return n;
 }
 
-/** Index of the last valid frame of row `b`, or -1 for an all-padding row. */
+/**
+ * Index of the last valid frame of row `b`, or -1 for an all-padding row. For a window built by
+ * the tokenizer (valid frames are a suffix) it is `K-1`; the search keeps hand-built rows working.
+ */
 export function lastValidFrame(batch: Batch, b: number): number {
   for (let k = batch.K - 1; k >= 0; k--) if (batch.frameValid[b * batch.K + k]) return k;
   return -1;
@@ -112,7 +118,7 @@ export function hideOneUnit(
   if (nv === 0) return;
   const per = (attrUnits ? CELLS * ATTRS : CELLS) + (dirAction ? 2 : 0);
   const u = rng.int(nv * per);
-  // valid frames are a prefix (padding after the end); map the u-th unit onto them
+  // map the u-th unit onto the valid frames in slot order (wherever the padding is)
   let k = Math.floor(u / per);
   let r = u % per;
   for (let kk = 0, seen = 0; kk < K; kk++) {

@@ -156,8 +156,8 @@ export function windowStripHtml(batch: Batch, b: number, opts: WindowStripOption
   const { K } = batch;
   const items: { html: string; caption?: string }[] = [];
   const ts = opts.tileSize ?? 12;
-  for (let k = 0; k < Math.min(K, opts.maxFrames ?? K); k++) {
-    if (!batch.frameValid[b * K + k]) break;
+  for (let k = 0; k < K && items.length < (opts.maxFrames ?? K); k++) {
+    if (!batch.frameValid[b * K + k]) continue; // left padding
     const off = (b * K + k) * CELLS * 3;
     const image = Uint8Array.from(batch.cells.subarray(off, off + CELLS * 3));
     const mask = opts.mask ? opts.mask.cells.subarray(off, off + CELLS * 3) : undefined;
