@@ -20,7 +20,7 @@ import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
 import { makePredictor, paramsToHost } from "../model/transformer.ts";
-import { evaluateModel, type Metrics } from "../eval/mod.ts";
+import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "../eval/finetune.ts";
 import { writeStudyReport } from "./report.ts";
 
@@ -45,12 +45,8 @@ export function studyFile(name: string, dir = ABLATIONS_DIR): string {
   return join(dir, `${hit[0]}.yaml`);
 }
 
-/**
- * Version of the evaluation suite. A finished run whose result.json was written
- * by another version is re-evaluated from its final checkpoint (not retrained)
- * the next time a study uses it.
- */
-export const EVAL_VERSION = 2;
+/** Version of the evaluation suite (defined in lib/eval; re-exported for callers of this module). */
+export { EVAL_VERSION };
 
 /** One run's record in results.jsonl. */
 export interface RunResult {

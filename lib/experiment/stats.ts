@@ -85,3 +85,34 @@ export function pairedDiff(a: number[], b: number[]): MeanCi {
   }
   return meanCi95(a.map((x, i) => x - b[i]));
 }
+
+/** A proportion with its Wilson score 95% interval. */
+export interface Proportion {
+  /** successes / trials (NaN when trials = 0). */
+  p: number;
+  /** Lower end of the 95% interval. */
+  lo: number;
+  /** Upper end of the 95% interval. */
+  hi: number;
+  /** Trials. */
+  n: number;
+}
+
+/**
+ * The Wilson score 95% interval of `successes` out of `trials` (z = 1.96). Unlike p ± 1.96·se it
+ * stays inside [0, 1] and is not zero-width at 0 or n successes. NaN fields when trials = 0.
+ */
+export function wilson95(successes: number, trials: number): Proportion {
+  if (
+    !(Number.isInteger(successes) && Number.isInteger(trials) && successes >= 0 &&
+      successes <= trials)
+  ) {
+    throw new Error(`wilson95: need integers 0 <= successes <= trials, got ${successes}/${trials}`);
+  }
+  if (trials === 0) return { p: NaN, lo: NaN, hi: NaN, n: 0 };
+  const z = 1.96, n = trials, p = successes / n;
+  const den = 1 + z * z / n;
+  const centre = (p + z * z / (2 * n)) / den;
+  const half = z * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den;
+  return { p, lo: Math.max(0, centre - half), hi: Math.min(1, centre + half), n };
+}
