@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { meanCi95, pairedDiff, tQuantile975 } from "../lib/experiment/stats.ts";
+import { meanCi95, pairedDiff, tQuantile975, wilson95 } from "../lib/experiment/stats.ts";
+import { meanCi } from "../lib/viz/summary.ts";
 
 Deno.test("meanCi95 matches a hand computation", () => {
   // xs = 1..5: mean 3, sd sqrt(2.5), t(4) = 2.776 -> half width 2.776 * 1.5811 / 2.2361 = 1.9630
@@ -25,4 +26,25 @@ Deno.test("pairedDiff removes the shared seed effect", () => {
   assert.throws(() => pairedDiff([1], [1, 2]), /pair runs by seed/);
   assert.equal(tQuantile975(1), 12.706);
   assert.equal(tQuantile975(100), 1.96);
+});
+
+Deno.test("wilson95 matches hand computations and stays inside [0, 1]", () => {
+  // 5/10: centre 0.5, half width 1.96 * sqrt(0.025 + 0.009604) / 1.38416 = 0.26340
+  const h = wilson95(5, 10);
+  assert.ok(Math.abs(h.lo - 0.2366) < 1e-4 && Math.abs(h.hi - 0.7634) < 1e-4, `${h.lo} ${h.hi}`);
+  // 0/10: [0, 0.2775], not the zero-width interval of p +- 1.96 se
+  const z = wilson95(0, 10);
+  assert.equal(z.lo, 0);
+  assert.ok(Math.abs(z.hi - 0.2775) < 1e-4);
+  const one = wilson95(8, 8);
+  assert.equal(one.hi, 1);
+  assert.ok(one.lo > 0.6 && one.lo < 0.7, `${one.lo}`); // 8/8: [0.676, 1]
+  assert.ok(Number.isNaN(wilson95(0, 0).p));
+  assert.throws(() => wilson95(3, 2), /successes <= trials/);
+});
+
+Deno.test("one interval helper: viz meanCi is the Student-t meanCi95 over the finite values", () => {
+  const xs = [0.2, 0.5, 0.4, NaN];
+  const a = meanCi(xs), b = meanCi95([0.2, 0.5, 0.4]);
+  assert.deepEqual([a.mean, a.lo, a.hi, a.n], [b.mean, b.lo, b.hi, b.n]);
 });

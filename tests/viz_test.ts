@@ -220,6 +220,6 @@ Deno.test("meanCi: known values", () => {
   const r = meanCi([1, 2, 3, 4]);
   assertEquals(r.mean, 2.5);
   assert(Math.abs(r.sd - 1.2909944) < 1e-6);
-  assert(Math.abs(r.hi - (2.5 + (1.96 * 1.2909944) / 2)) < 1e-6);
+  assert(Math.abs(r.hi - (2.5 + (3.182 * 1.2909944) / 2)) < 1e-6); // Student t, df 3
   assertEquals(meanCi([NaN]).n, 0);
 });

@@ -1,9 +1,11 @@
 /**
- * Small summaries for plotting (mean with a normal-approximation 95% band).
- * Reported comparisons should use lib/experiment's statistics; this is for pictures.
+ * Small summaries for plotting and notebooks. The mean and its interval come from
+ * lib/experiment/stats.ts (Student t), the one interval helper of the workspace.
  *
  * @module
  */
+
+import { meanCi95 } from "../experiment/stats.ts";
 
 /** Mean, spread and a 95% interval of a sample. */
 export interface MeanCi {
@@ -13,21 +15,19 @@ export interface MeanCi {
   mean: number;
   /** Sample standard deviation (0 when n < 2). */
   sd: number;
-  /** Lower end of mean ± z·sd/√n. */
+  /** Lower end of the 95% Student-t interval (= mean when n < 2). */
   lo: number;
   /** Upper end. */
   hi: number;
 }
 
-/** Mean ± z·sd/√n (z = 1.96 by default) of the finite values. */
-export function meanCi(values: ArrayLike<number>, z = 1.96): MeanCi {
-  const v = Array.from(values).filter((x) => Number.isFinite(x));
-  const n = v.length;
-  if (n === 0) return { n, mean: NaN, sd: 0, lo: NaN, hi: NaN };
-  const mean = v.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  const h = n > 1 ? (z * sd) / Math.sqrt(n) : 0;
-  return { n, mean, sd, lo: mean - h, hi: mean + h };
+/**
+ * Mean and 95% Student-t interval of the finite values (non-finite ones are skipped, unlike
+ * `meanCi95`, which rejects them): `meanCi95` of lib/experiment/stats.ts.
+ */
+export function meanCi(values: ArrayLike<number>): MeanCi {
+  const r = meanCi95(Array.from(values).filter((x) => Number.isFinite(x)));
+  return { n: r.n, mean: r.mean, sd: r.sd, lo: r.lo, hi: r.hi };
 }
 
 /**
