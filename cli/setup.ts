@@ -7,7 +7,10 @@
  * 1. Jupyter (notebook, nbconvert, nbclient, ipykernel) and OpenBLAS (the
  *    `blas` training device). On Debian/Ubuntu as root they are installed with
  *    apt (`--no-install-recommends`); otherwise the exact command to run is
- *    printed.
+ *    printed. An OpenBLAS the user already has counts (numpy's wheel, conda,
+ *    LD_LIBRARY_PATH, Homebrew, Accelerate: lib/model/blas.ts); setup prints
+ *    which library the `blas` device will use, or the ways to get one without
+ *    root.
  * 2. The Deno Jupyter kernel: `deno jupyter --install` unless a `deno`
  *    kernelspec exists whose deno binary is present.
  * 3. Optional extras, each only when asked for: `--chromium` (headless
@@ -24,7 +27,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { denoKernelBinary, kernelDirs } from "../lib/viz/notebook.ts";
-import { hasBlas } from "../lib/model/blas.ts";
+import { BLAS_NONROOT_HINT, describeBlas, hasBlas, loadBlas } from "../lib/model/blas.ts";
 
 export { denoKernelBinary, kernelDirs };
 
@@ -40,6 +43,10 @@ export interface Requirement {
   pythonModules?: string[];
   /** Custom presence check (replaces the apt check). */
   present?: () => boolean;
+  /** What was found, shown after the name when present. */
+  found?: () => string;
+  /** Other ways to get it (e.g. without root), shown when it is missing. */
+  otherWays?: string;
 }
 
 /** Jupyter, always required. */
@@ -62,8 +69,20 @@ export const JUPYTER: Requirement = {
 export const OPENBLAS: Requirement = {
   name: "OpenBLAS (the blas training device)",
   apt: ["libopenblas0-pthread"],
-  present: hasBlas,
+  present: () => hasBlas({ retry: true }),
+  found: () => describeBlas(loadBlas()),
+  otherWays: `or ${BLAS_NONROOT_HINT}`,
 };
+
+/** `name`, with what was found when the requirement says (e.g. which OpenBLAS). */
+function shown(r: Requirement): string {
+  if (!r.found) return r.name;
+  try {
+    return `${r.name}: ${r.found()}`;
+  } catch {
+    return r.name;
+  }
+}
 
 /** Optional extras by flag. */
 export const EXTRAS: Record<string, Requirement> = {
@@ -166,6 +185,7 @@ export function ensure(r: Requirement, log: (s: string) => void): boolean {
     log(`missing: ${r.name}.`);
     if (isDebian()) log(`  run: ${aptCommand(r.apt, root)}`);
     else log(`  install the equivalent of the Debian packages: ${r.apt.join(" ")}`);
+    if (r.otherWays) log(`  ${r.otherWays}`);
     return false;
   }
   log(`installing ${r.name}: ${aptCommand(r.apt, true)}`);
@@ -231,14 +251,16 @@ export function main(args: string[]): number {
   for (const r of wanted) {
     if (values.check) {
       const present = isPresent(r);
-      log(`${present ? "ok" : "missing"}: ${r.name}`);
+      log(`${present ? "ok" : "missing"}: ${present ? shown(r) : r.name}`);
       if (!present) log(`  install: ${aptCommand(r.apt, isRoot())}`);
+      if (!present && r.otherWays) log(`  ${r.otherWays}`);
       ok &&= present;
       continue;
     }
     const before = isPresent(r);
     const now = before || ensure(r, log);
-    if (before) log(`ok: ${r.name}`);
+    if (before) log(`ok: ${shown(r)}`);
+    else if (now && r.found) log(`installed: ${shown(r)}`);
     ok &&= now;
   }
   if (values.check) {

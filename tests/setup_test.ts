@@ -1,6 +1,7 @@
 /** `deno task setup`: the apt commands it prints, and the kernel lookup. */
 import assert from "node:assert/strict";
 import { aptCommand, EXTRAS, JUPYTER, kernelDirs } from "../cli/setup.ts";
+import { numpyBundles } from "../lib/model/blas.ts";
 
 Deno.test("setup prints the exact apt command (sudo unless root)", () => {
   assert.equal(
@@ -39,3 +40,40 @@ Deno.test("setup --check reports and installs nothing; exit code matches readine
   assert.match(text, /setup: (ok|missing): Deno Jupyter kernel/);
   assert.equal(out.code === 0, text.includes("setup: ready"));
 });
+
+/** Runs `deno task setup --check` with `env` added; returns its stdout. */
+async function setupCheck(env: Record<string, string>): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli/setup.ts", import.meta.url).pathname, "--check"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("setup --check without any OpenBLAS prints the non-root ways to get one", async () => {
+  const text = await setupCheck({ BLAS_LIBRARY: "/nonexistent/libopenblas.so.0" });
+  assert.match(text, /setup: missing: OpenBLAS \(the blas training device\)\n/);
+  assert.match(
+    text,
+    /install: (sudo )?apt-get install -y --no-install-recommends libopenblas0-pthread/,
+  );
+  assert.match(text, /without root: `python3 -m pip install --user numpy`/);
+  assert.match(text, /conda install -c conda-forge openblas/);
+  assert.match(text, /brew install openblas/);
+});
+
+const numpyBlas = numpyBundles().some((p) => /numpy/.test(p));
+Deno.test(
+  "setup --check names the OpenBLAS the blas device will use (numpy's, with the system one hidden)" +
+    (numpyBlas ? "" : " [ignored: numpy's wheel is not installed]"),
+  { ignore: !numpyBlas },
+  async () => {
+    const text = await setupCheck({ BLAS_SKIP_SYSTEM: "1", CONDA_PREFIX: "", LD_LIBRARY_PATH: "" });
+    assert.match(
+      text,
+      /setup: ok: OpenBLAS \(the blas training device\): numpy's bundled OpenBLAS \d+\.\d+\.\d+\S* \(ILP64\) at \/\S+numpy\S+/,
+    );
+  },
+);

@@ -502,11 +502,12 @@ let failure: Error | null = null;
  * Load a BLAS once per process (the first candidate of {@link blasCandidates}
  * that loads and passes {@link selfCheck}); throws with {@link BLAS_HINT} and
  * every reason when none does. Workers of the `blas` device each run the same
- * search, so they get the same library.
+ * search, so they get the same library. A failed search is remembered;
+ * `retry` searches again (after installing one).
  */
-export function loadBlas(): Blas {
+export function loadBlas(opts: { retry?: boolean } = {}): Blas {
   if (loaded) return loaded;
-  if (failure) throw failure;
+  if (failure && !opts.retry) throw failure;
   const tried: string[] = [];
   for (const c of candidateStream()) {
     try {
@@ -521,10 +522,10 @@ export function loadBlas(): Blas {
   throw failure;
 }
 
-/** Whether a BLAS loads in this process (never throws). */
-export function hasBlas(): boolean {
+/** Whether a BLAS loads in this process (never throws); `retry` as in {@link loadBlas}. */
+export function hasBlas(opts: { retry?: boolean } = {}): boolean {
   try {
-    loadBlas();
+    loadBlas(opts);
     return true;
   } catch {
     return false;
