@@ -4,12 +4,21 @@
  * Every episode is identified by (env id, env seed). Splits are disjoint by env
  * seed *by construction*: split number `s` (train 0, val 1, test 2, and a fourth
  * stream `heldout` 3 reserved for closed-loop evaluation beyond the test split)
- * only ever uses seeds `seed ≡ s (mod 4)`. Inside a split, the seeds are
- * `s + 4 k` for distinct `k` drawn from a PRNG keyed by (`data.seed`, split
- * name), handed out to the env ids in order, so within a split no seed repeats
- * across env ids either. The seeds of a split depend only on `data.seed`, the
- * env list and that split's own episode count: growing the train split leaves
- * the val and test seeds unchanged.
+ * only ever uses seeds `seed ≡ s (mod 4)`. Inside a split, each env id draws its
+ * own seeds `s + 4 k` (distinct `k`) from a PRNG keyed by (`data.seed`, split
+ * name, env id) alone ({@link SPLIT_RULE} 2). So an env id gets the same seeds in
+ * every dataset with that `data.seed`, whatever the other env ids are and in
+ * whatever order they are listed: every variant of a study (one env or several)
+ * is scored on the same held-out test episodes and fine-tuned on the same demos.
+ * A longer draw extends a shorter one (prefix property): growing a split adds
+ * episodes without changing the ones before, and growing the train split leaves
+ * the val and test seeds unchanged. Two env ids may share a seed number (they are
+ * different episodes); within one env id no seed repeats.
+ *
+ * Rule 1 (before) drew one stream per split and handed it out to the env ids in
+ * the order of `data.envs`, so an env id's seeds depended on the env ids listed
+ * before it. Datasets record the rule through their version (`DATASET_VERSION` in
+ * store.ts); one collected under rule 1 is refused with a message to recollect.
  *
  * Env ids of a dataset: `envs` followed by the `test_envs` not already in it.
  * Every split is collected on all of them (training code selects the env ids it
@@ -29,6 +38,11 @@ const STREAM_INDEX: Record<SeedStream, number> = { train: 0, val: 1, test: 2, he
 const STREAMS = 4;
 /** Largest seed handed out, exclusive (seeds stay below 2^31). */
 export const SEED_LIMIT = 2 ** 31;
+/**
+ * Version of the rule that maps (`data.seed`, split, env id) to env seeds (see the module doc).
+ * Any change to the seeds a config selects must bump it and `DATASET_VERSION` (store.ts).
+ */
+export const SPLIT_RULE = 2;
 
 /** The part of the data config that decides the splits. */
 export interface SplitConfig {
@@ -74,11 +88,17 @@ function fnv1a64(s: string): bigint {
 }
 
 /**
- * `count` distinct seeds of one stream, in draw order, all `≡ streamIndex (mod 4)`
- * and below {@link SEED_LIMIT}. Deterministic in (`dataSeed`, `stream`, `count`);
- * a longer draw extends a shorter one (prefix property).
+ * `count` distinct env seeds of `envId` in one stream, in draw order, all
+ * `≡ streamIndex (mod 4)` and below {@link SEED_LIMIT}. Deterministic in
+ * (`dataSeed`, `stream`, `envId`) and nothing else; a longer draw extends a
+ * shorter one (prefix property).
  */
-export function streamSeeds(dataSeed: number, stream: SeedStream, count: number): number[] {
+export function streamSeeds(
+  dataSeed: number,
+  stream: SeedStream,
+  envId: string,
+  count: number,
+): number[] {
   if (!Number.isSafeInteger(dataSeed)) {
     throw new Error(`data.seed must be an integer, got ${dataSeed}`);
   }
@@ -89,8 +109,13 @@ export function streamSeeds(dataSeed: number, stream: SeedStream, count: number)
   if (s === undefined) {
     throw new Error(`unknown split ${JSON.stringify(stream)}; use train, val, test or heldout`);
   }
+  if (typeof envId !== "string" || envId === "") {
+    throw new Error(`env id must be a non-empty string, got ${JSON.stringify(envId)}`);
+  }
+  // heldout keeps the key it always had, so closed-loop seeds did not move with rule 2
+  const key = stream === "heldout" ? `heldout:${envId}` : `split:${stream}:${envId}`;
   const kLimit = BigInt(Math.floor(SEED_LIMIT / STREAMS));
-  const rng = new SplitMix64(fnv1a64(`split:${stream}`) ^ BigInt.asUintN(64, BigInt(dataSeed)));
+  const rng = new SplitMix64(fnv1a64(key) ^ BigInt.asUintN(64, BigInt(dataSeed)));
   const seen = new Set<number>();
   const out: number[] = [];
   while (out.length < count) {
@@ -114,7 +139,8 @@ export interface SplitPart {
 
 /**
  * The episodes of a split: for each env id (in {@link datasetEnvIds} order), its
- * `episodes[split]` env seeds. Throws when the split would have zero episodes.
+ * `episodes[split]` env seeds ({@link streamSeeds} of that env id). Throws when
+ * the split would have zero episodes.
  */
 export function splitPlan(cfg: SplitConfig, split: SplitName): SplitPart[] {
   if (!SPLITS.includes(split)) {
@@ -132,11 +158,10 @@ export function splitPlan(cfg: SplitConfig, split: SplitName): SplitPart[] {
         `(set data.episodes.${split} >= 1)`,
     );
   }
-  const all = streamSeeds(cfg.seed, split, n * envIds.length);
   return envIds.map((envId, envIndex) => ({
     envId,
     envIndex,
-    seeds: all.slice(envIndex * n, (envIndex + 1) * n),
+    seeds: streamSeeds(cfg.seed, split, envId, n),
   }));
 }
 
@@ -153,20 +178,9 @@ export function envSplitSeeds(cfg: SplitConfig, split: SplitName, envId: string)
 
 /**
  * `count` evaluation seeds for an env id, disjoint from every stored split of any
- * dataset (they are `≡ 3 (mod 4)`, the `heldout` stream). Each env id draws
- * from its own stream keyed by (`dataSeed`, env id); prefix property as in
- * {@link streamSeeds}.
+ * dataset (they are `≡ 3 (mod 4)`, the `heldout` stream of {@link streamSeeds},
+ * keyed by (`dataSeed`, env id)); prefix property as there.
  */
 export function heldOutSeeds(dataSeed: number, envId: string, count: number): number[] {
-  const rng = new SplitMix64(fnv1a64(`heldout:${envId}`) ^ BigInt.asUintN(64, BigInt(dataSeed)));
-  const kLimit = BigInt(Math.floor(SEED_LIMIT / STREAMS));
-  const seen = new Set<number>();
-  const out: number[] = [];
-  while (out.length < count) {
-    const k = Number(rng.next() % kLimit);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(STREAM_INDEX.heldout + STREAMS * k);
-  }
-  return out;
+  return streamSeeds(dataSeed, "heldout", envId, count);
 }

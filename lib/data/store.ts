@@ -43,12 +43,23 @@ import {
   shapeSize,
   writeFileAtomic,
 } from "./npy.ts";
-import { type SplitName, SPLITS } from "./split.ts";
+import { SPLIT_RULE, type SplitName, SPLITS } from "./split.ts";
 
 /** Format name written in every manifest. */
 export const DATASET_FORMAT = "minigrid-trajectories";
-/** Layout version; bump when the file layout changes. */
-export const DATASET_VERSION = 1;
+/**
+ * Dataset version, recorded in every manifest (and part of the dataset identity hash). Bump it
+ * when the file layout changes or when a config selects other episodes, and say why in
+ * {@link DATASET_VERSION_CHANGES}; a dataset of an older version is refused with that reason.
+ */
+export const DATASET_VERSION = 2;
+
+/** What each dataset version changed (shown when an older dataset is refused). */
+export const DATASET_VERSION_CHANGES: Readonly<Record<number, string>> = {
+  2: `split rule ${SPLIT_RULE}: each env id's split seeds derive from (data.seed, split, env id) ` +
+    "alone; version 1 handed a split's seeds out in data.envs order, so its episodes are not the " +
+    "ones this config selects",
+};
 /** Values per frame image (7 x 7 x 3). */
 export const IMAGE_SIZE = 147;
 
@@ -595,8 +606,14 @@ export async function readManifest(datasetDir: string): Promise<Manifest> {
     throw new Error(`${path}: not a ${DATASET_FORMAT} manifest (format ${m.format})`);
   }
   if (m.version !== DATASET_VERSION) {
+    const why: string[] = [];
+    for (let v = m.version + 1; v <= DATASET_VERSION; v++) {
+      if (DATASET_VERSION_CHANGES[v]) why.push(`version ${v}: ${DATASET_VERSION_CHANGES[v]}`);
+    }
     throw new Error(
-      `${path}: dataset layout version ${m.version}, this code reads ${DATASET_VERSION}; recollect`,
+      `${path}: dataset version ${m.version}, this code reads version ${DATASET_VERSION}` +
+        (why.length ? ` (${why.join("; ")})` : "") +
+        `. Recollect it: deno task collect --config <its yaml> --overwrite (or delete ${datasetDir})`,
     );
   }
   return m;
