@@ -1,7 +1,9 @@
 /**
  * `deno task parity [--fixtures DIR] [--env ID]... [--seeds 0,1]`: replay the golden Python
- * fixtures against the TypeScript envs. Prints a table per env id and `parity: N/M episodes
- * exact`; exits 1 on any mismatch (showing the first differing field per failing episode).
+ * fixtures (default: the in-repo `tests/fixtures/minigrid/`) against the TypeScript envs. Prints a
+ * table per env id, how many registered env ids the fixtures cover, and `parity: N/M episodes
+ * exact`; exits 1 on any mismatch (showing the first differing field per failing episode) and,
+ * in a run over every file, when a registered env id has no fixture.
  *
  * @module
  */
@@ -9,6 +11,8 @@
 import {
   compareFile,
   type EpisodeResult,
+  fixtureCoverage,
+  FIXTURES_DIR,
   formatReport,
   listFixtureFiles,
   loadFixture,
@@ -21,7 +25,7 @@ function usage(msg?: string): never {
 }
 
 const args = [...Deno.args];
-let dir = new URL("../../shared/fixtures/minigrid", import.meta.url).pathname;
+let dir = FIXTURES_DIR;
 const envs: string[] = [];
 let seeds: number[] | undefined;
 while (args.length > 0) {
@@ -57,6 +61,17 @@ for (const name of files) {
   if (envs.length > 0 && !envs.includes(file.env_id)) continue;
   results.push(...compareFile(file, { seeds }));
 }
-console.log(formatReport(results));
+const cov = fixtureCoverage(dir);
+const lines = formatReport(results).split("\n");
+const last = lines.pop()!;
+const total = cov.covered.length + cov.missing.length;
+lines.push(`registered env ids covered by ${dir}: ${cov.covered.length}/${total}`);
+if (cov.missing.length > 0) lines.push(`  without a fixture: ${cov.missing.join(" ")}`);
+if (cov.unregistered.length > 0) {
+  lines.push(`fixture ids not registered (not ported): ${cov.unregistered.join(" ")}`);
+}
+lines.push(last);
+console.log(lines.join("\n"));
 const bad = results.some((r) => r.status === "mismatch" || r.status === "error");
-Deno.exit(bad ? 1 : 0);
+const full = envs.length === 0 && seeds === undefined;
+Deno.exit(bad || (full && cov.missing.length > 0) ? 1 : 0);

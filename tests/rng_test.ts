@@ -1,7 +1,6 @@
 import { deepStrictEqual, strictEqual as assertEquals } from "node:assert";
 import { Generator, PCG64, SeedSequence } from "../lib/env/rng.ts";
-
-const FIXTURES = new URL("../../shared/fixtures/minigrid/", import.meta.url);
+import { FIXTURES_DIR, readFixtureJson } from "../lib/env/parity.ts";
 const hex = (a: ArrayLike<number>) =>
   Array.from(a, (v) => v.toString(16).padStart(8, "0")).join(" ");
 
@@ -97,8 +96,11 @@ Deno.test("integers(a, a+1) draws nothing; bad ranges throw", () => {
 });
 
 Deno.test("every Generator call of rng_traces_seed0.json replays exactly", () => {
-  const traces = JSON.parse(Deno.readTextFileSync(new URL("rng_traces_seed0.json", FIXTURES)));
+  const traces = readFixtureJson<
+    { envs: Record<string, { calls: [string, number[], unknown, number, number][] }> }
+  >(`${FIXTURES_DIR}/rng_traces_seed0.json.gz`);
   let calls = 0;
+  const methods = new Set<string>();
   for (
     const [envId, tr] of Object.entries<{ calls: [string, number[], unknown, number, number][] }>(
       traces.envs,
@@ -120,7 +122,10 @@ Deno.test("every Generator call of rng_traces_seed0.json replays exactly", () =>
       assertEquals(g.draws, draws, `${where}: u64 draws`);
       assertEquals(g.bitGenerator.hasUint32 ? 1 : 0, hasU32, `${where}: has_uint32`);
       calls++;
+      methods.add(method);
     }
   }
   assertEquals(calls > 3000, true);
+  assertEquals(Object.keys(traces.envs).length >= 172, true, "one trace per non-WFC id");
+  deepStrictEqual([...methods].sort(), ["choice", "integers", "shuffle", "uniform"]);
 });

@@ -1,7 +1,8 @@
 /**
- * Fixture parity: replays the golden Python fixtures (`../shared/fixtures/minigrid/*.json`)
- * against the TypeScript envs and reports the first differing field per episode. Shared by
- * `deno task parity` (cli/parity.ts) and tests/parity_test.ts.
+ * Fixture parity: replays the golden Python fixtures (`tests/fixtures/minigrid/*.json.gz`, made by
+ * `tools/fixtures/gen_minigrid.py` from Minigrid 3.1.0; see the README there) against the
+ * TypeScript envs and reports the first differing field per episode. Shared by
+ * `deno task parity` (cli/parity.ts) and the tests.
  *
  * An episode = one (file, seed): the reset state (grid, agent, mission, max_steps, first obs,
  * RNG state and u64 draw count), then each recorded trajectory (`random`, and `bot` for BabyAI)
@@ -15,8 +16,9 @@
  * @module
  */
 
+import { gunzipSync } from "node:zlib";
 import type { MiniGridEnv } from "./minigrid.ts";
-import { isRegistered, make } from "./registry.ts";
+import { isRegistered, listEnvIds, make } from "./registry.ts";
 import { BABYAI_PARITY } from "./babyai/parity_ext.ts";
 
 /** One recorded trajectory (column-oriented, see fixtures README). */
@@ -36,6 +38,12 @@ export interface FixtureTrajectory {
   rng_after: FixtureRng;
   success?: boolean;
   error?: string | null;
+  /**
+   * Bot trajectories only: the reference's replan never returned (it loops forever) after
+   * `after_steps` steps; the generator stopped it after `timeout_s` seconds. The port must stop
+   * there with a bounded `BotLoopError`.
+   */
+  hang?: { timeout_s: number; after_steps: number };
   action_seed?: number;
 }
 
@@ -117,6 +125,13 @@ export interface ParityExtension {
    */
   botErrorText?(e: unknown): string | null;
 }
+
+/** The in-repo golden fixtures (`tests/fixtures/minigrid/`), the default of every reader. */
+export const FIXTURES_DIR: string = new URL("../../tests/fixtures/minigrid", import.meta.url)
+  .pathname;
+
+/** Prefix of the `bot.error` text the port gives where the reference bot loops forever. */
+export const BOT_LOOP_ERROR = "BotLoopError:";
 
 const extensions: ParityExtension[] = [BABYAI_PARITY];
 
@@ -389,8 +404,9 @@ function replayWithBot(
     },
   };
   const n = replay(env, seed, tr, "bot", lazy);
-  if (tr.error) {
-    // The recorded bot failed at the replan after its last step: ours must fail the same way.
+  if (tr.hang || tr.error) {
+    // The recorded bot failed (or hung) at the replan after its last step: ours must fail the
+    // same way; where the reference hung, ours must stop with its bounded BotLoopError.
     if (bot === null) bot = ext.makeBot!(env);
     const last = tr.steps > 0 ? tr.actions[tr.steps - 1] : null;
     let got: string | null = null;
@@ -400,7 +416,14 @@ function replayWithBot(
       got = ext.botErrorText ? ext.botErrorText(e) : null;
       if (got === null) throw e;
     }
-    if (got !== tr.error) {
+    if (tr.hang) {
+      if (got === null || !got.startsWith(BOT_LOOP_ERROR)) {
+        fail(
+          `bot.hang: the reference bot never returned after step ${tr.hang.after_steps}; ` +
+            `got ${got === null ? "an action" : JSON.stringify(got)}, want ${BOT_LOOP_ERROR} ...`,
+        );
+      }
+    } else if (got !== tr.error) {
       fail(
         `bot.error: got ${got === null ? "no error" : JSON.stringify(got)}, want ${
           JSON.stringify(tr.error)
@@ -411,20 +434,50 @@ function replayWithBot(
   return n;
 }
 
-/** Read and parse one fixture file. */
-export function loadFixture(path: string | URL): FixtureFile {
-  return JSON.parse(Deno.readTextFileSync(path)) as FixtureFile;
+/** Read a fixture JSON file, plain (`.json`) or gzip-compressed (`.json.gz`). */
+export function readFixtureJson<T = unknown>(path: string | URL): T {
+  const p = path instanceof URL ? path.pathname : path;
+  const bytes = Deno.readFileSync(path);
+  const text = new TextDecoder().decode(p.endsWith(".gz") ? gunzipSync(bytes) : bytes);
+  return JSON.parse(text) as T;
 }
 
-/** Fixture file names (sorted) of a directory (every `*.json` except index/rng traces). */
+/** Read and parse one fixture file (`<env_id>.json` or `<env_id>.json.gz`). */
+export function loadFixture(path: string | URL): FixtureFile {
+  return readFixtureJson<FixtureFile>(path);
+}
+
+/** The env id a fixture file name stands for ("X-v0.json.gz" -> "X-v0"). */
+export function fixtureEnvId(name: string): string {
+  return name.replace(/\.json(\.gz)?$/, "");
+}
+
+/**
+ * Fixture file names (sorted) of a directory: every `*.json` / `*.json.gz` except the index and
+ * the RNG traces. Where both forms of one id exist, the plain `.json` wins.
+ */
 export function listFixtureFiles(dir: string | URL): string[] {
-  const names: string[] = [];
+  const byId = new Map<string, string>();
   for (const e of Deno.readDirSync(dir)) {
-    if (!e.isFile || !e.name.endsWith(".json")) continue;
-    if (e.name === "index.json" || e.name.startsWith("rng_traces")) continue;
-    names.push(e.name);
+    if (!e.isFile || !/\.json(\.gz)?$/.test(e.name)) continue;
+    if (e.name.startsWith("index.json") || e.name.startsWith("rng_traces")) continue;
+    const id = fixtureEnvId(e.name);
+    if (!byId.has(id) || e.name.endsWith(".json")) byId.set(id, e.name);
   }
-  return names.sort();
+  return [...byId.values()].sort();
+}
+
+/** Registered env ids that have no fixture file in `dir`, and fixture ids not registered. */
+export function fixtureCoverage(
+  dir: string | URL,
+  registered: string[] = listEnvIds(),
+): { covered: string[]; missing: string[]; unregistered: string[] } {
+  const have = new Set(listFixtureFiles(dir).map(fixtureEnvId));
+  return {
+    covered: registered.filter((id) => have.has(id)),
+    missing: registered.filter((id) => !have.has(id)),
+    unregistered: [...have].filter((id) => !registered.includes(id)).sort(),
+  };
 }
 
 /** Compare every episode of one file. */
@@ -441,7 +494,7 @@ export function compareFile(file: FixtureFile, opts: ParityOptions = {}): Episod
 }
 
 /** Compare every fixture file in a directory. */
-export function runParity(dir: string, opts: ParityOptions = {}): EpisodeResult[] {
+export function runParity(dir: string = FIXTURES_DIR, opts: ParityOptions = {}): EpisodeResult[] {
   const out: EpisodeResult[] = [];
   for (const name of listFixtureFiles(dir)) {
     out.push(...compareFile(loadFixture(`${dir}/${name}`), opts));
