@@ -26,7 +26,9 @@ import {
   syntheticMask,
   targetsToDevice,
   train,
+  type TrainRunConfig,
 } from "../lib/train/mod.ts";
+import { hasBlas } from "../lib/model/blas.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 import { data, K, M, runConfig } from "./support/train_fixture.ts";
@@ -362,6 +364,260 @@ Deno.test({
         `${strategy}: no finite validation loss`,
       );
       tree.dispose(r.params);
+    }
+  },
+});
+
+// ---- Validation comparable across variants, and curves over training (issue 15, item 6)
+
+/** A runTraining config on synthetic windows (real tokenizer, batches and masks). */
+async function syntheticRun(
+  masking: Record<string, unknown>,
+  train: Partial<TrainRunConfig["train"]>,
+) {
+  const { syntheticEpisodes, tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+  const window = { length: 3, stride: 1, mission_len: 8 };
+  const base = runConfig(train);
+  return {
+    cfg: { ...base, window, data: { dataset: "synthetic" }, masking },
+    datasets: {
+      train: tokenizeEpisodes(syntheticEpisodes(12, 10, 1), window),
+      val: tokenizeEpisodes(syntheticEpisodes(4, 10, 2), window),
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "validation: every run logs the shared any-order ELBO on the same masks beside its own loss",
+  ...opts,
+  fn: async () => {
+    const { runTraining } = await import("../lib/train/run.ts");
+    const train = { steps: 4, eval_every: 2, eval_batches: 2, log_every: 2, ckpt_every: 4 };
+    const vals: Record<string, MetricsRecord[]> = {};
+    for (
+      const [name, masking, loss] of [
+        ["cell", { strategy: "cell", ratio: 0.15 }, "mean"],
+        ["any_order", { strategy: "any_order" }, "elbo"],
+        ["sft", { strategy: "next_action" }, "mean"],
+      ] as const
+    ) {
+      const { cfg, datasets } = await syntheticRun(masking, { ...train, loss });
+      const dir = await Deno.makeTempDir();
+      const r = await runTraining(cfg, { runDir: dir, datasets, progress: false });
+      tree.dispose(r.params);
+      vals[name] = (await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`)).filter((x) =>
+        x.kind === "val"
+      );
+      assertEquals(vals[name].map((v) => v.step), [0, 2, 4]);
+      for (const v of vals[name]) {
+        for (
+          const k of [
+            "loss",
+            "val_elbo",
+            "next_frame_cell_acc",
+            "next_frame_changed_acc",
+            "next_action_acc",
+            "mask_rate",
+          ] as const
+        ) assert(Number.isFinite(v[k]), `${name} step ${v.step}: ${k} = ${v[k]}`);
+      }
+    }
+    // Same initial parameters, same validation windows: the shared figures agree exactly at
+    // step 0 while each run's own objective differs.
+    const at0 = (n: string) => vals[n][0];
+    for (const n of ["any_order", "sft"]) {
+      assertEquals(at0(n).val_elbo, at0("cell").val_elbo);
+      assertEquals(at0(n).next_frame_cell_acc, at0("cell").next_frame_cell_acc);
+      assertEquals(at0(n).next_action_acc, at0("cell").next_action_acc);
+      assert(at0(n).loss !== at0("cell").loss, `${n}: own loss equals cell's`);
+    }
+    assertEquals(at0("cell").mask_nominal, 0.15);
+    assertEquals(at0("any_order").mask_nominal, (1 + 0.001) / 2);
+    assertEquals(at0("sft").mask_nominal, null);
+    // A fixed-ratio run keeps its own validation masks: the same measured rate every time.
+    const rates = vals.cell.map((v) => v.mask_rate);
+    assert(rates.every((x) => x === rates[0]), `cell val mask rates ${rates}`);
+  },
+});
+
+Deno.test({
+  name: "scheduled run: the logged mask rate (nominal and measured) rises over training",
+  ...opts,
+  fn: async () => {
+    const { runTraining } = await import("../lib/train/run.ts");
+    const masking = {
+      strategy: "scheduled",
+      mask_dir_action: true,
+      schedule: { base: "cell", from: 0.1, to: 0.6, over: 20, unit: "step", shape: "linear" },
+    };
+    const { cfg, datasets } = await syntheticRun(masking, {
+      steps: 20,
+      eval_every: 10,
+      eval_batches: 2,
+      log_every: 5,
+      ckpt_every: 20,
+    });
+    const dir = await Deno.makeTempDir();
+    const r = await runTraining(cfg, { runDir: dir, datasets, progress: false });
+    tree.dispose(r.params);
+    const recs = await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`);
+    const tr = recs.filter((x) => x.kind === "train"), val = recs.filter((x) => x.kind === "val");
+    assertEquals(tr.map((x) => x.step), [5, 10, 15, 20]);
+    // Train records: nominal = mean of the schedule over the interval's steps (0-4, 5-9, ...).
+    const want = [2, 7, 12, 17].map((s) => 0.1 + 0.5 * (s / 20));
+    tr.forEach((x, i) =>
+      assert(Math.abs(x.mask_nominal! - want[i]) < 1e-12, `step ${x.step}: ${x.mask_nominal}`)
+    );
+    for (let i = 1; i < tr.length; i++) {
+      assert(tr[i].mask_rate > tr[i - 1].mask_rate, `measured train rate fell at ${tr[i].step}`);
+    }
+    for (const x of tr) {
+      assert(Math.abs(x.mask_rate - x.mask_nominal!) < 0.05, `step ${x.step}: ${x.mask_rate}`);
+    }
+    // Val records: the run's own validation masks follow the schedule at the validation's step.
+    assertEquals(val.map((x) => x.step), [0, 10, 20]);
+    assertEquals(val.map((x) => x.mask_nominal), [0.1, 0.35, 0.6]);
+    for (let i = 1; i < val.length; i++) {
+      assert(
+        val[i].mask_rate > val[i - 1].mask_rate + 0.1,
+        `val rates ${val.map((x) => x.mask_rate)}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "shared validation ELBO: the 1/t-weighted cross-entropy of the hidden slots from the logits, per scorable slot",
+  ...opts,
+  fn: async () => {
+    const { commonValidation, scoreCommonValidation, VAL_ELBO_TS, jaxEngine, UNIT_HEAD_WEIGHTS } =
+      await import("../lib/train/mod.ts");
+    const { splitLogits } = await import("../lib/model/transformer.ts");
+    const { ACTION_NONE, CELLS } = await import("../lib/data/types.ts");
+    const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
+    const batches = [syntheticBatch(6, K, M, 7), syntheticBatch(6, K, M, 8)];
+    const cv = commonValidation(mc, batches);
+    assertEquals(cv.elbo.length, batches.length * VAL_ELBO_TS.length);
+    const p = initHostParams(mc, 3);
+    const optim = runConfig().train;
+    const { optimConfigFrom } = await import("../lib/train/optim.ts");
+    const engine = jaxEngine(mc, optimConfigFrom(optim), UNIT_HEAD_WEIGHTS, {
+      params: p,
+      m: p,
+      v: p,
+    });
+    try {
+      const got = await scoreCommonValidation(engine, cv);
+      // Reference: softmax cross-entropy of every hidden slot from the logits, weighted 1/t;
+      // "none" actions (episode ends) are not decisions: neither scored nor counted.
+      const lse = (x: Float32Array, o: number, V: number, y: number) => {
+        let mx = -Infinity;
+        for (let v = 0; v < V; v++) mx = Math.max(mx, x[o + v]);
+        let z = 0;
+        for (let v = 0; v < V; v++) z += Math.exp(x[o + v] - mx);
+        return Math.log(z) + mx - x[o + y];
+      };
+      let sum = 0, slots = 0;
+      for (const [i, e] of cv.elbo.entries()) {
+        const batch = batches[Math.floor(i / VAL_ELBO_TS.length)];
+        assert(batch === e.batch);
+        const lg = splitLogits(batch.B, batch.K, await engine.logits(e.inputs));
+        const m = e.mask;
+        let ce = 0;
+        for (let f = 0; f < batch.B * batch.K; f++) {
+          if (!batch.frameValid[f]) continue;
+          for (let c = 0; c < CELLS; c++) {
+            for (
+              const [a, x, V] of [[0, lg.obj, 11], [1, lg.color, 6], [2, lg.state, 3]] as const
+            ) {
+              const j = (f * CELLS + c) * 3 + a;
+              if (m.cells[j]) ce += lse(x, (f * CELLS + c) * V, V, batch.cells[j]);
+            }
+          }
+          if (m.dirs[f]) ce += lse(lg.dir, f * 4, 4, batch.dirs[f]);
+          if (m.actions[f] && batch.actions[f] !== ACTION_NONE) {
+            ce += lse(lg.action, f * 8, 8, batch.actions[f]);
+          }
+        }
+        sum += ce / e.t;
+      }
+      for (const b of batches) {
+        b.frameValid.forEach((
+          v,
+          f,
+        ) => (slots += v ? (b.actions[f] === ACTION_NONE ? 148 : 149) : 0));
+      }
+      assertEquals(cv.slots, slots);
+      const want = sum / VAL_ELBO_TS.length / slots;
+      assert(Math.abs(got.val_elbo - want) < 1e-4 * want, `${got.val_elbo} vs ${want}`);
+      assert(got.val_elbo > 0);
+    } finally {
+      engine.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "both engines (jax-js wasm, blas) give the same shared validation figures",
+  ...opts,
+  ignore: !hasBlas(), // needs OpenBLAS (deno task setup installs it)
+  fn: async () => {
+    const { commonValidation, scoreCommonValidation, makeEngine, UNIT_HEAD_WEIGHTS, zeroMoments } =
+      await import("../lib/train/mod.ts");
+    const { optimConfigFrom } = await import("../lib/train/optim.ts");
+    const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
+    const optim = optimConfigFrom(runConfig().train);
+    const p0 = initHostParams(mc, 5);
+    // Windows of synthetic episodes: cells change and actions other than "none" are targets.
+    const { fillBatch, syntheticEpisodes, tokenizeEpisodes } = await import(
+      "../lib/data/tokenize.ts"
+    );
+    const ds = tokenizeEpisodes(syntheticEpisodes(6, 10, 3), {
+      length: K,
+      stride: 1,
+      mission_len: M,
+    });
+    const batches = [0, 8].map((o) =>
+      fillBatch(ds, Array.from({ length: 8 }, (_, i) => (o + i) % ds.numWindows))
+    );
+    // A few wasm steps first, so the logits are not the near-uniform ones of the init.
+    const jax = makeEngine("wasm", mc, optim, UNIT_HEAD_WEIGHTS, {
+      params: p0,
+      m: zeroMoments(p0),
+      v: zeroMoments(p0),
+    });
+    const cv = commonValidation(mc, batches);
+    let blas;
+    try {
+      for (let s = 0; s < 12; s++) {
+        const b = fillBatch(ds, Array.from({ length: 8 }, (_, i) => (s * 5 + i) % ds.numWindows));
+        const mask = syntheticMask(b, 0.3, s);
+        await jax.step(s, [{
+          inputs: encodeInputs(mc, b, mask),
+          targets: encodeTargets(b, mask, "mean"),
+          K,
+        }]);
+      }
+      blas = makeEngine("blas", mc, optim, UNIT_HEAD_WEIGHTS, await jax.state());
+      const a = await scoreCommonValidation(jax, cv), b = await scoreCommonValidation(blas, cv);
+      console.log(JSON.stringify({ wasm: a, blas: b }));
+      assert(
+        Math.abs(a.val_elbo - b.val_elbo) < 1e-4 * a.val_elbo,
+        `${a.val_elbo} vs ${b.val_elbo}`,
+      );
+      for (
+        const k of ["next_frame_cell_acc", "next_frame_changed_acc", "next_action_acc"] as const
+      ) {
+        assert(
+          Number.isFinite(a[k]) && Math.abs(a[k] - b[k]) < 0.02,
+          `${k}: wasm ${a[k]} vs blas ${b[k]}`,
+        );
+      }
+    } finally {
+      jax.dispose();
+      blas?.dispose();
     }
   },
 });

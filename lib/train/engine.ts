@@ -18,6 +18,7 @@ import type { HostInputs, HostParams, ModelConfig, Params } from "../model/trans
 import {
   checkHostShapes,
   inputsToDevice,
+  jitForward,
   paramsFromHost,
   paramsToHost,
 } from "../model/transformer.ts";
@@ -59,6 +60,11 @@ export interface TrainEngine {
   step(step: number, micro: HostMicroBatch[]): Promise<StepResult>;
   /** Loss and statistics of one batch without updating. */
   evaluate(batch: HostMicroBatch): Promise<{ loss: number; aux: Float64Array }>;
+  /**
+   * Logits [B, K, 51, 32] of one batch of encoded inputs with the current parameters (split
+   * them per head with `splitLogits`); for the validation metrics.
+   */
+  logits(inputs: HostInputs): Promise<Float32Array>;
   /** Copy of the state for a checkpoint. */
   state(): Promise<HostState>;
   /** The parameters on the jax-js default device (the caller owns them). */
@@ -104,6 +110,10 @@ export function jaxEngine(
     async evaluate(b) {
       const r = stepper.evaluate(params, toDevice(model, b));
       return { loss: (await r.loss.data())[0], aux: Float64Array.from(await r.aux.data()) };
+    },
+    async logits(inputs) {
+      const out = jitForward(model)(tree.ref(params), inputsToDevice(model, inputs));
+      return new Float32Array((await out.data()) as Float32Array);
     },
     async state() {
       return {
@@ -158,6 +168,7 @@ export function blasEngine(
       const r = await net.run(params, b.inputs, b.targets, null);
       return { loss: r.loss, aux: r.aux };
     },
+    logits: (inputs) => net.logits(params, inputs),
     state: () => Promise.resolve({ params: host(params), m: host(m), v: host(v) }),
     deviceParams: () => paramsFromHost(model, host(params)),
     dispose: () => net.dispose(),

@@ -7,13 +7,22 @@
 
 import { writeFileAtomic } from "../model/checkpoint.ts";
 
-/** One metrics record (`kind: "train"` every log step, `kind: "val"` every validation). */
+/**
+ * One metrics record (`kind: "train"` every log step, `kind: "val"` every validation).
+ *
+ * A val record holds two validation losses: `loss`, the run's own objective on its own
+ * validation masks (drawn by the run's strategy at the validation's step and epoch, so a
+ * scheduled run is validated at the schedule's current ratio), and `val_elbo`, the objective
+ * every run shares (the any-order ELBO on fixed masks, see `VAL_ELBO_TS` in
+ * lib/train/loop.ts); only `val_elbo` and the next-frame / next-action accuracies are
+ * comparable between variants.
+ */
 export interface MetricsRecord {
   kind: "train" | "val";
   /** Optimizer steps completed when the record was taken. */
   step: number;
   epoch: number;
-  /** Loss (same definition as the training objective). */
+  /** Loss (the run's own training objective; val: on its own validation masks). */
   loss: number;
   /** Mean cross-entropy over hidden slots per head. */
   loss_heads: Record<string, number>;
@@ -21,8 +30,30 @@ export interface MetricsRecord {
   acc: number;
   /** Accuracy over hidden slots per head. */
   acc_heads: Record<string, number>;
-  /** Hidden slots / valid slots. */
+  /**
+   * Measured mask rate: hidden slots / valid slots (149 per frame: 147 cell attributes,
+   * direction, action) of the masks the loss used (train: over the log interval; val: the run's
+   * own validation masks).
+   */
   mask_rate: number;
+  /**
+   * Nominal mask ratio the strategy's config gives at this position (train: mean over the log
+   * interval's steps; val: at the validation's step): `ratio` for cell/attribute, the schedule's
+   * p for scheduled, E[t] for any_order; null for target-only and mixture strategies, or when
+   * the caller gave no `nominalRatio`.
+   */
+  mask_nominal?: number | null;
+  /**
+   * Val only: the common validation objective, the any-order ELBO on fixed masks in nats per
+   * valid slot (an upper bound on the NLL per slot), the same masks for every run.
+   */
+  val_elbo?: number;
+  /** Val only: next-frame cell accuracy (all three attributes right) on the fixed validation windows. */
+  next_frame_cell_acc?: number;
+  /** Val only: the same over the cells that changed since the previous frame. */
+  next_frame_changed_acc?: number;
+  /** Val only: next-action accuracy on the fixed validation windows (scored as lib/eval does). */
+  next_action_acc?: number;
   lr?: number;
   grad_norm?: number;
   /** Sequence positions processed per second over the log interval (train only). */

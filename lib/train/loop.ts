@@ -8,10 +8,21 @@
  * stores weights and Adam moments bit-exactly, so the steps after a resume
  * compute the same losses as an uninterrupted run on the same device.
  *
+ * Validation logs two losses (see {@link MetricsRecord}): the run's own objective on its own
+ * masks, drawn at the current step (a scheduled run is validated at its current ratio), and one
+ * objective every run shares, the any-order ELBO on fixed masks ({@link commonValidation}),
+ * beside next-frame and next-action accuracy on the same windows. Only the shared figures
+ * compare variants.
+ *
  * @module
  */
 
 import type { Batch, Mask } from "../data/types.ts";
+import { fillWindows } from "../masking/core.ts";
+import { fixedTFill } from "../masking/any_order.ts";
+import { applyEvalMask } from "../masking/eval.ts";
+import { Rng } from "../masking/prng.ts";
+import { elboSlots, newTally, scoreBatch, summarize as summarizeTally } from "../eval/metrics.ts";
 import {
   checkpointName,
   listCheckpoints,
@@ -24,6 +35,7 @@ import {
   describeModel,
   encodeInputs,
   estimateStepBytes,
+  type HostInputs,
   type HostParams,
   initHostParams,
   type ModelConfig,
@@ -31,12 +43,19 @@ import {
   type Params,
   resolveModelConfig,
   seqLen,
+  splitLogits,
 } from "../model/transformer.ts";
 import { resolveDevice, selectDevice } from "../model/device.ts";
 import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
 import { appendJsonl, type MetricsRecord, Progress, progressLine, truncateJsonl } from "./log.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
-import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
+import {
+  type HostMicroBatch,
+  type HostState,
+  makeEngine,
+  type TrainEngine,
+  zeroMoments,
+} from "./engine.ts";
 
 /** The `train` config section (snake_case, as in the YAML). */
 export interface TrainSection {
@@ -100,8 +119,19 @@ export interface TrainOptions {
   valBatches: () => Iterable<Batch> | AsyncIterable<Batch>;
   /** Draws the training mask of a micro-batch (pure in its arguments). */
   maskFn: (batch: Batch, ctx: MaskContext) => Mask;
-  /** Validation mask (default: maskFn with step 0, epoch 0 and seed = config seed + 1,000,003 + batch index). */
-  valMaskFn?: (batch: Batch, index: number) => Mask;
+  /**
+   * The run's own validation mask of validation batch `index` at training position `pos` (the
+   * validation's step and epoch), so that a position-dependent strategy (scheduled masking) is
+   * validated at its current ratio. Default: `maskFn` at `pos` with seed = config seed +
+   * 1,000,003 and batchIndex = index. Keep the random stream fixed across positions (as
+   * lib/train/run.ts does) for a smooth curve.
+   */
+  valMaskFn?: (batch: Batch, index: number, pos: { step: number; epoch: number }) => Mask;
+  /**
+   * The strategy's nominal mask ratio at a training position (logged as `mask_nominal`; null
+   * where the strategy has none). Default: not logged.
+   */
+  nominalRatio?: (pos: { step: number; epoch: number }) => number | null;
   /** Run directory: metrics.jsonl and checkpoints/ go here. */
   runDir: string;
   /** Continue from the newest checkpoint in runDir/checkpoints. */
@@ -214,6 +244,131 @@ interface HostMicro {
 }
 
 /**
+ * Mask probabilities t of the common validation objective: the midpoints of four equal strata
+ * of (0, 1], so the 1/t-weighted sum is a midpoint-rule estimate of the any-order ELBO integral
+ * over t. The smallest t (1/8) leaves almost no window without a hidden slot, so the
+ * at-least-one rule of lib/masking barely touches the estimate.
+ */
+export const VAL_ELBO_TS: readonly number[] = [0.125, 0.375, 0.625, 0.875];
+
+/**
+ * Seed of the common validation masks: a constant, not the run's seed, so every run of a
+ * study (every variant and seed) that validates on the same windows sees the same masks.
+ */
+export const VAL_COMMON_SEED = 15_006;
+
+/** Tag of the common validation ELBO mask streams. */
+const VAL_ELBO_TAG = 0x56454c42;
+
+/** Inputs of a fixed validation problem scored from the logits (next frame, next action). */
+interface LogitProblem {
+  batch: Batch;
+  mask: Mask;
+  inputs: HostInputs;
+}
+
+/**
+ * The fixed validation problems every run shares, built once from the validation batches by
+ * {@link commonValidation}: they depend only on the batches and {@link VAL_COMMON_SEED}.
+ */
+export interface CommonValidation {
+  /** One masked batch per (validation batch, t of {@link VAL_ELBO_TS}). */
+  elbo: (LogitProblem & { t: number })[];
+  /** Slots the ELBO scores over the validation batches (lib/eval/metrics.ts `elboSlots`). */
+  slots: number;
+  /** lib/masking/eval.ts `next_frame` masks of the validation batches. */
+  nextFrame: LogitProblem[];
+  /** lib/masking/eval.ts `next_action` masks of the validation batches. */
+  nextAction: LogitProblem[];
+}
+
+/** The shared validation figures of one parameter state. */
+export interface CommonScores {
+  /**
+   * Any-order ELBO in nats per slot, defined as lib/eval/metrics.ts `evaluateElbo` defines it:
+   * for each t of {@link VAL_ELBO_TS}, every slot (cell, direction, action) of every valid
+   * frame is hidden with probability t and the -log p summed over the hidden slots it scores
+   * (every cell attribute and direction, actions that are real decisions) is weighted by 1/t;
+   * the mean over t, divided by the slots it can score (`elboSlots`).
+   */
+  val_elbo: number;
+  /** Next-frame cell accuracy (lib/eval/metrics.ts `cell_acc` under the `next_frame` mask). */
+  next_frame_cell_acc: number;
+  /** Next-frame accuracy on the cells that changed since the previous frame. */
+  next_frame_changed_acc: number;
+  /** Next-action accuracy (lib/eval/metrics.ts `action_acc` under the `next_action` mask). */
+  next_action_acc: number;
+}
+
+/** Build the shared validation problems of `batches` (see {@link CommonValidation}). */
+export function commonValidation(model: ModelConfig, batches: Batch[]): CommonValidation {
+  const cv: CommonValidation = { elbo: [], slots: 0, nextFrame: [], nextAction: [] };
+  batches.forEach((batch, i) => {
+    cv.slots += elboSlots(batch);
+    VAL_ELBO_TS.forEach((t, j) => {
+      const mask = fillWindows(batch, fixedTFill(t), new Rng(VAL_COMMON_SEED, VAL_ELBO_TAG, i, j));
+      cv.elbo.push({ batch, mask, inputs: encodeInputs(model, batch, mask), t });
+    });
+    const problem = (kind: "next_frame" | "next_action"): LogitProblem => {
+      const mask = applyEvalMask(batch, { kind }, { seed: VAL_COMMON_SEED, batchIndex: i });
+      return { batch, mask, inputs: encodeInputs(model, batch, mask) };
+    };
+    cv.nextFrame.push(problem("next_frame"));
+    cv.nextAction.push(problem("next_action"));
+  });
+  return cv;
+}
+
+/**
+ * Score the engine's current parameters on the shared validation problems. Every figure comes
+ * from the engine's logits, scored on the host by lib/eval/metrics.ts `scoreBatch` (independent
+ * of the run's head weights and loss mode), so the jax-js and blas engines give the same
+ * figures to float32 rounding.
+ */
+export async function scoreCommonValidation(
+  engine: TrainEngine,
+  cv: CommonValidation,
+): Promise<CommonScores> {
+  const byT = new Map<number, number>();
+  for (const p of cv.elbo) {
+    const t = newTally();
+    scoreBatch(
+      p.batch,
+      p.mask,
+      splitLogits(p.batch.B, p.batch.K, await engine.logits(p.inputs)),
+      t,
+    );
+    byT.set(p.t, (byT.get(p.t) ?? 0) + t.nll / p.t);
+  }
+  let elbo = 0;
+  for (const v of byT.values()) elbo += v;
+  const tally = async (problems: LogitProblem[]) => {
+    const t = newTally();
+    for (const p of problems) {
+      const logits = splitLogits(p.batch.B, p.batch.K, await engine.logits(p.inputs));
+      scoreBatch(p.batch, p.mask, logits, t);
+    }
+    return summarizeTally(t);
+  };
+  const nf = await tally(cv.nextFrame), na = await tally(cv.nextAction);
+  return {
+    val_elbo: byT.size ? elbo / byT.size / Math.max(1, cv.slots) : NaN,
+    next_frame_cell_acc: nf.cell_acc,
+    next_frame_changed_acc: nf.changed_cell_acc,
+    next_action_acc: na.action_acc,
+  };
+}
+
+/** The progress-line summary of a val record. */
+function valLine(v: MetricsRecord): string {
+  return `loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}% | shared: elbo ${
+    v.val_elbo?.toFixed(4)
+  } next-frame cells ${((v.next_frame_cell_acc ?? NaN) * 100).toFixed(1)}% next action ${
+    ((v.next_action_acc ?? NaN) * 100).toFixed(1)
+  }%`;
+}
+
+/**
  * Train a model. See {@link TrainOptions}; returns when `train.steps` are
  * done (or on stopAtStep / signal, after writing a checkpoint).
  */
@@ -292,19 +447,20 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       };
     };
 
-    // ---- validation set: fixed batches and masks, encoded once on the host
-    const valHost: { batch: Batch; mask: Mask }[] = [];
+    // ---- validation set: fixed batches; the shared problems encoded once on the host, the
+    // run's own masks drawn at each validation's position
+    const valBatches: Batch[] = [];
     if (tc.eval_batches > 0) {
-      let i = 0;
       for await (const b of opts.valBatches()) {
-        if (i >= tc.eval_batches) break;
-        const mask = opts.valMaskFn
-          ? opts.valMaskFn(b, i)
-          : opts.maskFn(b, { step: 0, epoch: 0, seed: cfg.seed + 1_000_003, batchIndex: i });
-        valHost.push({ batch: b, mask });
-        i++;
+        if (valBatches.length >= tc.eval_batches) break;
+        valBatches.push(b);
       }
     }
+    const valMask = opts.valMaskFn ??
+      ((b: Batch, i: number, pos: { step: number; epoch: number }) =>
+        opts.maskFn(b, { ...pos, seed: cfg.seed + 1_000_003, batchIndex: i }));
+    const common = commonValidation(model, valBatches);
+    const nominal = (pos: { step: number; epoch: number }) => opts.nominalRatio?.(pos) ?? null;
 
     const summarize = (auxSum: Float64Array, hidden: number[]) => {
       const loss_heads: Record<string, number> = {}, acc_heads: Record<string, number> = {};
@@ -321,13 +477,14 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const t0 = performance.now();
     let lastVal: MetricsRecord | null = null;
     const validate = async (): Promise<MetricsRecord | null> => {
-      if (valHost.length === 0) return null;
+      if (valBatches.length === 0) return null;
+      const pos = { step, epoch };
       let lsum = 0;
       const aux = new Float64Array(10);
       const hidden = [0, 0, 0, 0, 0];
       let valid = 0;
-      for (const { batch, mask } of valHost) {
-        const d = encode(batch, mask);
+      for (const [i, batch] of valBatches.entries()) {
+        const d = encode(batch, valMask(batch, i, pos));
         const r = await engine.evaluate(d.host);
         lsum += r.loss;
         for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
@@ -335,13 +492,16 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         valid += d.validSlots;
       }
       const s = summarize(aux, hidden);
+      const shared = await scoreCommonValidation(engine, common);
       return {
         kind: "val",
         step,
         epoch,
-        loss: lsum / valHost.length,
+        loss: lsum / valBatches.length,
         ...s,
         mask_rate: hidden.reduce((a, b) => a + b, 0) / Math.max(1, valid),
+        mask_nominal: nominal(pos),
+        ...shared,
         elapsed_s: (performance.now() - t0) / 1000,
         rss_mb: rssMb(),
       };
@@ -373,7 +533,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
 
     // ---- the loop
     const it = opts.trainBatches(position);
-    const drawMicro = async (forStep: number): Promise<HostMicro[]> => {
+    const drawMicro = async (
+      forStep: number,
+    ): Promise<{ micro: HostMicro[]; nominal: number | null }> => {
       const out: HostMicro[] = [];
       for (let j = 0; j < accum; j++) {
         const item = await nextItem(it, position + j);
@@ -393,7 +555,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           host: d.host,
         });
       }
-      return out;
+      return { micro: out, nominal: nominal({ step: forStep, epoch: out[0].epoch }) };
     };
 
     const losses: number[] = [];
@@ -406,7 +568,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       ivHidden = [0, 0, 0, 0, 0],
       ivValid = 0;
     let ivAux = new Float64Array(10);
-    let ivLr = 0, ivG = 0;
+    let ivLr = 0, ivG = 0, ivNominal = 0, ivNominalN = 0;
     let smoothLoss = NaN;
     const target = tc.steps;
     const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
@@ -418,19 +580,20 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         lastVal = v;
         await appendJsonl(metricsPath, [v]);
         opts.onLog?.(v);
-        progress.message(`val step 0: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%`);
+        progress.message(`val step 0: ${valLine(v)}`);
       }
     }
-    let micro: HostMicro[] | null = step < stopAt ? await drawMicro(step) : null;
-    if (micro && device === "wasm") checkFitsInMemory(model, micro[0].batch.B);
-    while (step < stopAt && micro) {
-      const cur = micro;
+    let next = step < stopAt ? await drawMicro(step) : null;
+    if (next && device === "wasm") checkFitsInMemory(model, next.micro[0].batch.B);
+    while (step < stopAt && next) {
+      const cur = next.micro;
+      if (next.nominal !== null) (ivNominal += next.nominal, ivNominalN++);
       const pending = engine.step(step, cur.map((m) => m.host));
       pending.catch(() => {}); // handled below, after the next batch is drawn
       position += accum;
       epoch = cur[cur.length - 1].epoch;
       // Prepare the next micro-batches on the host while the device computes.
-      micro = step + 1 < stopAt ? await drawMicro(step + 1) : null;
+      next = step + 1 < stopAt ? await drawMicro(step + 1) : null;
       let loss: number, gnorm: number, aux: Float64Array;
       try {
         ({ loss, gnorm, aux } = await pending);
@@ -474,6 +637,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           loss: ivLoss / ivSteps,
           ...s,
           mask_rate: ivHidden.reduce((a, b) => a + b, 0) / Math.max(1, ivValid),
+          mask_nominal: ivNominalN ? ivNominal / ivNominalN : null,
           lr: ivLr,
           grad_norm: ivG / ivSteps,
           tokens_per_s: tokS,
@@ -489,7 +653,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           ivHidden = [0, 0, 0, 0, 0],
           ivValid = 0,
           ivAux = new Float64Array(10);
-        ivG = 0;
+        ivG = 0, ivNominal = 0, ivNominalN = 0;
         ivStart = performance.now();
       }
       const aborted = opts.signal?.aborted ?? false;
@@ -500,7 +664,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           await appendJsonl(metricsPath, [v]);
           opts.onLog?.(v);
           progress.message(
-            `val step ${step}: loss ${v.loss.toFixed(4)} acc ${(v.acc * 100).toFixed(1)}%` +
+            `val step ${step}: ${valLine(v)}` +
               (best ? ` (best ${best.loss.toFixed(4)} @ ${best.step})` : ""),
           );
           if (!best || v.loss < best.loss) {

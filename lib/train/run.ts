@@ -11,7 +11,15 @@ import type { Batch } from "../data/types.ts";
 import { loadDataset } from "../data/store.ts";
 import { tokenizeEpisodes, type WindowedDataset } from "../data/tokenize.ts";
 import { BatchIterator } from "../data/batch.ts";
-import { drawMask, type MaskingConfig } from "../masking/mod.ts";
+import {
+  drawMask,
+  fillWindows,
+  type MaskingConfig,
+  maskRng,
+  nominalRatio,
+  strategyFill,
+  withDefaults,
+} from "../masking/mod.ts";
 import {
   type BatchItem,
   train,
@@ -91,6 +99,7 @@ export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<Tra
       yield { batch: item.batch, epoch: item.position.epoch };
     }
   };
+  const masking = withDefaults(cfg.masking);
   const valBatches = function* (): Generator<Batch> {
     // A fixed, shuffled sample of validation windows in full batches (same shapes as training).
     const it = new BatchIterator(valDs, {
@@ -103,6 +112,17 @@ export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<Tra
     trainBatches,
     valBatches,
     maskFn: (batch, ctx) => drawMask(cfg.masking, batch, ctx),
+    // The run's own validation masks: the strategy at the validation's position (a scheduled
+    // run is validated at its current ratio) from a random stream fixed per validation batch
+    // (the stream of step 0), so fixed-ratio strategies keep the same masks all run and a
+    // rising ratio hides a growing superset of slots.
+    valMaskFn: (batch, index, pos) =>
+      fillWindows(
+        batch,
+        strategyFill(masking, pos),
+        maskRng({ step: 0, epoch: 0, seed: cfg.seed + 1_000_003, batchIndex: index }),
+      ),
+    nominalRatio: (pos) => nominalRatio(masking, pos),
     runDir: opts.runDir,
     resume: opts.resume,
     progress: opts.progress,
