@@ -20,6 +20,8 @@ import {
   replayEpisode,
   slotAccuracy,
   tableHtml,
+  TRAINING_CURVE_PANELS,
+  trainingCurvesFigure,
   writePage,
 } from "../lib/viz/mod.ts";
 import { checkPages } from "../lib/viz/check_html.ts";
@@ -222,4 +224,56 @@ Deno.test("meanCi: known values", () => {
   assert(Math.abs(r.sd - 1.2909944) < 1e-6);
   assert(Math.abs(r.hi - (2.5 + (3.182 * 1.2909944) / 2)) < 1e-6); // Student t, df 3
   assertEquals(meanCi([NaN]).n, 0);
+});
+
+Deno.test("trainingCurvesFigure: stacked panels on one step axis, a colour per run, gaps for missing values", () => {
+  const a = [
+    { kind: "train", step: 10, loss: 2, mask_rate: 0.16, mask_nominal: 0.15 },
+    {
+      kind: "val",
+      step: 0,
+      loss: 2.5,
+      val_elbo: 3,
+      next_frame_cell_acc: 0.1,
+      next_action_acc: 0.2,
+    },
+    { kind: "train", step: 20, loss: 1.5, mask_rate: 0.31, mask_nominal: 0.3 },
+    {
+      kind: "val",
+      step: 20,
+      loss: 1.2,
+      val_elbo: 2,
+      next_frame_cell_acc: 0.5,
+      next_action_acc: 0.6,
+    },
+  ];
+  // An older run: no shared validation keys; a target-only strategy has no nominal ratio.
+  const b = [
+    { kind: "train", step: 10, loss: 1, mask_rate: 0.01, mask_nominal: null },
+    { kind: "val", step: 0, loss: 1.1 },
+    { kind: "val", step: 20, loss: 0.9 },
+  ];
+  const f = trainingCurvesFigure([{ name: "sched", records: a }, { name: "sft", records: b }]);
+  const keys = TRAINING_CURVE_PANELS.flatMap((p) => p.keys);
+  assertEquals(f.data.length, 2 * keys.length);
+  const trace = (run: string, yaxis: string, i = 0) =>
+    f.data.filter((t) => t.name === run && t.yaxis === yaxis)[i];
+  assertEquals(trace("sched", "y").x, [0, 20]);
+  assertEquals(trace("sched", "y").y, [2.5, 1.2]);
+  assertEquals(trace("sched", "y2").y, [3, 2]);
+  assertEquals(trace("sched", "y3", 0).y, [0.16, 0.31]);
+  assertEquals(trace("sched", "y3", 1).y, [0.15, 0.3]);
+  assertEquals((trace("sched", "y3", 1).line as { dash: string }).dash, "dash");
+  assertEquals(trace("sft", "y2").x, []);
+  assertEquals(trace("sft", "y3", 1).y, [null]);
+  // One legend entry per run; one colour per run in every panel.
+  assertEquals(f.data.filter((t) => t.showlegend).map((t) => t.name), ["sched", "sft"]);
+  const colors = (run: string) =>
+    new Set(f.data.filter((t) => t.name === run).map((t) => (t.line as { color: string }).color));
+  assertEquals(colors("sched").size, 1);
+  assert(![...colors("sched")].some((c) => colors("sft").has(c)));
+  const lay = f.layout as Record<string, { domain?: number[]; matches?: string }>;
+  assertEquals(lay.xaxis4.matches, "x");
+  assert(lay.yaxis.domain![0] > lay.yaxis2.domain![1], "panels stacked top to bottom");
+  assertThrows(() => trainingCurvesFigure([], { panels: [] }), /needs a panel/);
 });

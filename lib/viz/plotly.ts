@@ -320,3 +320,117 @@ export function figureHtml(fig: Figure, opts: FigureHtmlOptions = {}): string {
     `<div id="${id}" class="viz-figure" data-viz-figure="1" style="width:100%;min-height:${h}px"></div>` +
     `<script>${script}</script>`;
 }
+
+/** One run's metrics records (`metrics.jsonl` of lib/train) for {@link trainingCurvesFigure}. */
+export interface RunCurves {
+  /** Legend name (e.g. `variant s0`). */
+  name: string;
+  /** The records, as read from the run's metrics.jsonl (train and val). */
+  records: Record<string, unknown>[];
+}
+
+/** One series of a {@link CurvePanel}: a numeric key of the records of one kind. */
+export interface CurveKey {
+  /** Record key, e.g. `val_elbo`. */
+  key: string;
+  /** Which records carry it. */
+  kind: "train" | "val";
+  /** Label in the hover text (default: the key). */
+  label?: string;
+  /** Dash style ("solid", "dash", "dot"). */
+  dash?: string;
+}
+
+/** One stacked panel of {@link trainingCurvesFigure}: its y axis title and its series. */
+export interface CurvePanel {
+  /** Y axis title. */
+  title: string;
+  /** Series drawn for every run (one colour per run, one dash style per key). */
+  keys: CurveKey[];
+}
+
+/**
+ * The default panels: both validation losses (each run's own objective, and the any-order
+ * ELBO every run shares), the nominal (dashed) and measured (solid) mask ratio of the training
+ * masks, and the shared next-frame cell and next-action accuracies.
+ */
+export const TRAINING_CURVE_PANELS: readonly CurvePanel[] = [
+  { title: "val loss (own objective)", keys: [{ key: "loss", kind: "val" }] },
+  { title: "val ELBO (shared, nats/slot)", keys: [{ key: "val_elbo", kind: "val" }] },
+  {
+    title: "mask ratio (train)",
+    keys: [
+      { key: "mask_rate", kind: "train", label: "measured" },
+      { key: "mask_nominal", kind: "train", label: "nominal", dash: "dash" },
+    ],
+  },
+  {
+    title: "val accuracy",
+    keys: [
+      { key: "next_frame_cell_acc", kind: "val", label: "next-frame cells" },
+      { key: "next_action_acc", kind: "val", label: "next action", dash: "dot" },
+    ],
+  },
+];
+
+/**
+ * Curves over training of several runs, one panel per {@link CurvePanel} stacked over a shared
+ * step axis: one colour per run (the legend toggles a run in every panel), one dash style per
+ * key. Records without a key (older runs) or with a null/non-finite value leave a gap.
+ *
+ * @example trainingCurvesFigure([{ name: "cell_p030 s0", records: readMetrics(runDir) }])
+ */
+export function trainingCurvesFigure(
+  runs: RunCurves[],
+  opts: FigureOptions & { panels?: readonly CurvePanel[] } = {},
+): Figure {
+  const panels = opts.panels ?? TRAINING_CURVE_PANELS;
+  if (panels.length === 0) throw new Error("lib/viz/plotly: trainingCurvesFigure needs a panel");
+  const n = panels.length, gap = 0.04, h = (1 - gap * (n - 1)) / n;
+  const data: Trace[] = [];
+  const layout = baseLayout({ height: opts.height ?? 220 * n + 80, ...opts });
+  layout.legend = { orientation: "h", y: -0.06 };
+  panels.forEach((panel, p) => {
+    const ax = p === 0 ? "" : String(p + 1);
+    const top = 1 - p * (h + gap);
+    layout[`yaxis${ax}`] = {
+      title: { text: panel.title },
+      domain: [Math.max(0, top - h), top],
+      anchor: `x${ax}`,
+      zeroline: false,
+    };
+    layout[`xaxis${ax}`] = {
+      anchor: `y${ax}`,
+      matches: p === 0 ? undefined : "x",
+      showticklabels: p === n - 1,
+      title: { text: p === n - 1 ? (opts.xTitle ?? "step") : "" },
+      zeroline: false,
+    };
+    runs.forEach((run, r) => {
+      const color = PALETTE[r % PALETTE.length];
+      for (const k of panel.keys) {
+        const recs = run.records.filter((x) => x.kind === k.kind && k.key in x);
+        const x = recs.map((rec) => Number(rec.step));
+        const y = arr(
+          recs.map((rec) => (typeof rec[k.key] === "number" ? rec[k.key] : NaN) as number),
+          `${run.name} ${k.key}`,
+          x.length,
+        )!;
+        data.push({
+          type: "scatter",
+          mode: x.length > 40 ? "lines" : "lines+markers",
+          x,
+          y,
+          xaxis: `x${ax}`,
+          yaxis: `y${ax}`,
+          name: run.name,
+          legendgroup: run.name,
+          showlegend: p === 0 && k === panel.keys[0],
+          hovertemplate: `${run.name} ${k.label ?? k.key}: %{y}<extra>step %{x}</extra>`,
+          line: { color, dash: k.dash ?? "solid", width: 2 },
+        });
+      }
+    });
+  });
+  return { data, layout, config: { responsive: true, displaylogo: false } };
+}
