@@ -1,8 +1,9 @@
 /**
  * Bit-exact port of numpy's `SeedSequence` + `PCG64` + the `Generator` methods MiniGrid uses
  * (`integers` with Lemire rejection and the buffered 32-bit half, `random`/`uniform`, `shuffle`,
- * scalar `choice`). The 128-bit PCG64 state lives in eight 16-bit limbs so that a draw needs no
- * BigInt (BigInt is only used for the rare 64-bit-range `integers` path and for state export).
+ * scalar `choice`; for the WFC envs `choice` with `p` and `permutation`). The 128-bit PCG64
+ * state lives in eight 16-bit limbs so that a draw needs no BigInt (BigInt is only used for the
+ * rare 64-bit-range `integers` path and for state export).
  *
  * Reference: numpy 2.4.6 `numpy/random/bit_generator.pyx`, `_pcg64.pyx`, `distributions.c`; see
  * `../shared/fixtures/minigrid/RNG_NOTES.md` for the algorithms and test vectors.
@@ -461,6 +462,54 @@ export class Generator {
   choiceRange(lo: number, hi: number): number {
     if (hi <= lo) throw new RangeError(`choice(range(${lo}, ${hi})): empty range`);
     return lo + this.integers(0, hi - lo);
+  }
+
+  /**
+   * Scalar `choice(p.length, p=p)` (with replacement): numpy checks p (no NaN, non-negative,
+   * Kahan sum within sqrt(eps) of 1), takes the running float64 sum of p from the left,
+   * divides it by its last entry and returns how many entries are <= one `random()` draw
+   * (`searchsorted(..., side="right")`).
+   */
+  choiceP(p: ArrayLike<number>): number {
+    const n = p.length;
+    if (n === 0) throw new RangeError("choice: a cannot be empty unless no samples are taken");
+    let sum = 0, comp = 0;
+    for (let i = 0; i < n; i++) {
+      const v = p[i];
+      if (Number.isNaN(v)) throw new RangeError("choice: probabilities contain NaN");
+      if (v < 0) throw new RangeError("choice: probabilities are not non-negative");
+      const y = v - comp;
+      const t = sum + y;
+      comp = (t - sum) - y;
+      sum = t;
+    }
+    if (Math.abs(sum - 1) > Math.sqrt(Number.EPSILON)) {
+      throw new RangeError(`choice: probabilities do not sum to 1 (sum ${sum})`);
+    }
+    const cdf = new Float64Array(n);
+    let acc = 0;
+    for (let i = 0; i < n; i++) cdf[i] = acc = i === 0 ? p[0] : acc + p[i];
+    const last = cdf[n - 1];
+    for (let i = 0; i < n; i++) cdf[i] = cdf[i] / last;
+    const u = this.bitGenerator.nextDouble();
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid] <= u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** `permutation(n)`: `arange(n)` shuffled in place by `shuffle` (same draws). */
+  permutation(n: number): number[] {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new RangeError(`permutation: n must be a non-negative integer, got ${n}`);
+    }
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(i);
+    this.shuffle(out);
+    return out;
   }
 
   /** PCG64 state snapshot (see PCG64.getState). */
