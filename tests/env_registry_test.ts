@@ -80,9 +80,15 @@ const PY_IDS = [
   "MiniGrid-RedBlueDoors-8x8-v0",
   "MiniGrid-Unlock-v0",
   "MiniGrid-UnlockPickup-v0",
+  "MiniGrid-WFC-MazeSimple-v0",
+  "MiniGrid-WFC-DungeonMazeScaled-v0",
+  "MiniGrid-WFC-RoomsFabric-v0",
+  "MiniGrid-WFC-ObstaclesBlackdots-v0",
+  "MiniGrid-WFC-ObstaclesAngular-v0",
+  "MiniGrid-WFC-ObstaclesHogs3-v0",
 ];
 
-Deno.test("every MiniGrid 3.1.0 id (except WFC) is registered and resets/steps", () => {
+Deno.test("every MiniGrid 3.1.0 id is registered and resets/steps", () => {
   const ids = new Set(listEnvIds());
   for (const id of PY_IDS) {
     ok(ids.has(id), `${id} not registered`);

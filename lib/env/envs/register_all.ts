@@ -1,6 +1,5 @@
 /**
  * Registers every MiniGrid 3.1.0 env id with its default kwargs (as in `minigrid/__init__.py`).
- * The six WFC ids (MiniGrid-WFC-*) are not ported: they need a wave-function-collapse solver.
  *
  * @module
  */
@@ -25,6 +24,7 @@ import { PlaygroundEnv } from "./playground.ts";
 import { PutNearEnv } from "./putnear.ts";
 import { RedBlueDoorEnv } from "./redbluedoors.ts";
 import { BlockedUnlockPickupEnv, UnlockEnv, UnlockPickupEnv } from "./unlock.ts";
+import { WfcEnv } from "./wfc.ts";
 
 // deno-lint-ignore no-explicit-any
 type Ctor = new (opts: any) => MiniGridEnv;
@@ -209,3 +209,12 @@ family(RedBlueDoorEnv, { size: 8 }, [
 
 family(UnlockEnv, {}, [["MiniGrid-Unlock-v0", {}]]);
 family(UnlockPickupEnv, {}, [["MiniGrid-UnlockPickup-v0", {}]]);
+
+family(WfcEnv, { size: 25, ensureConnected: true }, [
+  ["MiniGrid-WFC-MazeSimple-v0", { wfcConfig: "MazeSimple" }],
+  ["MiniGrid-WFC-DungeonMazeScaled-v0", { wfcConfig: "DungeonMazeScaled" }],
+  ["MiniGrid-WFC-RoomsFabric-v0", { wfcConfig: "RoomsFabric" }],
+  ["MiniGrid-WFC-ObstaclesBlackdots-v0", { wfcConfig: "ObstaclesBlackdots" }],
+  ["MiniGrid-WFC-ObstaclesAngular-v0", { wfcConfig: "ObstaclesAngular" }],
+  ["MiniGrid-WFC-ObstaclesHogs3-v0", { wfcConfig: "ObstaclesHogs3" }],
+]);
