@@ -5,14 +5,19 @@
  * Skipped (reported as ignored) where OpenBLAS is not installed.
  */
 import assert from "node:assert";
+import type { Logits } from "../lib/data/types.ts";
 import { defaultDevice, init, tree, valueAndGrad } from "@jax-js/jax";
 import { hasBlas } from "../lib/model/blas.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
+import { makeBestPredictor, makeNativePredictor } from "../lib/model/native_predict.ts";
 import {
+  decodeIterative,
+  decodeIterativeWith,
   encodeInputs,
   forward,
   initHostParams,
   inputsToDevice,
+  makePredictor,
   type ModelConfig,
   paramsFromHost,
   paramsToHost,
@@ -370,5 +375,153 @@ Deno.test(
     const text = new TextDecoder().decode(out.stdout);
     assert.match(text, /error: training batch stream ended at micro-batch 3/);
     assert.strictEqual(out.code, 0, "the process did not exit by itself (killed after 60 s)");
+  },
+);
+
+// ---- forward-only predictors for evaluation and closed loop (lib/model/native_predict.ts)
+
+/** Host parameters with weights scaled by `s` (logits of a few units, clear argmaxes). */
+function scaledHost(c: ModelConfig, seed: number, s: number) {
+  const h = initHostParams(c, seed);
+  for (const [k, v] of Object.entries(h)) {
+    for (let i = 0; i < v.data.length; i++) {
+      v.data[i] = /ln/.test(k) ? 1 + 0.2 * Math.sin(i + seed) : v.data[i] * s;
+    }
+  }
+  return h;
+}
+
+const HEAD_KEYS = ["obj", "color", "state", "dir", "action"] as const;
+
+Deno.test(
+  "blas predictor: logits and remasking decisions equal the jax-js predictor's (K=2, K=4, chunked)",
+  opts,
+  async () => {
+    for (const [k, seed] of [[2, 1], [4, 2]] as const) {
+      const c = resolveModelConfig(
+        { size: "tiny", d_model: 32, n_heads: 4, d_ff: 48, n_layers: 2 },
+        { length: k, mission_len: M },
+      );
+      const host = scaledHost(c, seed, 4);
+      const batch = syntheticBatch(9, k, M, seed);
+      batch.frameValid[batch.K * 9 - 1] = 0; // a padding frame
+      const mask = syntheticMask(batch, 0.5, seed);
+      const dev = paramsFromHost(c, host);
+      for (const steps of [1, 4]) {
+        // chunk 4: three forward passes of 4, 4 and 1 windows through one workspace
+        const nat = makeNativePredictor(host, c, { decodeSteps: steps, chunk: 4, threads: 2 });
+        assert.strictEqual(nat.device, "blas");
+        const a = await nat(batch, mask), b = await makePredictor(dev, c, steps)(batch, mask);
+        for (const h of HEAD_KEYS) {
+          const e = maxRelErr(a[h], b[h]);
+          assert.ok(e < 1e-5, `K=${k} steps=${steps} ${h}: max error ${e} of the largest logit`);
+        }
+        nat.dispose();
+      }
+      // The rounds commit the same slots to the same values.
+      const once = makeNativePredictor(host, c, { chunk: 5 });
+      const rounds = (into: unknown[]) => (r: number, cur: typeof batch, still: typeof mask) => {
+        into.push([r, cur.cells, cur.dirs, cur.actions, still.cells, still.dirs, still.actions]);
+      };
+      const rn: unknown[] = [], rj: unknown[] = [];
+      await decodeIterativeWith(once, batch, mask, 4, rounds(rn));
+      await decodeIterative(dev, c, batch, mask, 4, rounds(rj));
+      assert.strictEqual(rn.length, 4);
+      assert.deepStrictEqual(rn, rj);
+      once.dispose();
+      tree.dispose(dev);
+    }
+  },
+);
+
+Deno.test(
+  "blas predictor: a forward-only model refuses training; bad options are named",
+  opts,
+  async () => {
+    const nat = new NativeModel(cfg, weights, { forwardOnly: true, threads: 1 });
+    const batch = syntheticBatch(2, K, M, 1), mask = syntheticMask(batch, 0.3, 1);
+    await assert.rejects(
+      () =>
+        nat.run(named(1), encodeInputs(cfg, batch, mask), encodeTargets(batch, mask, "mean"), null),
+      /forwardOnly/,
+    );
+    nat.dispose();
+    assert.throws(() => makeNativePredictor(toHost(named(1)), cfg, { chunk: 0 }), /chunk must be/);
+    assert.throws(
+      () => makeNativePredictor(toHost(named(1)), cfg, { decodeSteps: 0 }),
+      /decodeSteps/,
+    );
+  },
+);
+
+Deno.test(
+  "makeBestPredictor: blas for auto and blas, jax-js for wasm, the same logits",
+  opts,
+  async () => {
+    const host = scaledHost(cfg, 5, 3);
+    const batch = syntheticBatch(5, K, M, 5), mask = syntheticMask(batch, 0.4, 5);
+    const dev = paramsFromHost(cfg, host);
+    const out: Record<string, Logits> = {};
+    for (const device of ["auto", "blas", "wasm"]) {
+      const p = await makeBestPredictor(dev, cfg, { device });
+      assert.strictEqual(p.device, device === "wasm" ? "wasm" : "blas", device);
+      out[device] = await p(batch, mask);
+      p.dispose();
+    }
+    // Host parameters work too (a checkpoint's).
+    const h = await makeBestPredictor(host, cfg, { device: "wasm", decodeSteps: 2 });
+    const h2 = await makeBestPredictor(host, cfg, { device: "blas", decodeSteps: 2 });
+    const [x, y] = [await h(batch, mask), await h2(batch, mask)];
+    h.dispose();
+    h2.dispose();
+    for (const k of HEAD_KEYS) {
+      assert.ok(maxRelErr(out.blas[k], out.wasm[k]) < 1e-5, k);
+      assert.deepStrictEqual(out.auto[k], out.blas[k]);
+      assert.ok(maxRelErr(y[k], x[k]) < 1e-5, `decodeSteps 2 ${k}`);
+    }
+    // The parameters were not consumed.
+    assert.strictEqual((await paramsToHost(dev)).tok.data[3], host.tok.data[3]);
+    tree.dispose(dev);
+  },
+);
+
+Deno.test(
+  "blas predictor: its helper threads never keep the process alive (disposed, or idle)",
+  opts,
+  async () => {
+    for (const dispose of [true, false]) {
+      const code = `
+      import { makeNativePredictor } from "${
+        new URL("../lib/model/native_predict.ts", import.meta.url).href
+      }";
+      import { initHostParams, resolveModelConfig } from "${
+        new URL("../lib/model/transformer.ts", import.meta.url).href
+      }";
+      import { syntheticBatch, syntheticMask } from "${
+        new URL("../lib/train/synthetic.ts", import.meta.url).href
+      }";
+      const cfg = resolveModelConfig({ size: "tiny" }, { length: 2, mission_len: 3 });
+      const p = makeNativePredictor(initHostParams(cfg, 1), cfg, { idleMs: 300 });
+      const b = syntheticBatch(3, 2, 3, 1);
+      const lg = await p(b, syntheticMask(b, 0.5, 1));
+      console.log("logits " + lg.action.length);
+      ${dispose ? "p.dispose();" : ""}
+    `;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--ext=ts", code],
+        env: { BLAS_THREADS: "2" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const timer = setTimeout(() => child.kill(), 60_000);
+      const out = await child.output();
+      clearTimeout(timer);
+      assert.match(new TextDecoder().decode(out.stdout), /logits 48/);
+      assert.strictEqual(
+        out.code,
+        0,
+        `dispose=${dispose}: the process did not exit (killed at 60 s)`,
+      );
+    }
   },
 );

@@ -18,7 +18,8 @@ import type { Config } from "../experiment/schema.ts";
 import { loadDataset, selectEpisodes } from "../data/store.ts";
 import { tokenizeEpisodes } from "../data/tokenize.ts";
 import { loadWindows, runTraining } from "../train/run.ts";
-import { type HostParams, makePredictor } from "../model/transformer.ts";
+import type { HostParams } from "../model/transformer.ts";
+import { makeBestPredictor } from "../model/native_predict.ts";
 import { evaluateModel, type Metrics } from "./mod.ts";
 
 /** Metrics repeated per k (the curve of the fine-tuning figure). */
@@ -98,11 +99,14 @@ export async function finetuneAndEvaluate(
       initFrom: params,
       datasets: { train: trainDs, val: valDs },
     });
-    const m = await evaluateModel(cfg, makePredictor(res.params, res.modelConfig), {
+    const predictor = await makeBestPredictor(res.params, res.modelConfig, {
+      device: cfg.train.device,
+    });
+    const m = await evaluateModel(cfg, predictor, {
       dataRoot,
       sections: ["observation", "action", "closed_loop"],
       baselines: false, // the zero-shot evaluation has them; they do not change with fine-tuning
-    });
+    }).finally(predictor.dispose);
     for (const name of FINETUNE_METRICS) out[`finetune.k${k}.${name}`] = m[name] ?? NaN;
   }
   return out;

@@ -19,7 +19,8 @@ import type { Config } from "./schema.ts";
 import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
-import { makePredictor, paramsToHost } from "../model/transformer.ts";
+import { paramsToHost } from "../model/transformer.ts";
+import { makeBestPredictor } from "../model/native_predict.ts";
 import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "../eval/finetune.ts";
 import { writeStudyReport } from "./report.ts";
@@ -135,8 +136,10 @@ async function runOne(
     writeFileAtomic(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
     await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
     const res = await runTraining(cfg, { runDir: dir, resume: true, dataRoot, progress: false });
-    const predictor = makePredictor(res.params, res.modelConfig);
-    const metrics = await evaluateModel(cfg, predictor, { dataRoot });
+    const predictor = await makeBestPredictor(res.params, res.modelConfig, {
+      device: cfg.train.device,
+    });
+    const metrics = await evaluateModel(cfg, predictor, { dataRoot }).finally(predictor.dispose);
     metrics["final_val_loss"] = res.lastVal?.loss ?? NaN;
     metrics["best_val_loss"] = res.best?.loss ?? NaN;
     if (wantsFinetune(cfg)) {

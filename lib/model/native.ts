@@ -9,11 +9,13 @@
  *
  * The jax-js model stays the reference: tests/native_test.ts checks that loss,
  * per-head statistics and every gradient here equal `valueAndGrad(lossFn)` on
- * the wasm device to float32 tolerance. Evaluation and rollouts use the jax-js
- * forward pass with the same parameters (same names and shapes).
+ * the wasm device to float32 tolerance.
  *
  * Activations of the forward pass are kept per layer for the backward pass, in
- * buffers allocated once per batch size and reused every step.
+ * buffers allocated once per batch size and reused every step. A model built
+ * with `forwardOnly` (evaluation and rollouts, lib/model/native_predict.ts)
+ * keeps one layer's buffers, reused by every layer and by any batch up to the
+ * largest seen, and runs forward-only attention and SwiGLU kernels.
  *
  * @module
  */
@@ -24,12 +26,14 @@ import { type Blas, loadBlas } from "./blas.ts";
 import {
   attentionBackward,
   attentionForward,
+  attentionInfer,
   type AttnDims,
   fexp,
   rmsNorm,
   rmsNormBack,
   swigluBackward,
   swigluForward,
+  swigluInfer,
 } from "./native_kernels.ts";
 import {
   batchSizeAdvice,
@@ -38,7 +42,6 @@ import {
   type ModelConfig,
   OUT_COLS,
   positionIndex,
-  posRows,
   seqLen,
   tokRows,
 } from "./transformer.ts";
@@ -114,6 +117,8 @@ const PHASES: Record<string, string> = {
   attnB: "attention backward: per-head matmuls + softmax gradient (split over threads)",
   swiF: "SwiGLU forward (split over threads)",
   swiB: "SwiGLU backward (split over threads)",
+  attnI: "attention forward-only: per-head matmuls + softmax (split over threads)",
+  swiI: "SwiGLU forward-only (split over threads)",
 };
 
 /** Shared-memory float32 array (visible to the helper threads). */
@@ -153,18 +158,28 @@ export class NativeModel {
   private blasThreads: number;
   private prof: Record<string, number> | null;
   private inParallel = false;
+  /** Forward only (no backward buffers kept; see the module comment). */
+  readonly forwardOnly: boolean;
+  private scratch: Float32Array = new Float32Array(0);
 
   /**
    * `threads` (default {@link defaultThreads}): the attention and SwiGLU loops are
    * split over this many threads (helpers are Web Workers); the large matmuls
-   * use OpenBLAS's own threads.
+   * use OpenBLAS's own threads. `forwardOnly`: logits only ({@link NativeModel.logits};
+   * `run` throws), with one layer's buffers and forward-only kernels.
    */
   constructor(
     cfg: ModelConfig,
     weights: HeadWeights,
-    opts: { blas?: Blas; threads?: number; profile?: Record<string, number> } = {},
+    opts: {
+      blas?: Blas;
+      threads?: number;
+      profile?: Record<string, number>;
+      forwardOnly?: boolean;
+    } = {},
   ) {
     this.cfg = cfg;
+    this.forwardOnly = opts.forwardOnly ?? false;
     this.weights = weights;
     this.prof = opts.profile ?? null;
     this.blas = this.prof
@@ -243,16 +258,20 @@ export class NativeModel {
   }
 
   private workspace(B: number): Workspace {
-    if (this.ws && this.ws.B === B) return this.ws;
+    // Training: exactly B windows (the loss reads ws.B). Forward only: any B up to the capacity.
+    if (this.ws && (this.ws.B === B || (this.forwardOnly && this.ws.B > B))) return this.ws;
     this.ws = null; // let the old buffers go before allocating new ones
-    checkHostMemory(this.cfg, B);
-    const { residual, perLayer, once } = workspaceLayout(this.cfg, B);
+    checkHostMemory(this.cfg, B, this.forwardOnly);
+    const { residual, perLayer, once } = workspaceLayout(this.cfg, B, this.forwardOnly);
     const nl = this.cfg.nLayers;
+    // Forward only: two residual buffers in turn, and one buffer per name shared by every layer.
+    const xs = this.forwardOnly ? [shared(residual), shared(residual)] : [];
     const buffers: Record<string, Float32Array | Float32Array[]> = {
-      xs: Array.from({ length: nl + 1 }, () => shared(residual)),
+      xs: Array.from({ length: nl + 1 }, (_, l) => xs[l & 1] ?? shared(residual)),
     };
     for (const [k, n] of Object.entries(perLayer)) {
-      buffers[k] = Array.from({ length: nl }, () => shared(n));
+      const one = this.forwardOnly ? shared(n) : null;
+      buffers[k] = Array.from({ length: nl }, () => one ?? shared(n));
     }
     for (const [k, n] of Object.entries(once)) buffers[k] = shared(n);
     this.ws = { B, ...buffers } as unknown as Workspace;
@@ -270,6 +289,9 @@ export class NativeModel {
     targets: HostTargets,
     grads: NamedArrays | null,
   ): Promise<NativeLoss> {
+    if (this.forwardOnly) {
+      throw new Error("NativeModel.run: this model was built forwardOnly (logits only)");
+    }
     const ws = this.workspace(inputs.B);
     await this.forward(params, inputs, ws);
     const out = this.loss(targets, ws, grads !== null);
@@ -277,11 +299,22 @@ export class NativeModel {
     return out;
   }
 
-  /** Logits [B, K, 51, 32] of a batch (a copy; for checks against the jax-js forward pass). */
-  async logits(params: NamedArrays, inputs: HostInputs): Promise<Float32Array> {
+  /**
+   * Logits [B, K, 51, 32] of a batch, written to `out` at element `offset` (default: a new
+   * array). Does not modify `params`.
+   */
+  async logits(
+    params: NamedArrays,
+    inputs: HostInputs,
+    out?: Float32Array,
+    offset = 0,
+  ): Promise<Float32Array> {
     const ws = this.workspace(inputs.B);
     await this.forward(params, inputs, ws);
-    return ws.logits.slice();
+    const R = inputs.B * this.cfg.frames * SLOTS_PER_FRAME * OUT_COLS;
+    if (!out) return ws.logits.slice(0, R);
+    out.set(ws.logits.subarray(0, R), offset);
+    return out;
   }
 
   private async forward(p: NamedArrays, inp: HostInputs, ws: Workspace): Promise<void> {
@@ -313,23 +346,43 @@ export class NativeModel {
       const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], P = ws.P[l], O = ws.O[l];
       rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
       blas.sgemm(false, false, N, D3, D, 1, h1, 0, D, p[pre + "wqkv"], 0, D3, 0, qkv, 0, D3);
-      await this.parallel(
-        B,
-        (lo, hi) => attentionForward(blas, dims, qkv, P, O, ws.bias, lo, hi),
-        { op: "attnF", dims, qkv: sab(qkv), P: sab(P), O: sab(O), bias: sab(ws.bias) },
-      );
+      if (this.forwardOnly) {
+        if (this.scratch.length < L * L + L) this.scratch = new Float32Array(L * L + L);
+        const sc = this.scratch;
+        await this.parallel(
+          B,
+          (lo, hi) => attentionInfer(blas, dims, qkv, sc, O, ws.bias, lo, hi),
+          { op: "attnI", dims, qkv: sab(qkv), O: sab(O), bias: sab(ws.bias) },
+        );
+      } else {
+        await this.parallel(
+          B,
+          (lo, hi) => attentionForward(blas, dims, qkv, P, O, ws.bias, lo, hi),
+          { op: "attnF", dims, qkv: sab(qkv), P: sab(P), O: sab(O), bias: sab(ws.bias) },
+        );
+      }
       const x1 = ws.x1[l];
-      x1.set(x);
+      x1.set(this.forwardOnly ? x.subarray(0, N * D) : x);
       blas.sgemm(false, false, N, D, D, 1, O, 0, D, p[pre + "wo"], 0, D, 1, x1, 0, D);
       const h2 = ws.h2[l], gu = ws.gu[l], sig = ws.sig[l], act = ws.act[l];
       rmsNorm(x1, p[pre + "ln2"], h2, ws.rstd2[l], N, D);
       blas.sgemm(false, false, N, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
+      const xo = ws.xs[l + 1];
+      if (this.forwardOnly) { // the activation overwrites the gate half of gu (row stride 2F)
+        await this.parallel(N, (lo, hi) => swigluInfer(gu, F, lo, hi), {
+          op: "swiI",
+          gu: sab(gu),
+          F,
+        });
+        xo.set(x1.subarray(0, N * D));
+        blas.sgemm(false, false, N, D, F, 1, gu, 0, F2, p[pre + "w2"], 0, D, 1, xo, 0, D);
+        continue;
+      }
       await this.parallel(
         N,
         (lo, hi) => swigluForward(gu, sig, act, F, lo, hi),
         { op: "swiF", gu: sab(gu), sig: sab(sig), act: sab(act), F },
       );
-      const xo = ws.xs[l + 1];
       xo.set(x1);
       blas.sgemm(false, false, N, D, F, 1, act, 0, F, p[pre + "w2"], 0, D, 1, xo, 0, D);
     }
@@ -538,10 +591,13 @@ function checkRows(idx: Int32Array, rows: number, what: string): void {
 /**
  * Float counts of the {@link Workspace} buffers for B windows: `xs` holds nLayers + 1
  * residuals, every `perLayer` buffer is allocated once per layer, `once` buffers once.
+ * `forwardOnly`: the buffers only the backward pass reads have size 0 (and the caller
+ * allocates two residuals and one buffer per `perLayer` name, see NativeModel).
  */
-function workspaceLayout(cfg: ModelConfig, B: number) {
+function workspaceLayout(cfg: ModelConfig, B: number, forwardOnly = false) {
   const { dModel: D, nHeads: H, dFF: F, frames: K } = cfg;
   const L = seqLen(cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
+  const t = forwardOnly ? 0 : 1; // 0 for what only training needs
   return {
     residual: N * D,
     perLayer: {
@@ -552,11 +608,11 @@ function workspaceLayout(cfg: ModelConfig, B: number) {
       h1: N * D,
       h2: N * D,
       qkv: N * 3 * D,
-      P: B * H * L * L,
+      P: t * B * H * L * L,
       O: N * D,
       gu: N * 2 * F,
-      sig: N * F,
-      act: N * F,
+      sig: t * N * F,
+      act: t * N * F,
     },
     once: {
       // final norm, logits and key bias; then backward scratch
@@ -564,40 +620,54 @@ function workspaceLayout(cfg: ModelConfig, B: number) {
       rstdf: R,
       logits: R * OUT_COLS,
       bias: N,
-      dxA: N * D,
-      dxB: N * D,
-      dh: N * D,
-      dO: N * D,
-      dqkv: N * 3 * D,
-      dact: N * F,
-      dgu: N * 2 * F,
-      dlogits: R * OUT_COLS,
-      dhf: R * D,
+      dxA: t * N * D,
+      dxB: t * N * D,
+      dh: t * N * D,
+      dO: t * N * D,
+      dqkv: t * N * 3 * D,
+      dact: t * N * F,
+      dgu: t * N * 2 * F,
+      dlogits: t * R * OUT_COLS,
+      dhf: t * R * D,
     },
   };
 }
 
-/** Bytes of the activation and scratch buffers of one step of B windows (as allocated). */
-export function nativeStepBytes(cfg: ModelConfig, B: number): number {
-  const { residual, perLayer, once } = workspaceLayout(cfg, B);
+/**
+ * Bytes of the activation and scratch buffers of one step of B windows (as allocated);
+ * `forwardOnly`: of one forward pass of a forward-only model.
+ */
+export function nativeStepBytes(cfg: ModelConfig, B: number, forwardOnly = false): number {
+  const { residual, perLayer, once } = workspaceLayout(cfg, B, forwardOnly);
   const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  if (forwardOnly) return 4 * (2 * residual + sum(perLayer) + sum(once));
   return 4 * ((cfg.nLayers + 1) * residual + cfg.nLayers * sum(perLayer) + sum(once));
 }
 
-/** Throw a clear error when a step of B windows would not fit in this machine's memory. */
-function checkHostMemory(cfg: ModelConfig, B: number): void {
-  const need = nativeStepBytes(cfg, B);
+/** Throw a clear error when a step (or forward pass) of B windows would not fit in this machine's memory. */
+function checkHostMemory(cfg: ModelConfig, B: number, forwardOnly: boolean): void {
+  const bytes = (b: number) => nativeStepBytes(cfg, b, forwardOnly);
+  const need = bytes(B);
   let total = Infinity;
   try {
     total = Deno.systemMemoryInfo().total;
   } catch { /* unknown: do not guess */ }
   if (need > 0.8 * total) {
+    const what = `(d_model=${cfg.dModel}, ${cfg.nLayers} layers, ${seqLen(cfg)} positions) needs ` +
+      `about ${(need / 2 ** 30).toFixed(1)} GiB of activations on the blas device, more than 80% ` +
+      `of this machine's ${(total / 2 ** 30).toFixed(1)} GiB`;
+    if (forwardOnly) {
+      let fit = B;
+      while (fit > 1 && bytes(fit) > 0.8 * total) fit = Math.floor(fit / 2);
+      throw new Error(
+        `a forward pass of ${B} windows of this model ${what}; pass at most ${fit} windows at a time ` +
+          `(the predictor's chunk option)`,
+      );
+    }
     throw new Error(
-      `train.batch_size=${B}: one training step of this model (d_model=${cfg.dModel}, ${cfg.nLayers} ` +
-        `layers, ${seqLen(cfg)} positions) needs about ${(need / 2 ** 30).toFixed(1)} GiB of ` +
-        `activations on the blas device, more than 80% of this machine's ${
-          (total / 2 ** 30).toFixed(1)
-        } GiB; ${batchSizeAdvice(B, 0.8 * total, (b) => nativeStepBytes(cfg, b))}`,
+      `train.batch_size=${B}: one training step of this model ${what}; ${
+        batchSizeAdvice(B, 0.8 * total, bytes)
+      }`,
     );
   }
 }

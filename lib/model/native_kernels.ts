@@ -85,6 +85,54 @@ export function attentionForward(
 }
 
 /**
+ * Forward-only attention for windows [b0, b1) (inference: nothing is kept for a
+ * backward pass). Per head the scores go to `scratch` (at least L * L + L
+ * floats, owned by the caller's thread), the softmax is left unnormalised and
+ * each row of O = E v is divided by its row sum instead: one pass over the L x L
+ * scores fewer than {@link attentionForward}, equal to it within float32 rounding.
+ */
+export function attentionInfer(
+  blas: Blas,
+  d: AttnDims,
+  qkv: Float32Array,
+  scratch: Float32Array,
+  O: Float32Array,
+  bias: Float32Array,
+  b0: number,
+  b1: number,
+): void {
+  const { L, D, H } = d, hd = D / H, D3 = 3 * D, scale = 1 / Math.sqrt(hd), LL = L * L;
+  for (let b = b0; b < b1; b++) {
+    const bOff = b * L;
+    for (let h = 0; h < H; h++) {
+      const qOff = b * L * D3 + h * hd, oOff = b * L * D + h * hd;
+      blas.sgemm(false, true, L, L, hd, scale, qkv, qOff, D3, qkv, qOff + D, D3, 0, scratch, 0, L);
+      for (let i = 0; i < L; i++) {
+        const ro = i * L;
+        let mx = -Infinity;
+        for (let j = 0; j < L; j++) {
+          const v = scratch[ro + j] + bias[bOff + j];
+          scratch[ro + j] = v;
+          if (v > mx) mx = v;
+        }
+        let z = 0;
+        for (let j = 0; j < L; j++) {
+          const e = fexp(scratch[ro + j] - mx);
+          scratch[ro + j] = e;
+          z += e;
+        }
+        scratch[LL + i] = 1 / z;
+      }
+      blas.sgemm(false, false, L, hd, L, 1, scratch, 0, L, qkv, qOff + 2 * D, D3, 0, O, oOff, D);
+      for (let i = 0; i < L; i++) {
+        const inv = scratch[LL + i], ro = oOff + i * D;
+        for (let c = 0; c < hd; c++) O[ro + c] *= inv;
+      }
+    }
+  }
+}
+
+/**
  * Attention backward for windows [b0, b1): from dO [B, L, D] to dqkv [B, L, 3D]
  * (overwritten for these windows). `dP` is an L x L scratch owned by the caller's thread.
  */
@@ -137,6 +185,21 @@ export function swigluForward(
       const s = 1 / (1 + fexp(-g));
       sig[ao + i] = s;
       act[ao + i] = g * s * gu[go + F + i];
+    }
+  }
+}
+
+/**
+ * Forward-only SwiGLU for positions [n0, n1): silu(gate) * up written over the
+ * gate half of `gu` [N, 2F] (read it with row stride 2F); no sigmoid is kept.
+ */
+export function swigluInfer(gu: Float32Array, F: number, n0: number, n1: number): void {
+  const F2 = 2 * F;
+  for (let n = n0; n < n1; n++) {
+    const go = n * F2;
+    for (let i = 0; i < F; i++) {
+      const g = gu[go + i];
+      gu[go + i] = g * (1 / (1 + fexp(-g))) * gu[go + F + i];
     }
   }
 }

@@ -10,8 +10,10 @@ import { loadBlas } from "./blas.ts";
 import {
   attentionBackward,
   attentionForward,
+  attentionInfer,
   swigluBackward,
   swigluForward,
+  swigluInfer,
 } from "./native_kernels.ts";
 
 /** This worker's side of the channel (typed as a Worker: postMessage / onmessage). */
@@ -40,6 +42,12 @@ port.onmessage = (e: MessageEvent<any>) => {
         t.lo,
         t.hi,
       );
+    } else if (t.op === "attnI") {
+      const n = t.dims.L * t.dims.L + t.dims.L;
+      if (scratch.length < n) scratch = new Float32Array(n);
+      attentionInfer(blas, t.dims, f32(t.qkv), scratch, f32(t.O), f32(t.bias), t.lo, t.hi);
+    } else if (t.op === "swiI") {
+      swigluInfer(f32(t.gu), t.F, t.lo, t.hi);
     } else if (t.op === "swiF") {
       swigluForward(f32(t.gu), f32(t.sig), f32(t.act), t.F, t.lo, t.hi);
     } else if (t.op === "swiB") {

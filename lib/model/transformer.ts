@@ -735,9 +735,23 @@ function copyBatch(batch: Batch): Batch {
  * equals {@link predict}. `onRound`, if given, sees a copy of the input and of
  * the still-hidden mask after each round (for step-by-step pictures).
  */
-export async function decodeIterative(
+export function decodeIterative(
   params: Params,
   cfg: ModelConfig,
+  batch: Batch,
+  mask: Mask,
+  steps: number,
+  onRound?: (round: number, current: Batch, stillHidden: Mask) => void | Promise<void>,
+): Promise<Logits> {
+  return decodeIterativeWith((b, m) => predict(params, cfg, b, m), batch, mask, steps, onRound);
+}
+
+/**
+ * {@link decodeIterative} over any single-pass predictor (e.g. the blas device's,
+ * lib/model/native_predict.ts): the same rounds and commit decisions.
+ */
+export async function decodeIterativeWith(
+  predictOnce: Predictor,
   batch: Batch,
   mask: Mask,
   steps: number,
@@ -758,7 +772,7 @@ export async function decodeIterative(
     { key: "action", V: ACTION_VOCAB },
   ] as const;
   for (let s = 0; s < steps; s++) {
-    const logits = await predict(params, cfg, cur, hidden);
+    const logits = await predictOnce(cur, hidden);
     if (!result) {
       result = {
         obj: logits.obj.slice(),

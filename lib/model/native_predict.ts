@@ -1,0 +1,191 @@
+/**
+ * Evaluation and closed-loop predictors on the `blas` device: the forward pass
+ * of lib/model/native.ts without anything kept for a backward pass, in chunks of
+ * windows through buffers reused across calls, with the same iterative
+ * remasking as the jax-js predictor ({@link decodeIterativeWith}).
+ * {@link makeBestPredictor} picks it where `train.device` resolves to `blas`
+ * (OpenBLAS loads), else the jax-js predictor of lib/model/transformer.ts.
+ *
+ * tests/native_test.ts checks its logits against the jax-js forward pass and its
+ * multi-round decisions against {@link decodeIterative}.
+ *
+ * The helper Workers of the blas model are started on the first call and
+ * stopped by `dispose()`, and also after `idleMs` without a call (through an
+ * unref'd timer), so a predictor that is never disposed does not keep the
+ * process alive.
+ *
+ * @module
+ */
+
+import { tree } from "@jax-js/jax";
+import type { Batch, Logits, Mask, Predictor } from "../data/types.ts";
+import { SLOTS_PER_FRAME } from "../data/types.ts";
+import type { Blas } from "./blas.ts";
+import { resolveDevice } from "./device.ts";
+import { type NamedArrays, NativeModel } from "./native.ts";
+import {
+  checkHostShapes,
+  decodeIterative,
+  decodeIterativeWith,
+  encodeInputs,
+  type HostInputs,
+  type HostParams,
+  makePredictor,
+  type ModelConfig,
+  OUT_COLS,
+  type Params,
+  paramsFromHost,
+  paramsToHost,
+  seqLen,
+  splitLogits,
+} from "./transformer.ts";
+
+/** A {@link Predictor} that may hold threads or device memory: call `dispose()` when done. */
+export type EvalPredictor = Predictor & {
+  /** Which forward pass it runs: `blas` (lib/model/native.ts) or the jax-js device's name. */
+  readonly device: string;
+  /** Release its threads and buffers (idempotent; a later call starts them again). */
+  dispose(): void;
+};
+
+/** Options of {@link makeNativePredictor}. */
+export interface NativePredictorOptions {
+  /** Iterative remasking rounds (1 = single pass), as in {@link makePredictor}. */
+  decodeSteps?: number;
+  /** Threads of the split loops (default: the blas device's, BLAS_THREADS). */
+  threads?: number;
+  /** Windows per forward pass (default: about {@link CHUNK_POSITIONS} positions). */
+  chunk?: number;
+  /** Stop the helper threads after this long without a call (default 2000 ms; 0 = never). */
+  idleMs?: number;
+  /** A loaded BLAS (default: lib/model/blas.ts's). */
+  blas?: Blas;
+}
+
+/**
+ * Sequence positions per forward pass of the blas predictor when no chunk is
+ * given: large enough that the matmuls run at OpenBLAS speed, small enough that a
+ * layer's activations stay in a few tens of MB (bench/eval_speed.ts measured the
+ * choice).
+ */
+export const CHUNK_POSITIONS = 8192;
+
+/** The head weights are unused by a forward-only model (no loss). */
+const NO_LOSS = { obj: 1, color: 1, state: 1, dir: 1, action: 1 };
+
+/** Host parameters as plain named arrays (shared, not copied; shapes checked). */
+function namedFrom(cfg: ModelConfig, host: HostParams): NamedArrays {
+  checkHostShapes(cfg, host);
+  return Object.fromEntries(Object.entries(host).map(([k, v]) => [k, v.data]));
+}
+
+/**
+ * A predictor running the blas forward pass on host parameters (which it reads,
+ * never changes; do not change them while it is in use).
+ */
+export function makeNativePredictor(
+  params: HostParams,
+  cfg: ModelConfig,
+  opts: NativePredictorOptions = {},
+): EvalPredictor {
+  const decodeSteps = opts.decodeSteps ?? 1;
+  if (!Number.isInteger(decodeSteps) || decodeSteps < 1) {
+    throw new Error(`decodeSteps must be an integer >= 1, got ${decodeSteps}`);
+  }
+  const p = namedFrom(cfg, params);
+  const L = seqLen(cfg), perWindow = cfg.frames * SLOTS_PER_FRAME * OUT_COLS;
+  const chunk = opts.chunk ?? Math.max(1, Math.floor(CHUNK_POSITIONS / L));
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new Error(`chunk must be an integer >= 1 (windows per forward pass), got ${chunk}`);
+  }
+  const idleMs = opts.idleMs ?? 2000;
+  let model: NativeModel | null = null;
+  let idle: ReturnType<typeof setTimeout> | null = null;
+  let busy = 0;
+  const release = () => {
+    if (idle !== null) clearTimeout(idle);
+    idle = null;
+    model?.dispose();
+    model = null;
+  };
+  const once = async (batch: Batch, mask: Mask | null): Promise<Logits> => {
+    const inp = encodeInputs(cfg, batch, mask);
+    const B = inp.B, out = new Float32Array(B * perWindow);
+    if (idle !== null) clearTimeout(idle);
+    idle = null;
+    busy++;
+    try {
+      model ??= new NativeModel(cfg, NO_LOSS, {
+        forwardOnly: true,
+        threads: opts.threads,
+        blas: opts.blas,
+      });
+      for (let b0 = 0; b0 < B; b0 += chunk) {
+        const b1 = Math.min(B, b0 + chunk);
+        const part: HostInputs = {
+          B: b1 - b0,
+          tok: inp.tok.subarray(b0 * L * 3, b1 * L * 3),
+          keyValid: inp.keyValid.subarray(b0 * L, b1 * L),
+        };
+        await model.logits(p, part, out, b0 * perWindow);
+      }
+    } finally {
+      busy--;
+      if (busy === 0 && idleMs > 0 && model) {
+        const t = setTimeout(release, idleMs);
+        Deno.unrefTimer(t);
+        idle = t;
+      }
+    }
+    return splitLogits(B, batch.K, out);
+  };
+  const predictor = (batch: Batch, mask: Mask) =>
+    decodeSteps <= 1 ? once(batch, mask) : decodeIterativeWith(once, batch, mask, decodeSteps);
+  return Object.assign(predictor, { device: "blas", dispose: release });
+}
+
+/** Options of {@link makeBestPredictor}. */
+export interface BestPredictorOptions extends NativePredictorOptions {
+  /** The run's `train.device` (default `auto`: blas where OpenBLAS loads, else the jax-js default device). */
+  device?: string;
+}
+
+/**
+ * The fastest predictor for a trained model: the blas forward pass where
+ * `device` resolves to `blas` (as `train.device` does: `auto` means blas where
+ * OpenBLAS loads), else the jax-js predictor ({@link makePredictor}) on the
+ * current default device. Both give the same logits to float32 rounding.
+ * `params` is the trained model on the jax-js device (not consumed) or host
+ * parameters. Call `dispose()` on the result when done.
+ */
+export async function makeBestPredictor(
+  params: Params | HostParams,
+  cfg: ModelConfig,
+  opts: BestPredictorOptions = {},
+): Promise<EvalPredictor> {
+  const device = resolveDevice(opts.device ?? "auto");
+  const isHost = !("blocks" in params && Array.isArray(params.blocks));
+  if (device === "blas") {
+    const host = isHost ? params as HostParams : await paramsToHost(params as Params);
+    return makeNativePredictor(host, cfg, opts);
+  }
+  const steps = opts.decodeSteps ?? 1;
+  if (!isHost) {
+    return Object.assign(makePredictor(params as Params, cfg, steps), {
+      device,
+      dispose: () => {},
+    });
+  }
+  let dev: Params | null = null;
+  const predictor = (batch: Batch, mask: Mask) => {
+    dev ??= paramsFromHost(cfg, params as HostParams);
+    return decodeIterative(dev, cfg, batch, mask, steps);
+  };
+  return Object.assign(predictor, {
+    device,
+    dispose: () => {
+      if (dev) tree.dispose(dev);
+      dev = null;
+    },
+  });
+}
