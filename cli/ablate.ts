@@ -1,6 +1,7 @@
 /**
  * `deno task ablate [study...] [--profile quick|full|smoke] [--seeds N] [--force]
- *   [--executor local|slurm] [--jobs N] [--compare dir...]`
+ *   [--executor local|slurm] [--jobs N] [--cpus-per-task N] [--resubmit-failed]
+ *   [--runs-root DIR] [--data-root DIR] [--ablations-dir DIR] [--compare dir...]`
  *
  * No study = all four on the quick profile: collects missing datasets, trains,
  * evaluates, writes runs/ablations/<study>/report.{md,html}. The local executor
@@ -9,7 +10,8 @@
  *
  * Internal: `--run-one <study> --variant V --seed-index I` trains and evaluates
  * one run in this process and prints its result as the last stdout line (the
- * pool's children and the slurm array tasks use it).
+ * pool's children and the slurm array tasks use it). `--executor slurm --aggregate`
+ * is the slurm aggregation job (lib/experiment/slurm.ts).
  */
 
 import "../lib/model/workers.ts"; // first: sets the engine's worker count from JAXJS_WORKERS
@@ -26,11 +28,26 @@ import {
   studyFile,
 } from "../lib/experiment/ablate.ts";
 import { compareStudies } from "../lib/experiment/report.ts";
-import { REPO_ROOT, writeFileAtomic } from "../lib/experiment/rundir.ts";
+import {
+  aggregateSlurm,
+  resubmitCommand,
+  slurmDir,
+  type SlurmOptions,
+  unfinishedTasks,
+  writeSlurmJobs,
+} from "../lib/experiment/slurm.ts";
 
 const USAGE = `usage: deno task ablate [study...] [--profile quick|full|smoke] [--seeds N] [--force]
-                        [--executor local|slurm] [--jobs N] [--compare dir...]
-  --jobs N      runs trained at once by the local executor (default: one per core)
+                        [--executor local|slurm] [--jobs N] [--cpus-per-task N]
+                        [--resubmit-failed] [--runs-root DIR] [--data-root DIR]
+                        [--ablations-dir DIR] [--compare dir...]
+  --jobs N      runs trained at once: local processes (default: one per core), or the
+                slurm array's concurrency limit (--array=0-M%N; default: no limit)
+  --cpus-per-task N   CPUs of each slurm array task (default 4)
+  --resubmit-failed   with --executor slurm: print the command that re-submits the array
+                tasks whose run has no result (failed, cancelled or not run yet)
+  --runs-root DIR, --data-root DIR, --ablations-dir DIR
+                run outputs (default runs/), datasets (data/), study files (configs/ablations)
 studies: ${knownStudies().join(", ")}`;
 
 async function main(): Promise<number> {
@@ -50,6 +67,9 @@ async function main(): Promise<number> {
       "runs-root": { type: "string" },
       "data-root": { type: "string" },
       "collect-only": { type: "boolean", default: false },
+      "cpus-per-task": { type: "string" },
+      aggregate: { type: "boolean", default: false },
+      "resubmit-failed": { type: "boolean", default: false },
       "ablations-dir": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -79,19 +99,29 @@ async function main(): Promise<number> {
     console.log(compareStudies(positionals));
     return 0;
   }
-  const studies = positionals.length ? positionals : knownStudies();
-  for (const s of studies) studyFile(s); // unknown names fail before any work
+  const dirs0 = {
+    runsRoot: values["runs-root"],
+    dataRoot: values["data-root"],
+    ablationsDir: values["ablations-dir"],
+  };
+  const studies = positionals.length ? positionals : knownStudies(dirs0.ablationsDir);
+  for (const s of studies) studyFile(s, dirs0.ablationsDir); // unknown names fail before any work
   const seeds = values.seeds === undefined ? undefined : Number(values.seeds);
   if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1)) {
     throw new Error(`--seeds must be a positive integer, got '${values.seeds}'`);
   }
   if (values["collect-only"]) {
-    await collectStudies(studies, { profile: values.profile, seeds });
+    await collectStudies(studies, { profile: values.profile, seeds, ...dirs0 });
     return 0;
   }
   if (values.executor === "slurm") {
-    writeSlurm(studies, values.profile!, seeds);
-    return 0;
+    return await slurm(studies, {
+      profile: values.profile!,
+      seeds,
+      jobs: positiveInt("--jobs", values.jobs),
+      cpusPerTask: positiveInt("--cpus-per-task", values["cpus-per-task"]),
+      ...dirs0,
+    }, values);
   }
   if (values.executor !== "local") {
     throw new Error(`--executor must be local or slurm, got '${values.executor}'`);
@@ -110,7 +140,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   let failed = 0;
   const dirs: string[] = [];
-  const opts = { profile: values.profile, seeds, force: values.force };
+  const opts = { profile: values.profile, seeds, force: values.force, ...dirs0 };
   const known = jobs > 1 ? await runPool(studies, jobs, opts) : new Map<string, string>();
   for (const s of studies) {
     // After the pool every finished run is reused: this writes the reports (and
@@ -129,65 +159,56 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-/**
- * Write a Slurm job array with one task per distinct run (`--run-one`), a job that
- * collects the datasets first, and an aggregation job that writes the reports.
- */
-function writeSlurm(studies: string[], profile: string, seeds?: number): void {
-  const dir = join(REPO_ROOT, "runs", "ablations", "slurm");
-  Deno.mkdirSync(dir, { recursive: true });
-  const seen = new Set<string>();
-  const tasks: string[] = [];
-  for (const r of planRuns(studies, { profile, seeds })) {
-    if (seen.has(r.hash)) continue;
-    seen.add(r.hash);
-    tasks.push(`${r.study} ${r.variant} ${r.seedIndex}`);
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 1)) {
+    throw new Error(`${name} must be a positive integer, got '${raw}'`);
   }
-  const deno = "npx -y deno@2.9.6";
-  const common = `--profile ${profile}${seeds ? ` --seeds ${seeds}` : ""}`;
-  writeFileAtomic(join(dir, "runs.txt"), tasks.join("\n") + "\n");
-  writeFileAtomic(
-    join(dir, "prepare.sbatch"),
-    `#!/bin/bash
-#SBATCH --job-name=ablate-data
-#SBATCH --cpus-per-task=4
-#SBATCH --time=4:00:00
-# Collect every dataset the runs need, once, before the array starts.
-cd ${REPO_ROOT}
-${deno} task ablate ${studies.join(" ")} ${common} --collect-only
-`,
-  );
-  writeFileAtomic(
-    join(dir, "ablate.sbatch"),
-    `#!/bin/bash
-#SBATCH --job-name=ablate
-#SBATCH --array=0-${tasks.length - 1}
-#SBATCH --cpus-per-task=4
-#SBATCH --time=12:00:00
-# One array task per run (study, variant, seed index); runs are keyed by config
-# hash, so a re-submitted task reuses a finished run and resumes an interrupted one.
-cd ${REPO_ROOT}
-read -r STUDY VARIANT SEED_INDEX <<< "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" runs/ablations/slurm/runs.txt)"
-${deno} task ablate --run-one "$STUDY" --variant "$VARIANT" --seed-index "$SEED_INDEX" ${common}
-`,
-  );
-  writeFileAtomic(
-    join(dir, "aggregate.sbatch"),
-    `#!/bin/bash
-#SBATCH --job-name=ablate-report
-#SBATCH --cpus-per-task=2
-#SBATCH --time=1:00:00
-# After the array: reports per study (finished runs are reused, failed ones listed) and one table.
-cd ${REPO_ROOT}
-${deno} task ablate ${studies.join(" ")} ${common} --jobs 1
-`,
-  );
+  return n;
+}
+
+/**
+ * `--executor slurm`: write the jobs and print the commands that submit them;
+ * with `--aggregate` (the aggregation job) write the reports from the finished
+ * runs; with `--resubmit-failed` print the command that re-submits unfinished tasks.
+ */
+async function slurm(
+  studies: string[],
+  opts: SlurmOptions,
+  flags: { aggregate?: boolean; "resubmit-failed"?: boolean },
+): Promise<number> {
+  if (flags.aggregate) {
+    const r = await aggregateSlurm(studies, opts);
+    console.log(compareStudies(r.reportDirs));
+    if (r.resubmit === null) return 0;
+    console.log(
+      `${r.unfinished.length} array task(s) did not finish (${r.unfinished.join(", ")}); ` +
+        `re-submit them and this report with:\n  ${r.resubmit}\n` +
+        `(also in ${join(slurmDir(opts.runsRoot), "resubmit.sh")})`,
+    );
+    return 1;
+  }
+  if (flags["resubmit-failed"]) {
+    const ids = unfinishedTasks(studies, opts);
+    if (ids.length === 0) {
+      console.log("every array task's run has its result: nothing to re-submit");
+      return 0;
+    }
+    console.log(
+      `${ids.length} array task(s) have no result (failed, cancelled, or not run yet: ` +
+        `check squeue first): ${ids.join(", ")}; re-submit them and the report with:\n  ${
+          resubmitCommand(slurmDir(opts.runsRoot), ids, opts.jobs)
+        }`,
+    );
+    return 0;
+  }
+  const jobs = writeSlurmJobs(studies, opts);
   console.log(
-    `wrote ${dir}/{prepare,ablate,aggregate}.sbatch (${tasks.length} array tasks, runs.txt); submit with:
-  jid=$(sbatch --parsable ${dir}/prepare.sbatch)
-  aid=$(sbatch --parsable --dependency=afterok:$jid ${dir}/ablate.sbatch)
-  sbatch --dependency=afterany:$aid ${dir}/aggregate.sbatch`,
+    `wrote ${jobs.dir}/{prepare,ablate,aggregate}.sbatch (${jobs.tasks} array tasks, runs.txt); ` +
+      `submit with (also in submit.sh):\n${jobs.commands.map((c) => `  ${c}`).join("\n")}`,
   );
+  return 0;
 }
 
 let code = 0;

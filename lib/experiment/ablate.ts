@@ -92,7 +92,7 @@ function runConfig(cfg: Config, seed: number): Config {
 }
 
 /** A run's folder: `<runs>/ablations/_runs/<variant>-<config hash>`. */
-function runDirOf(opts: StudyOptions, variant: string, hash: string): string {
+export function runDirOf(opts: StudyOptions, variant: string, hash: string): string {
   return join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", "_runs", `${variant}-${hash}`);
 }
 
@@ -100,7 +100,7 @@ function runDirOf(opts: StudyOptions, variant: string, hash: string): string {
  * The metrics of a finished run (its result.json, written by this evaluation
  * version), or null when it has to be trained or re-evaluated.
  */
-function finishedMetrics(dir: string): Metrics | null {
+export function finishedMetrics(dir: string): Metrics | null {
   const path = join(dir, "result.json");
   if (!existsSync(path)) return null;
   const prev = JSON.parse(readFileSync(path, "utf8"));
