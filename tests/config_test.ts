@@ -241,7 +241,7 @@ Deno.test("error: unknown key with a did-you-mean hint, in the file that has it"
 Deno.test("error: wrong type names the value's position and what is expected", () => {
   const e = configError(() => parseConfigText("seed: 0\ntrain:\n  steps: lots\n", "t.yaml"));
   assertWhere(e, "t.yaml", 3, 10, "train.steps");
-  assert.match(e.message, /expected an integer >= 0, got "lots"/);
+  assert.match(e.message, /expected an integer >= 1, got "lots"/);
   const e2 = configError(() => parseConfigText("masking: {strategy: cel}\n", "s.yaml"));
   assertWhere(e2, "s.yaml", 1, 21, "masking.strategy");
   assert.match(e2.message, /one of cell \| attribute/);
@@ -390,4 +390,107 @@ Deno.test("deno task config: exit 0 with the resolved config, exit 2 with the er
   assert.match(abl.stdout, /cell_p015 +[0-9a-f]{12}/);
   const runsAfter = [...Deno.readDirSync(join(REPO, "runs"))].map((e) => e.name).sort();
   assert.deepEqual(runsAfter, runsBefore);
+});
+
+Deno.test("precedence: a key in the user's file beats the profile of the file it extends", () => {
+  const dir = tmpFiles({
+    "exp.yaml": `extends: ${
+      join(REPO, "configs/base.yaml")
+    }\nname: mine\ntrain: { lr: 0.5, steps: 77 }\n`,
+  });
+  const f = join(dir, "exp.yaml");
+  for (const profile of [undefined, "quick", "smoke", "full"] as const) {
+    const cfg = loadConfig(f, profile === undefined ? {} : { profile });
+    assert.equal(cfg.train.lr, 0.5, `profile ${profile}: train.lr`);
+    assert.equal(cfg.train.steps, 77, `profile ${profile}: train.steps`);
+    // keys the user did not write still come from the profile
+    if (profile !== "full") assert.equal(cfg.model.size, "tiny");
+    if (profile !== "full") assert.equal(cfg.train.min_lr, 0.0003);
+  }
+  // --set beats both
+  const viaSet = loadConfig(f, { overrides: ["train.steps=5"], profile: "smoke" });
+  assert.equal(viaSet.train.steps, 5);
+  assert.equal(viaSet.train.lr, 0.5);
+});
+
+Deno.test("precedence: defaults < profile < the user's files (each with its own profiles) < --set", () => {
+  const dir = tmpFiles({
+    "base.yaml": `name: b
+train: { lr: 0.001, steps: 1000, batch_size: 32 }
+eval: { finetune_demos: [0, 10] }
+profiles:
+  quick:
+    train: { lr: 0.003, steps: 800, batch_size: 16 }
+    eval: { decode_steps: 2 }
+`,
+    "mid.yaml": `extends: base.yaml
+train: { steps: 300 }
+eval: { finetune_demos: [0, 10, 50] }
+profiles:
+  quick:
+    eval: { finetune_demos: [0, 5] }
+`,
+    "leaf.yaml": "extends: mid.yaml\ntrain: { batch_size: 8 }\n",
+  });
+  const cfg = loadConfig(join(dir, "leaf.yaml"), { profile: "quick" });
+  assert.equal(cfg.train.lr, 0.003); // base default < base's quick profile
+  assert.equal(cfg.train.steps, 300); // base's quick profile < mid.yaml's own key
+  assert.equal(cfg.train.batch_size, 8); // < leaf.yaml's own key
+  assert.deepEqual(cfg.eval.finetune_demos, [0, 5]); // mid's key < mid's own quick profile
+  assert.equal(cfg.eval.decode_steps, 2);
+  const full = loadConfig(join(dir, "leaf.yaml"), { profile: "full" });
+  assert.deepEqual(full.eval.finetune_demos, [0, 10, 50]);
+  assert.equal(full.train.lr, 0.001);
+  const set = loadConfig(join(dir, "leaf.yaml"), {
+    profile: "quick",
+    overrides: ["eval.finetune_demos=[1]", "train.lr=0.01"],
+  });
+  assert.deepEqual(set.eval.finetune_demos, [1]);
+  assert.equal(set.train.lr, 0.01);
+});
+
+Deno.test("error: an out-of-range key in the user's file is reported there, whatever the profile", () => {
+  const dir = tmpFiles({
+    "exp.yaml": `extends: ${join(REPO, "configs/base.yaml")}\nname: mine\ntrain:\n  lr: -1\n`,
+  });
+  for (const profile of ["quick", "smoke", "full"]) {
+    const e = configError(() => loadConfig(join(dir, "exp.yaml"), { profile }));
+    assertWhere(e, "exp.yaml", 4, 7, "train.lr");
+    assert.match(e.message, /train\.lr: -1 is out of range: expected a number > 0/);
+  }
+});
+
+Deno.test("every numeric key has a range; steps >= 1, learning rates > 0, probabilities in [0, 1]", () => {
+  type Node = typeof SCHEMA;
+  const numeric: string[] = [];
+  const walk = (n: Node, path: string) => {
+    if (n.kind === "nullable") return walk(n.inner, path);
+    if (n.kind === "array") return walk(n.item, `${path}.0`);
+    if (n.kind === "object") {
+      for (const [k, f] of Object.entries(n.fields)) walk(f, path ? `${path}.${k}` : k);
+      return;
+    }
+    if (n.kind !== "number") return;
+    numeric.push(path);
+    assert.ok(n.min !== undefined || n.gt !== undefined, `${path}: no lower bound`);
+  };
+  walk(SCHEMA, "");
+  assert.ok(numeric.length > 40, `${numeric.length} numeric keys`);
+  const bad: [string, string][] = [
+    ["train.steps=0", "train.steps: 0 is out of range: expected an integer >= 1"],
+    ["train.lr=0", "train.lr: 0 is out of range: expected a number > 0"],
+    ["train.min_lr=-0.1", "train.min_lr: -0.1 is out of range"],
+    ["train.batch_size=0", "train.batch_size: 0 is out of range"],
+    ["train.warmup_steps=-1", "train.warmup_steps: -1 is out of range"],
+    ["train.beta2=1", "train.beta2: 1 is out of range"],
+    ["data.epsilon=1.5", "data.epsilon: 1.5 is out of range: expected a number in [0, 1]"],
+    ["masking.schedule.to=-0.1", "masking.schedule.to: -0.1 is out of range"],
+    ["eval.robustness_q=[0.2,1.2]", "eval.robustness_q.1: 1.2 is out of range"],
+    ["eval.closed_loop.episodes=-1", "eval.closed_loop.episodes: -1 is out of range"],
+    ["data.episodes.train=2.5", "data.episodes.train: 2.5 is out of range: expected an integer"],
+  ];
+  for (const [set, msg] of bad) {
+    const e = configError(() => resolveConfig({}, "<t>", { profile: null, overrides: [set] }));
+    assert.ok(e.message.startsWith(`--set ${set}: ${msg}`), `${set}:\n${e.message}`);
+  }
 });

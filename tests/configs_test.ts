@@ -94,3 +94,25 @@ Deno.test("mask-ratio study covers 0.15 / 0.30 / 0.50 and the SFT baseline", () 
     "next_action",
   );
 });
+
+Deno.test("the smoke and quick profiles of base.yaml still size every study run", () => {
+  // The study files set only what they study (masking, loss, data envs): every profile key of
+  // base.yaml must reach every variant, except the keys a study file sets in its own profiles.
+  const base = loadConfig(join(CONFIGS, "base.yaml"), { profile: null });
+  for (const profile of ["smoke", "quick"] as const) {
+    const sized = loadConfig(join(CONFIGS, "base.yaml"), { profile });
+    assert.notEqual(sized.train.steps, base.train.steps);
+    for (const file of files.filter((f) => f.includes("/ablations/"))) {
+      for (const v of loadAblation(file, { profile }).variants) {
+        const c = v.config, where = `${relative(CONFIGS, file)} ${v.name} (${profile})`;
+        assert.deepEqual(c.train.steps, sized.train.steps, where);
+        assert.deepEqual(c.train.lr, sized.train.lr, where);
+        assert.deepEqual(c.train.batch_size, sized.train.batch_size, where);
+        assert.deepEqual(c.model, sized.model, where);
+        assert.deepEqual(c.window, sized.window, where);
+        assert.deepEqual(c.eval.closed_loop, sized.eval.closed_loop, where);
+        if (!file.includes("multi_env")) assert.deepEqual(c.data.episodes, sized.data.episodes);
+      }
+    }
+  }
+});

@@ -3,9 +3,12 @@
  * overlays, `--set key=value` overrides typed by the schema, and validation
  * that names file:line:col, the key path and what is expected.
  *
- * Order of application: the `extends` chain (parent first; maps merge, lists
- * replace) → the selected profile (`profiles.<name>`, deep-merged) →
- * overrides → schema defaults, type and range checks.
+ * Order of application (later wins): schema defaults → each file of the
+ * `extends` chain, parent first (maps merge, lists replace), each followed by
+ * its own overlay of the selected profile (`profiles.<name>`) → overrides
+ * (`--set`, ablation variants) → type and range checks. A profile overlay
+ * thus changes the defaults of the file that defines it and of its parents,
+ * but never a key written in a file that extends that file, nor an override.
  *
  * ```ts
  * const cfg = loadConfig("configs/experiments/cell_masking.yaml", {
@@ -599,31 +602,58 @@ export interface LoadOptions {
   profile?: string | null;
 }
 
+/**
+ * One source of keys in merge order: a config file of the `extends` chain (parent first), or the
+ * plain object given to {@link resolveConfig}, with its own `profiles:` section.
+ */
+interface Source {
+  /** The keys of the source (without `extends` and `profiles`). */
+  data: Obj;
+  /** The source's `profiles:` section (undefined when absent). */
+  profiles: unknown;
+  /** Where its keys are (undefined for a plain object). */
+  layer?: Layer;
+}
+
+function sourceOf(data: Obj, layer?: Layer): Source {
+  const { extends: _e, profiles, ...rest } = data;
+  return { data: rest, profiles, layer };
+}
+
+/**
+ * Merges the sources and applies the profile and the overrides, then validates. Precedence,
+ * lowest first: schema defaults; then per source in `extends` order (parent first) its own keys
+ * and right after them its own `profiles.<name>` overlay; then `--set` / variant overrides. So a
+ * profile overlay changes the keys of the file that defines it and of that file's parents (e.g.
+ * configs/base.yaml's quick profile over base.yaml's defaults), never a key written in a file that
+ * extends it, nor an override: a key the user wrote is never silently replaced.
+ */
 function resolveLayers(
+  sources: Source[],
   input: Obj,
-  layers: Layer[],
   fallback: SourceLoc,
   opts: LoadOptions,
   extraOverrides: Override[] = [],
 ): Config {
-  let merged = input;
+  const layers: Layer[] = [];
   const ctx: Ctx = { layers, issues: [], fallback };
+  for (const src of sources) if (src.layer) layers.push(src.layer);
   const overrides = [
     ...extraOverrides,
     ...toOverrides(opts.overrides),
     ...toOverrides(opts.set),
   ];
-  if (Object.hasOwn(merged, "extends")) {
+  if (Object.hasOwn(input, "extends")) {
     issue(ctx, ["extends"], "extends is only allowed in config files", "key");
   }
-  // Profiles: validate every overlay as a partial config, then apply the selected one.
-  const profiles = merged.profiles;
-  delete merged.extends;
-  delete merged.profiles;
-  if (profiles !== undefined && profiles !== null) {
+  // Profiles: validate every overlay of every source as a partial config.
+  for (const src of sources) {
+    const profiles = src.profiles;
+    if (profiles === undefined || profiles === null) continue;
+    const sub: Ctx = { layers: src.layer ? [src.layer] : [], issues: [], fallback };
     if (!isObj(profiles)) {
       issue(
-        ctx,
+        sub,
         ["profiles"],
         `expected a mapping of ${PROFILE_NAMES.join(" | ")} to partial configs`,
       );
@@ -631,7 +661,7 @@ function resolveLayers(
       for (const [name, overlay] of Object.entries(profiles)) {
         if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
           issue(
-            ctx,
+            sub,
             ["profiles", name],
             `unknown profile${didYouMean(name, [...PROFILE_NAMES], ["profiles"])}`,
             "key",
@@ -639,30 +669,31 @@ function resolveLayers(
           continue;
         }
         if (overlay === null) continue;
-        const sub: Ctx = {
-          layers: layers.map((l) => ({
-            label: l.label,
-            lookup: (p: string) => l.lookup(p ? `profiles.${name}.${p}` : `profiles.${name}`),
-          })),
+        const inner: Ctx = {
+          layers: src.layer ? [prefixed(src.layer, `profiles.${name}`)] : [],
           issues: [],
           fallback,
         };
-        check(overlay, SCHEMA, [], sub, false);
-        for (const i of sub.issues) {
-          ctx.issues.push({ ...i, path: `profiles.${name}${i.path ? "." + i.path : ""}` });
+        check(overlay, SCHEMA, [], inner, false);
+        for (const i of inner.issues) {
+          sub.issues.push({ ...i, path: `profiles.${name}${i.path ? "." + i.path : ""}` });
         }
       }
     }
-    if (ctx.issues.length) throw new ConfigError(ctx.issues);
+    ctx.issues.push(...sub.issues);
   }
+  if (ctx.issues.length) throw new ConfigError(ctx.issues);
+  // The profile: --profile, else --set profile=, else the last source's `profile:`, else the default.
+  let fileProfile: unknown = undefined;
+  for (const src of sources) if (Object.hasOwn(src.data, "profile")) fileProfile = src.data.profile;
   const profOverride = overrides.filter((o) => o.path.length === 1 && o.path[0] === "profile")
     .at(-1);
   let profile: unknown = opts.profile !== undefined
     ? opts.profile
     : profOverride
     ? profOverride.value
-    : Object.hasOwn(merged, "profile")
-    ? merged.profile
+    : fileProfile !== undefined
+    ? fileProfile
     : schemaDefault(SCHEMA.kind === "object" ? SCHEMA.fields.profile : SCHEMA);
   if (profile !== null && profile !== undefined) {
     if (typeof profile !== "string" || !(PROFILE_NAMES as readonly string[]).includes(profile)) {
@@ -675,21 +706,21 @@ function resolveLayers(
         `expected one of ${PROFILE_NAMES.join(" | ")} (or null), got ${show(profile)}`,
       );
     }
-    const overlay = isObj(profiles) ? profiles[profile] : undefined;
-    if (isObj(overlay)) {
-      Object.assign(merged, deepMerge(merged, overlay));
-      layers.push({
-        label: `profiles.${profile}`,
-        lookup: (p) => {
-          for (let i = layers.length - 2; i >= 0; i--) {
-            const hit = layers[i].lookup(p ? `profiles.${profile}.${p}` : `profiles.${profile}`);
-            if (hit) return hit;
-          }
-          return undefined;
-        },
-      });
-    }
   } else profile = null;
+  // Merge: each source's keys, then its own overlay of the selected profile.
+  let merged: Obj = {};
+  layers.length = 0;
+  for (const src of sources) {
+    merged = deepMerge(merged, src.data) as Obj;
+    if (src.layer) layers.push(src.layer);
+    const overlay = profile !== null && isObj(src.profiles)
+      ? src.profiles[profile as string]
+      : undefined;
+    if (isObj(overlay)) {
+      merged = deepMerge(merged, overlay) as Obj;
+      if (src.layer) layers.push(prefixed(src.layer, `profiles.${profile}`));
+    }
+  }
   merged.profile = profile;
   // Overrides (on top of the schema defaults, so that list items can be addressed).
   if (overrides.length) {
@@ -723,6 +754,14 @@ function resolveLayers(
   return cfg;
 }
 
+/** A layer whose paths are looked up under `prefix` (a profile overlay inside a file). */
+function prefixed(layer: Layer, prefix: string): Layer {
+  return {
+    label: `${layer.label} ${prefix}`,
+    lookup: (p: string) => layer.lookup(p ? `${prefix}.${p}` : prefix),
+  };
+}
+
 /**
  * Loads, merges and validates a config file: `extends` chain, profile
  * (`opts.profile`, else the file's `profile:`), then overrides.
@@ -735,13 +774,9 @@ export function loadConfig(path: string, opts: LoadOptions = {}): Config {
 function loadConfigWith(path: string, opts: LoadOptions, extra: Override[]): Config {
   const abs = resolve(path);
   const chain = loadChain(abs);
-  let merged: Obj = {};
-  for (const f of chain) {
-    const { extends: _e, ...rest } = f.data;
-    merged = deepMerge(merged, rest) as Obj;
-  }
   const top = chain[chain.length - 1];
-  return resolveLayers(merged, chain.map(fileLayer), { file: top.shown }, opts, extra);
+  const sources = chain.map((f) => sourceOf(f.data, fileLayer(f)));
+  return resolveLayers(sources, {}, { file: top.shown }, opts, extra);
 }
 
 /**
@@ -754,7 +789,8 @@ export function resolveConfig(
   opts: LoadOptions = {},
 ): Config {
   if (!isObj(obj)) fail({ file: source }, "", `expected a mapping, got ${typeName(obj)}`);
-  return resolveLayers(structuredClone(obj), [], { file: source }, opts);
+  const data = structuredClone(obj);
+  return resolveLayers([sourceOf(data)], data, { file: source }, opts);
 }
 
 /**
@@ -775,7 +811,7 @@ export function parseConfigText(text: string, source = "<text>", opts: LoadOptio
   if (f.data.extends !== undefined) {
     fail(f.locs.get("extends")!.key, "extends", "extends needs a file: use loadConfig(path)");
   }
-  return resolveLayers(f.data, [fileLayer(f)], { file: source }, opts);
+  return resolveLayers([sourceOf(f.data, fileLayer(f))], f.data, { file: source }, opts);
 }
 
 // ---------------------------------------------------------------------------

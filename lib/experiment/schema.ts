@@ -394,7 +394,7 @@ export const SCHEMA: SchemaNode = obj({
     precision: en(["fp32", "fp16"], "fp32"),
     batch_size: int(32, 1),
     grad_accum: int(1, 1),
-    steps: int(2000, 0),
+    steps: int(2000, 1),
     lr: num(0.001, { gt: 0 }),
     min_lr: num(0.0001, { min: 0 }),
     warmup_steps: int(100, 0),
