@@ -98,7 +98,7 @@ export type ModelSize = typeof MODEL_SIZES[number];
 /**
  * Size presets for `model.size` (explicit non-null `d_model`, `n_layers`,
  * `n_heads`, `d_ff` override them). The same numbers as lib/model's
- * MODEL_PRESETS: `small` is the toolchain probe of shared/NOTES.md; `base` is
+ * MODEL_PRESETS: `small` is the first toolchain probe's model; `base` is
  * 192 wide so that a batch fits in the wasm device's 4 GiB address space.
  */
 export const MODEL_PRESETS: Readonly<
