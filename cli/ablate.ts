@@ -17,6 +17,7 @@
 import "../lib/model/workers.ts"; // first: sets the engine's worker count from JAXJS_WORKERS
 import { parseArgs } from "node:util";
 import { ensure, isPresent, OPENBLAS } from "./setup.ts";
+import { wasmFallbackMessage } from "../lib/model/device.ts";
 import { join } from "node:path";
 import {
   collectStudies,
@@ -135,7 +136,7 @@ async function main(): Promise<number> {
   // The default device (train.device: auto) trains on OpenBLAS where it loads:
   // install it first when this is a Debian/Ubuntu machine and we are root.
   if (!isPresent(OPENBLAS) && !ensure(OPENBLAS, (m) => console.error(`ablate: ${m}`))) {
-    console.error("ablate: OpenBLAS is missing; train.device 'auto' falls back to wasm (slower)");
+    console.error(`ablate: ${wasmFallbackMessage()}`);
   }
   const t0 = performance.now();
   let failed = 0;

@@ -312,3 +312,22 @@ Deno.test(
     assert.ok(err < 1e-5, `max error ${err}`);
   },
 );
+
+Deno.test("auto falling back to wasm says what it costs and the one command that restores blas", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--ext=ts",
+      `import { selectDevice } from "${new URL("../lib/model/device.ts", import.meta.url).href}";
+       console.log("device=" + await selectDevice("auto"));`,
+    ],
+    env: { BLAS_LIBRARY: "/nonexistent/libopenblas.so.0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.match(new TextDecoder().decode(out.stdout), /device=wasm/);
+  const err = new TextDecoder().decode(out.stderr);
+  assert.match(err, /falls back to wasm: .*about 4x slower/);
+  assert.match(err, /Run `unset BLAS_LIBRARY` to restore the fast blas device/);
+  assert.equal(err.match(/falls back to wasm/g)?.length, 1);
+});

@@ -8,7 +8,7 @@
  */
 
 import { defaultDevice, init } from "@jax-js/jax";
-import { BLAS_NONROOT_HINT, hasBlas, loadBlas } from "./blas.ts";
+import { hasBlas, loadBlas } from "./blas.ts";
 
 /** Devices the training code supports. */
 export type TrainDevice = "blas" | "wasm" | "webgpu";
@@ -53,6 +53,7 @@ function isRootOnDebian(): boolean {
  * else `python3 -m pip install --user numpy` (its wheel bundles OpenBLAS).
  */
 export function blasRestoreCommand(): string {
+  if (Deno.env.get("BLAS_LIBRARY")) return "unset BLAS_LIBRARY"; // it limits the search to one file
   if (isRootOnDebian()) return "deno task setup";
   if (Deno.build.os === "darwin") return "brew install openblas";
   return "python3 -m pip install --user numpy";
@@ -61,7 +62,7 @@ export function blasRestoreCommand(): string {
 /** The message printed when `train.device: auto` falls back to wasm. */
 export function wasmFallbackMessage(): string {
   return `train.device 'auto' falls back to wasm: no OpenBLAS was found, so ${WASM_SLOWDOWN}. ` +
-    `Run \`${blasRestoreCommand()}\` to restore the fast blas device (other ways ${BLAS_NONROOT_HINT}).`;
+    `Run \`${blasRestoreCommand()}\` to restore the fast blas device (\`deno task setup --check\` lists other ways).`;
 }
 
 let warnedFallback = false;
