@@ -8,6 +8,14 @@
  *
  *   deno task bench:train [--sizes small,base] [--devices blas,wasm] [--steps 6] [--rounds 2]
  *                          [--batch 32] [--frames 4] [--mission 12] [--no-torch]
+ *                          [--blas-libraries used|all]
+ *
+ * First it prints one `blas_libraries` line: every BLAS the search of
+ * lib/model/blas.ts finds here (system, conda, LD_LIBRARY_PATH, numpy's wheel,
+ * Accelerate), each with its 1024x1024 sgemm peak measured in its own child
+ * process, side by side, and which one the `blas` device uses.
+ * `--blas-libraries all` also times the `blas` device on each of them (one row
+ * per library; the default times it on the one it uses).
  *
  * Prints one JSON object per model size and device: tokens/s (sequence
  * positions per second), ms/step (median and best), cores used (process CPU
@@ -24,7 +32,7 @@
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
 import { jit, numpy as np } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
-import { loadBlas } from "../lib/model/blas.ts";
+import { type BlasCandidate, blasCandidates, blasInfo, loadBlas } from "../lib/model/blas.ts";
 import {
   encodeInputs,
   initHostParams,
@@ -60,6 +68,10 @@ const K = Number(arg("frames", "4"));
 const M = Number(arg("mission", "12"));
 const devices = arg("devices", arg("device", "blas,wasm")).split(",");
 const withTorch = !Deno.args.includes("--no-torch");
+const blasLibraries = arg("blas-libraries", "used");
+if (blasLibraries !== "used" && blasLibraries !== "all") {
+  throw new Error(`--blas-libraries must be 'used' or 'all', got '${blasLibraries}'`);
+}
 
 /** Process CPU seconds (all threads: the wasm workers are threads of this process). */
 function cpuSeconds(): number {
@@ -212,6 +224,13 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// Child mode: the sgemm peak of the BLAS this process loads (BLAS_LIBRARY picks one).
+if (Deno.args.includes("--child-peak")) {
+  const blas = loadBlas();
+  console.log(JSON.stringify({ ...blasInfo(blas), sgemm_1024_gflops: +blasPeak().toFixed(1) }));
+  Deno.exit(0);
+}
+
 // Child mode: one round on one device in a fresh process (fresh 4 GiB wasm memory, honest peak RSS).
 const child = arg("child", "");
 if (child) {
@@ -229,6 +248,7 @@ async function runChild(
   size: string,
   device: string,
   nSteps: number,
+  env: Record<string, string> = {},
 ): Promise<DeviceRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
   const self = new URL(import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
@@ -248,6 +268,7 @@ async function runChild(
       device,
       ...(Deno.args.includes("--batch") ? ["--batch", String(B)] : []),
     ],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -260,6 +281,98 @@ async function runChild(
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
+/** One BLAS per file: the loader's bare name and links to a file listed already are dropped. */
+function distinctLibraries(): BlasCandidate[] {
+  const seen = new Set<string>();
+  const out: BlasCandidate[] = [];
+  const all = blasCandidates();
+  for (const c of all) {
+    if (!c.path.includes("/") && all.some((o) => o.flavour === c.flavour && o.path.includes("/"))) {
+      continue;
+    }
+    let real = c.path;
+    try {
+      real = Deno.realPathSync(c.path);
+    } catch { /* a loader name or a framework served by the OS */ }
+    if (seen.has(real)) continue;
+    seen.add(real);
+    out.push(c);
+  }
+  return out;
+}
+
+/** A library's info and 1024x1024 sgemm peak, measured in a child process that loads only it. */
+async function libraryPeak(c: BlasCandidate): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--child-peak"],
+    env: { BLAS_LIBRARY: c.path },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+    return { path: c.path, flavour: c.flavour, error: err };
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+}
+
+const libraries = distinctLibraries();
+const usedBlas = (() => {
+  try {
+    return blasInfo(loadBlas());
+  } catch {
+    return null;
+  }
+})();
+const peaks: Record<string, unknown>[] = [];
+for (const c of libraries) peaks.push(await libraryPeak(c));
+console.log(JSON.stringify({
+  bench: "blas_libraries",
+  used: usedBlas
+    ? { path: usedBlas.path, flavour: usedBlas.flavour, version: usedBlas.version }
+    : null,
+  libraries: peaks.map((p) => ({
+    flavour: p.flavour,
+    version: p.version ?? null,
+    int64: p.int64 ?? null,
+    sgemm_1024_gflops: p.sgemm_1024_gflops ?? null,
+    ...(p.error ? { error: p.error } : {}),
+    path: p.path,
+  })),
+}));
+
+/** One timed configuration: a device, and for `blas` the library (BLAS_LIBRARY for its children). */
+interface Target {
+  key: string;
+  device: string;
+  env: Record<string, string>;
+  library: { path: string; flavour: string; version: string | null } | null;
+}
+const targets: Target[] = devices.flatMap((d): Target[] => {
+  if (d !== "blas") return [{ key: d, device: d, env: {}, library: null }];
+  const ok = peaks.filter((p) => !p.error);
+  if (blasLibraries === "all" && ok.length > 1) {
+    return ok.map((p) => ({
+      key: `blas@${p.path}`,
+      device: "blas",
+      env: { BLAS_LIBRARY: String(p.path) },
+      library: {
+        path: String(p.path),
+        flavour: String(p.flavour),
+        version: (p.version as string) ?? null,
+      },
+    }));
+  }
+  return [{
+    key: "blas",
+    device: "blas",
+    env: {},
+    library: usedBlas
+      ? { path: usedBlas.path, flavour: usedBlas.flavour, version: usedBlas.version }
+      : null,
+  }];
+});
+
 const loadavg = () => Deno.loadavg?.()[0];
 for (const size of sizes) {
   const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
@@ -267,7 +380,7 @@ for (const size of sizes) {
   const L = seqLen(cfg);
   const flops = trainFlops(cfg, B);
   const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
-  const per = new Map(devices.map((d) => [d, {
+  const per = new Map(targets.map((t) => [t.key, {
     times: [] as number[],
     cpu: 0,
     wall: 0,
@@ -280,11 +393,11 @@ for (const size of sizes) {
   const loads: number[] = [];
   for (let r = 0; r < rounds; r++) {
     loads.push(loadavg() ?? NaN);
-    for (const d of devices) {
-      const acc = per.get(d)!;
+    for (const t of targets) {
+      const acc = per.get(t.key)!;
       if (acc.error) continue;
       try {
-        const j = await runChild(size, d, nSteps);
+        const j = await runChild(size, t.device, nSteps, t.env);
         acc.peakRss = Math.max(acc.peakRss, j.peak_rss_mb);
         acc.peak = Math.max(acc.peak, j.matmul_peak_gflops);
         acc.times.push(...j.times);
@@ -312,9 +425,11 @@ for (const size of sizes) {
     : withTorch
     ? { error: torchError }
     : null;
-  for (const [device, acc] of per) {
+  for (const t of targets) {
+    const acc = per.get(t.key)!, device = t.device;
+    const lib = t.library ? { blas_library: t.library } : {};
     if (acc.error) {
-      console.log(JSON.stringify({ bench: "train_speed", device, size, error: acc.error }));
+      console.log(JSON.stringify({ bench: "train_speed", device, ...lib, size, error: acc.error }));
       continue;
     }
     const med = median(acc.times), best = Math.min(...acc.times);
@@ -322,11 +437,10 @@ for (const size of sizes) {
     const rec: Record<string, unknown> = {
       bench: "train_speed",
       engine: device === "blas"
-        ? `blas device (OpenBLAS via Deno FFI, ${
-          loadBlas().config.split(" ").slice(0, 2).join(" ")
-        })`
+        ? `blas device (Deno FFI, ${t.library?.flavour ?? "?"} ${t.library?.version ?? ""})`
         : "@jax-js/jax 0.1.25",
       device,
+      ...lib,
       size,
       params: paramCount(cfg),
       batch: B,
