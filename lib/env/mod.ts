@@ -45,7 +45,7 @@
  * - `parity.ts` — fixture comparison (`compareEpisode`, `compareFile`, `runParity`,
  *   `formatReport`, `registerParityExtension` for BabyAI instruction / bot checks); used by
  *   `deno task parity [--fixtures DIR] [--env ID] [--seeds 0,1]` and tests/parity_test.ts.
- *   `parity_gen.py` writes more fixtures from the Python reference (other ids, seeds, kwargs).
+ *   `tools/fixtures/gen_minigrid.py` writes the fixtures from the Python reference (other ids, seeds, kwargs).
  * - `batch.ts` — `BatchedEnv`: N envs stepping together, observations in one Uint8Array
  *   [N, 7, 7, 3], auto-reset with the next seed.
  * - `render.ts` — `renderSvg(env, {view: "full"|"agent", tileSize, highlight})`, `renderPng`,
