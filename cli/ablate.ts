@@ -115,6 +115,9 @@ async function main(): Promise<number> {
     await collectStudies(studies, { profile: values.profile, seeds, ...dirs0 });
     return 0;
   }
+  if ((values.aggregate || values["resubmit-failed"]) && values.executor !== "slurm") {
+    throw new Error("--aggregate and --resubmit-failed go with --executor slurm");
+  }
   if (values.executor === "slurm") {
     return await slurm(studies, {
       profile: values.profile!,
