@@ -18,21 +18,108 @@ import { pageHtml, type PageSection } from "../viz/html.ts";
 
 /** Metrics shown in tables and bar charts, with a label. */
 export const HEADLINE: [string, string][] = [
-  ["next_frame.cell_acc", "next-frame cell acc"],
+  ["next_frame.cell_acc", "next-frame cell acc (one pass)"],
+  ["next_frame_iter.cell_acc", "next-frame cell acc (iterative, eval.decode_steps)"],
   ["next_frame.changed_cell_acc", "next-frame changed-cell acc"],
-  ["copy_prev.next_frame.cell_acc", "copy-prev baseline cell acc"],
-  ["copy_prev.next_frame.changed_cell_acc", "copy-prev baseline changed-cell acc"],
+  ["copy_prev.next_frame.cell_acc", "copy-previous baseline: cell acc"],
+  ["action_copy.next_frame.cell_acc", "action-aware copy baseline: cell acc"],
+  ["action_copy.next_frame.changed_cell_acc", "action-aware copy baseline: changed-cell acc"],
   ["random_cells.cell_acc", "random-cell acc"],
-  ["action_acc", "action acc"],
-  ["majority.action_acc", "majority-action baseline"],
+  ["copy_prev.random_cells.cell_acc", "copy-previous baseline: random-cell acc"],
   ["next_frame.nats_per_slot", "next-frame nats/slot"],
+  ["action_copy.next_frame.nats_per_slot", "action-aware copy baseline: nats/slot"],
   ["next_frame.bits_per_frame", "next-frame bits/frame"],
   ["elbo_nats_per_slot", "any-order ELBO nats/slot"],
+  ["action_acc", "action acc (every decision)"],
+  ["majority.action_acc", "majority-action baseline"],
+  ["action_end_acc", 'end-of-episode prediction ("none")'],
   ["success_rate", "closed-loop success"],
   ["bot.success_rate", "bot success (bound)"],
   ["random.success_rate", "random success (bound)"],
   ["final_val_loss", "final val loss"],
 ];
+
+/** Headline rows of the observation bar chart and of the action / closed-loop bar chart. */
+const OBS_BARS = [
+  "next_frame.cell_acc",
+  "next_frame_iter.cell_acc",
+  "next_frame.changed_cell_acc",
+  "copy_prev.next_frame.cell_acc",
+  "action_copy.next_frame.cell_acc",
+  "action_copy.next_frame.changed_cell_acc",
+  "random_cells.cell_acc",
+];
+const ACTION_BARS = [
+  "action_acc",
+  "majority.action_acc",
+  "success_rate",
+  "bot.success_rate",
+  "random.success_rate",
+];
+
+function headline(keys: string[]): [string, string][] {
+  return keys.map((k) => HEADLINE.find(([m]) => m === k)!);
+}
+
+/** Metric prefixes of the baselines and bounds, which do not depend on the model. */
+const BASELINE_PREFIX = /(^|\.)(copy_prev|action_copy|majority|bot|random)\./;
+
+/** Metrics about actions (the only ones a next-action SFT baseline can be compared on). */
+export function isActionMetric(metric: string): boolean {
+  return /(^|\.)(action_acc|action_end_acc|success_rate|mean_reward|mean_length)$/.test(metric) ||
+    /(^|\.)action\.nats$/.test(metric);
+}
+
+/**
+ * Whether a paired difference against the baseline means something for `metric`: never for the
+ * baselines' own rows (the same for every variant), Wilson bounds or the validation loss (each
+ * variant's own objective); against a next-action (SFT) baseline only for action metrics (SFT
+ * cannot predict observations).
+ */
+export function diffMeaningful(metric: string, baselineIsSft: boolean): boolean {
+  if (BASELINE_PREFIX.test(metric) || /wilson_(lo|hi)$/.test(metric)) return false;
+  if (
+    /val_loss$/.test(metric) ||
+    /(^|\.)(decisions|episodes|cells|changed_cells|windows)$/.test(metric)
+  ) {
+    return false;
+  }
+  return baselineIsSft ? isActionMetric(metric) : true;
+}
+
+/** Whether the study's baseline variant trains next-action SFT (from the ablation's configs). */
+function baselineIsSft(ablation: Ablation): boolean {
+  const v = ablation.variants.find((x) => x.name === ablation.baseline);
+  return v?.config.masking.strategy === "next_action";
+}
+
+/**
+ * Whether the seeds of a study vary the data (the dataset, its split seed or the episode
+ * counts) as well as the model: read from the runs' config.json; null when unknown.
+ */
+export function seedsVaryData(results: RunResult[]): boolean | null {
+  const byVariant = new Map<string, Set<string>>();
+  for (const r of results) {
+    const p = join(r.runDir, "config.json");
+    if (!existsSync(p)) return null;
+    const cfg = JSON.parse(readFileSync(p, "utf8"));
+    const set = byVariant.get(r.variant) ?? new Set<string>();
+    set.add(JSON.stringify(cfg.data));
+    byVariant.set(r.variant, set);
+  }
+  if (!byVariant.size) return null;
+  return [...byVariant.values()].some((s) => s.size > 1);
+}
+
+/** The sentence of the reports on what the seeds vary. */
+function seedsSentence(results: RunResult[]): string {
+  const v = seedsVaryData(results);
+  return v === null
+    ? "Whether the seeds vary the data is unknown (no run config found)."
+    : v
+    ? "Seeds vary the data (dataset or split) as well as the model."
+    : "Seeds vary the model's initialisation, the training masks and the batch order, not the data: every seed trains on the same episodes and is scored on the same held-out episodes, windows and masks.";
+}
 
 /** One summary row. */
 export interface SummaryRow {
@@ -47,8 +134,15 @@ export interface SummaryRow {
   diff_hi: number;
 }
 
-/** Mean/CI per variant and metric, with paired differences against `baseline` (by seed). */
-export function summarizeResults(results: RunResult[], baseline: string): SummaryRow[] {
+/**
+ * Mean/CI per variant and metric, with paired differences against `baseline` (by seed) where
+ * `meaningful(metric)` (default: always; reports pass {@link diffMeaningful}).
+ */
+export function summarizeResults(
+  results: RunResult[],
+  baseline: string,
+  meaningful: (metric: string) => boolean = () => true,
+): SummaryRow[] {
   const ok = results.filter((r) => r.status === "ok");
   const variants = [...new Set(results.map((r) => r.variant))];
   const metrics = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))].sort();
@@ -65,7 +159,7 @@ export function summarizeResults(results: RunResult[], baseline: string): Summar
         ok.filter((r) => r.variant === baseline).map((r) => [r.seed, r.metrics[m]] as const),
       );
       const paired = pairs.filter(([seed]) => Number.isFinite(base.get(seed)));
-      const d = paired.length
+      const d = paired.length && meaningful(m)
         ? pairedDiff(paired.map(([, x]) => x), paired.map(([seed]) => base.get(seed)!))
         : { mean: NaN, lo: NaN, hi: NaN };
       rows.push({ variant: v, metric: m, ...s, diff: d.mean, diff_lo: d.lo, diff_hi: d.hi });
@@ -100,7 +194,8 @@ export function writeStudyReport(
     }
   }
   writeFileAtomic(join(dir, "results.jsonl"), lines.join("\n") + "\n");
-  const rows = summarizeResults(results, ablation.baseline);
+  const sft = baselineIsSft(ablation);
+  const rows = summarizeResults(results, ablation.baseline, (m) => diffMeaningful(m, sft));
   const csv = ["variant,metric,mean,ci_lo,ci_hi,n,diff_vs_baseline,diff_lo,diff_hi"];
   for (const r of rows) {
     csv.push(
@@ -131,8 +226,15 @@ export function writeStudyReport(
     "",
     `Profile: ${ablation.profile ?? "none"}; seeds: ${
       seeds.join(", ")
-    }; baseline for paired differences: ${ablation.baseline}.`,
-    "Cells: mean [95% CI] over seeds; Δ = paired difference against the baseline.",
+    }; baseline for paired differences: ${ablation.baseline}${
+      sft ? " (next-action SFT: Δ for action metrics only)" : ""
+    }.`,
+    seedsSentence(results),
+    "Cells: mean [95% CI] over seeds (Student t); with one seed, success rates show the Wilson " +
+    "95% interval over the closed-loop episodes (ʷ). Δ = paired difference against the baseline " +
+    "[95% CI over seeds], only where it means something (not for the baselines' own rows, which " +
+    "are the same for every variant, nor for the validation loss, which is each variant's own " +
+    "objective).",
     "",
     `| metric | ${variants.join(" | ")} |`,
     `|---|${variants.map(() => "---:").join("|")}|`,
@@ -143,17 +245,13 @@ export function writeStudyReport(
     m,
     m.replace(/^finetune\.k(\d+)\.(.*)$/, "held-out envs, k=$1 demos: $2"),
   ]);
-  for (const [m, label] of [...HEADLINE, ...extra]) {
-    const cells = variants.map((v) => {
-      const r = get(v, m);
-      if (!r) return "–";
-      const ci = r.n > 1 ? ` [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]` : "";
-      const d = v !== ablation.baseline && Number.isFinite(r.diff)
-        ? ` (Δ ${r.diff >= 0 ? "+" : ""}${r.diff.toFixed(3)})`
-        : "";
-      return `${r.mean.toFixed(3)}${ci}${d}`;
-    });
-    md.push(`| ${label} | ${cells.join(" | ")} |`);
+  for (const [m, label] of [...HEADLINE, ...perEnvRows(rows), ...extra]) {
+    if (!variants.some((v) => get(v, m))) continue;
+    md.push(
+      `| ${label} | ${
+        variants.map((v) => mdCell(get(v, m), v === ablation.baseline, results, v, m)).join(" | ")
+      } |`,
+    );
   }
   if (failed.length) {
     md.push("", "## Failed runs", "");
@@ -174,7 +272,8 @@ export function writeStudyReport(
  * study notebooks show the same thing.
  */
 export function studySections(ablation: Ablation, results: RunResult[]): PageSection[] {
-  const rows = summarizeResults(results, ablation.baseline);
+  const sft = baselineIsSft(ablation);
+  const rows = summarizeResults(results, ablation.baseline, (m) => diffMeaningful(m, sft));
   const variants = [...new Set(results.map((r) => r.variant))];
   const get = (v: string, m: string) => rows.find((r) => r.variant === v && r.metric === m);
   const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
@@ -185,11 +284,18 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
         name: label,
         x: variants,
         y: variants.map((v) => get(v, m)?.mean ?? NaN),
-        lo: variants.map((v) => get(v, m)?.lo ?? NaN),
-        hi: variants.map((v) => get(v, m)?.hi ?? NaN),
+        lo: variants.map((v) => interval(v, m)[0]),
+        hi: variants.map((v) => interval(v, m)[1]),
       })),
-      { title, yTitle: "mean over seeds (95% CI)" },
+      { title, yTitle: "mean over seeds (95% CI; one seed: Wilson for success rates)" },
     );
+  /** 95% CI over seeds, or with one seed the run's Wilson interval of a success rate. */
+  const interval = (v: string, m: string): [number, number] => {
+    const r = get(v, m);
+    if (!r) return [NaN, NaN];
+    if (r.n > 1) return [r.lo, r.hi];
+    return wilsonOf(results, v, m) ?? [NaN, NaN];
+  };
   const qs = [
     ...new Set(
       Object.keys(results.find((r) => r.status === "ok")?.metrics ?? {})
@@ -230,19 +336,26 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
       yTitle: "loss",
     },
   );
+  const envRows = perEnvRows(rows);
+  const diffRows = rows.filter((r) => r.variant !== ablation.baseline && Number.isFinite(r.diff));
+  const diffMetrics = [...HEADLINE, ...envRows].filter(([m]) =>
+    diffRows.some((r) => r.metric === m)
+  );
   const sections: PageSection[] = [
     {
       text: ablation.description.trim() +
         `\n\nProfile ${ablation.profile ?? "none"}, ${seeds.length} seed${
           seeds.length === 1 ? "" : "s"
-        } (${seeds.join(", ")}). Error bars and bands: 95% CI over seeds (none with one seed).`,
+        } (${seeds.join(", ")}). ${seedsSentence(results)} Error bars and bands: 95% CI over ` +
+        `seeds (Student t); with one seed, success rates show the Wilson 95% interval over the ` +
+        `closed-loop episodes and other metrics none.`,
     },
     {
       title: "Observation prediction",
       figures: [
         bar(
-          HEADLINE.slice(0, 5),
-          "Next-frame and random-cell accuracy vs the copy-previous baseline",
+          headline(OBS_BARS),
+          "Next-frame and random-cell accuracy vs the copy-previous and action-aware copy baselines",
         ),
       ],
     },
@@ -250,10 +363,44 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
       title: "Action prediction and closed loop",
       figures: [
         bar(
-          [HEADLINE[5], HEADLINE[6], HEADLINE[10], HEADLINE[11], HEADLINE[12]],
+          headline(ACTION_BARS),
           "Action accuracy and task success, with baselines and bounds",
         ),
       ],
+    },
+    ...(envRows.length
+      ? [{
+        title: "Per environment",
+        figures: [
+          bar(
+            envRows.filter(([m]) => !/success_rate$/.test(m)),
+            "Next-frame cell and action accuracy per env id (with the action-aware copy)",
+          ),
+          bar(envRows.filter(([m]) => /success_rate$/.test(m)), "Closed-loop success per env id"),
+        ],
+      }]
+      : []),
+    {
+      title: `Paired differences against ${ablation.baseline}`,
+      text:
+        (sft
+          ? `The baseline is next-action SFT, which predicts no observations: Δ for action metrics only. `
+          : "") +
+        "Δ = variant - baseline on the same seed, mean [95% CI over seeds] (no interval with one seed).",
+      table: {
+        rows: diffMetrics.map(([m, label]) => {
+          const row: Record<string, string> = { metric: label };
+          for (const v of variants.filter((x) => x !== ablation.baseline)) {
+            const r = get(v, m);
+            row[v] = r && Number.isFinite(r.diff)
+              ? `${r.diff >= 0 ? "+" : ""}${r.diff.toFixed(3)}${
+                r.n > 1 ? ` [${r.diff_lo.toFixed(3)}, ${r.diff_hi.toFixed(3)}]` : ""
+              }`
+              : "–";
+          }
+          return row;
+        }),
+      },
     },
     {
       title: "Robustness to extra partial observability",
@@ -272,14 +419,19 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     {
       title: "Summary",
       table: {
-        rows: HEADLINE.map(([m, label]) => {
-          const row: Record<string, string> = { metric: label };
-          for (const v of variants) {
-            const r = get(v, m);
-            row[v] = tableCell(r);
-          }
-          return row;
-        }),
+        rows: [...HEADLINE, ...envRows].filter(([m]) => variants.some((v) => get(v, m))).map(
+          ([m, label]) => {
+            const row: Record<string, string> = { metric: label };
+            for (const v of variants) {
+              const r = get(v, m);
+              const w = r && r.n === 1 ? wilsonOf(results, v, m) : null;
+              row[v] = w
+                ? `${r!.mean.toFixed(3)} [${w[0].toFixed(3)}, ${w[1].toFixed(3)}]ʷ`
+                : tableCell(r);
+            }
+            return row;
+          },
+        ),
       },
     },
   ];
@@ -290,6 +442,64 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     });
   }
   return sections;
+}
+
+/** Per-env rows (`<env_id>.<metric>`), shown when a study scores more than one env id. */
+function perEnvRows(rows: SummaryRow[]): [string, string][] {
+  const keys = [
+    "next_frame.cell_acc",
+    "action_copy.next_frame.cell_acc",
+    "action_acc",
+    "success_rate",
+  ];
+  const envs = [
+    ...new Set(
+      rows.map((r) => /^([A-Za-z][\w]*-[\w-]+-v\d+)\./.exec(r.metric)?.[1]).filter((
+        x,
+      ): x is string => !!x),
+    ),
+  ].sort();
+  if (envs.length < 2) return [];
+  return envs.flatMap((env) =>
+    keys.map((
+      k,
+    ): [string, string] => [`${env}.${k}`, `${env}: ${HEADLINE.find(([m]) => m === k)?.[1] ?? k}`])
+  );
+}
+
+/** The run's Wilson bounds of a success rate, when it has them (one seed). */
+function wilsonOf(results: RunResult[], variant: string, metric: string): [number, number] | null {
+  if (!/success_rate$/.test(metric)) return null;
+  const runs = results.filter((r) => r.status === "ok" && r.variant === variant);
+  if (runs.length !== 1) return null;
+  const lo = runs[0].metrics[`${metric}.wilson_lo`], hi = runs[0].metrics[`${metric}.wilson_hi`];
+  return Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : null;
+}
+
+/** A markdown cell: mean [CI] (Δ d [CI]). */
+function mdCell(
+  r: SummaryRow | undefined,
+  isBaseline: boolean,
+  results: RunResult[],
+  variant: string,
+  metric: string,
+): string {
+  if (!r) return "–";
+  const w = r.n > 1 ? null : wilsonOf(results, variant, metric);
+  const ci = r.n > 1
+    ? ` [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]`
+    : w
+    ? ` [${w[0].toFixed(3)}, ${w[1].toFixed(3)}]ʷ`
+    : "";
+  let d = "";
+  if (!isBaseline && Number.isFinite(r.diff)) {
+    d = ` (Δ ${r.diff >= 0 ? "+" : ""}${r.diff.toFixed(3)}${
+      r.n > 1 && Number.isFinite(r.diff_lo)
+        ? ` [${r.diff_lo.toFixed(3)}, ${r.diff_hi.toFixed(3)}]`
+        : ""
+    })`;
+  }
+  return `${r.mean.toFixed(3)}${ci}${d}`;
 }
 
 /** A summary-table cell: mean, with the CI half-width when there are several seeds. */
