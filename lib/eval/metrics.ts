@@ -2,8 +2,11 @@
  * Evaluation metrics over any {@link Predictor}: observation accuracy per
  * attribute and per cell (on all hidden cells and on the cells that changed
  * since the previous frame), action accuracy, NLL (nats per hidden slot, bits
- * per frame) and the any-order ELBO; plus the copy-previous-frame and
- * majority-class baselines as predictors, so they are scored by the same code.
+ * per frame) and the any-order ELBO, each over a deterministic sample of
+ * windows stratified over env ids and episodes ({@link evalSet}), pooled and
+ * per group; iterative decoding over any predictor ({@link iterativePredictor});
+ * and the baselines as predictors, so they are scored by the same code: the
+ * frequency model (majority), copy-previous and the action-aware copy.
  *
  * @module
  */
