@@ -14,7 +14,12 @@ import { existsSync } from "node:fs";
 import type { Config } from "../experiment/schema.ts";
 import type { Predictor } from "../data/types.ts";
 import { loadDataset } from "../data/store.ts";
-import { type EpisodeData, tokenizeEpisodes, type WindowedDataset } from "../data/tokenize.ts";
+import {
+  type EpisodeData,
+  evalWindowConfig,
+  tokenizeEpisodes,
+  type WindowedDataset,
+} from "../data/tokenize.ts";
 import { heldOutSeeds } from "../data/split.ts";
 import { wilson95 } from "../experiment/stats.ts";
 import {
@@ -143,7 +148,7 @@ export async function evaluateModel(
   const testEnvs = cfg.data.test_envs?.length ? cfg.data.test_envs : cfg.data.envs;
   const baselines = opts.baselines ?? true;
   const test = opts.data?.test ?? await loadSplit(cfg, "test", testEnvs, dataRoot);
-  const testDs: WindowedDataset = tokenizeEpisodes(test, { ...cfg.window, stride: 1 }, {
+  const testDs: WindowedDataset = tokenizeEpisodes(test, evalWindowConfig(cfg.window), {
     name: `${cfg.data.dataset}/test`,
   });
   const seed = EVAL_SEED + 1000003 * cfg.data.seed;
