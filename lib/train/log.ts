@@ -1,11 +1,13 @@
 /**
  * Training logs: metrics records (one JSON object per line in
- * `metrics.jsonl`) and a terminal progress line.
+ * `metrics.jsonl`, mirrored into a TensorBoard event file beside it by
+ * {@link MetricsSink}) and a terminal progress line.
  *
  * @module
  */
 
 import { writeFileAtomic } from "../model/checkpoint.ts";
+import { TensorBoardWriter } from "./tensorboard.ts";
 
 /**
  * One metrics record (`kind: "train"` every log step, `kind: "val"` every validation).
@@ -92,6 +94,131 @@ export async function truncateJsonl(path: string, maxStep: number): Promise<void
     }
   });
   await writeFileAtomic(path, keep.length ? keep.join("\n") + "\n" : "");
+}
+
+/**
+ * The final evaluation of a run (`kind: "eval"`, one per run, written by lib/experiment/ablate.ts
+ * after training): every metric of lib/eval under its own name, at the run's last step. In
+ * TensorBoard the metrics are the scalars `eval/<metric>`. Readers of train/val curves select by
+ * `kind`, so this record does not disturb them.
+ */
+export interface EvalRecord {
+  kind: "eval";
+  /** The step of the evaluated parameters (the run's last optimizer step). */
+  step: number;
+  /** A metric; NaN (undefined metrics) is stored as null, as JSON has no NaN. */
+  [metric: string]: number | string | null;
+}
+
+/** The records of a jsonl text; blank and unparsable lines (a torn last line) are skipped. */
+function parseJsonlLenient(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line);
+      if (r && typeof r === "object" && !Array.isArray(r)) out.push(r);
+    } catch { /* a partial line */ }
+  }
+  return out;
+}
+
+/** Options of {@link MetricsSink}. */
+export interface MetricsSinkOptions {
+  /** Also write the TensorBoard event file (default true). */
+  tensorboard?: boolean;
+  /** Called once if the event file cannot be written (default: a console warning). */
+  onTensorBoardError?: (e: unknown) => void;
+}
+
+/**
+ * Where a run's metrics go: `metrics.jsonl` (the record of truth) and a TensorBoard event file in
+ * the same directory (`events.out.tfevents.*`, lib/train/tensorboard.ts) holding exactly the
+ * scalars of the jsonl records, so `tensorboard --logdir runs/` shows every run.
+ *
+ * Whenever the jsonl is rewritten ({@link MetricsSink.reset} for a new run,
+ * {@link MetricsSink.truncate} on resume, {@link MetricsSink.setEval}) the event file is rebuilt
+ * from it, so steps discarded by a resume never appear twice. Event-file errors never stop
+ * training (the writer reports once and turns itself off); jsonl errors throw as before.
+ */
+export class MetricsSink {
+  #tb: TensorBoardWriter | null = null;
+  #opts: MetricsSinkOptions;
+
+  /** @param path the run's `metrics.jsonl`; the event file goes into its directory. */
+  constructor(readonly path: string, opts: MetricsSinkOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** The run directory (the folder of `metrics.jsonl`). */
+  get dir(): string {
+    const i = this.path.lastIndexOf("/");
+    return i < 0 ? "." : i === 0 ? "/" : this.path.slice(0, i);
+  }
+
+  /** Start an empty `metrics.jsonl` and a new event file (a new run). */
+  async reset(): Promise<void> {
+    await Deno.writeTextFile(this.path, "");
+    await this.#rebuild();
+  }
+
+  /** Keep the records with `step <= maxStep` (resume) and rebuild the event file from them. */
+  async truncate(maxStep: number): Promise<void> {
+    await truncateJsonl(this.path, maxStep);
+    await this.#rebuild();
+  }
+
+  /** Append records to `metrics.jsonl`, then their scalars to the event file (flushed on every call). */
+  async append(recs: unknown[]): Promise<void> {
+    if (recs.length === 0) return;
+    await appendJsonl(this.path, recs);
+    if (this.#opts.tensorboard === false) return;
+    // First append without reset/truncate: the event file starts from the whole jsonl.
+    if (!this.#tb) await this.#rebuild();
+    else await this.#tb.write(recs as Record<string, unknown>[]);
+  }
+
+  /**
+   * Record a run's final evaluation: replaces any earlier `kind: "eval"` record (a run
+   * re-evaluated by a newer evaluation suite keeps one) with `{ kind: "eval", step, ...metrics }`
+   * and rebuilds the event file, where the metrics become `eval/<metric>` at `step`.
+   */
+  async setEval(step: number, metrics: Record<string, number>): Promise<EvalRecord> {
+    const rec: EvalRecord = { kind: "eval", step };
+    for (const [k, v] of Object.entries(metrics)) {
+      if (k === "kind" || k === "step") {
+        throw new Error(`metrics.jsonl eval record: a metric may not be named '${k}'`);
+      }
+      rec[k] = Number.isFinite(v) ? v : null;
+    }
+    let text = "";
+    try {
+      text = await Deno.readTextFile(this.path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const keep = parseJsonlLenient(text).filter((r) => r.kind !== "eval");
+    keep.push(rec);
+    await writeFileAtomic(this.path, keep.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await this.#rebuild();
+    return rec;
+  }
+
+  /** A fresh event file (older ones removed) holding the scalars of every jsonl record. */
+  async #rebuild(): Promise<void> {
+    if (this.#opts.tensorboard === false) return;
+    const wasOff = this.#tb?.disabled ?? false;
+    if (wasOff) return; // reported once already; metrics.jsonl stays complete
+    let recs: Record<string, unknown>[] = [];
+    try {
+      recs = parseJsonlLenient(await Deno.readTextFile(this.path));
+    } catch { /* no jsonl yet: an empty event file */ }
+    this.#tb = await TensorBoardWriter.create(this.dir, {
+      fresh: true,
+      onError: this.#opts.onTensorBoardError,
+    });
+    await this.#tb.write(recs);
+  }
 }
 
 /** Read a jsonl file into objects. */

@@ -47,7 +47,7 @@ import {
 } from "../model/transformer.ts";
 import { resolveDevice, selectDevice } from "../model/device.ts";
 import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
-import { appendJsonl, type MetricsRecord, Progress, progressLine, truncateJsonl } from "./log.ts";
+import { type MetricsRecord, MetricsSink, Progress, progressLine } from "./log.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
 import {
   type HostMicroBatch,
@@ -387,7 +387,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const progress = new Progress(opts.progress ?? true);
   const runDir = opts.runDir;
   await Deno.mkdir(`${runDir}/checkpoints`, { recursive: true });
-  const metricsPath = `${runDir}/metrics.jsonl`;
+  const metrics = new MetricsSink(`${runDir}/metrics.jsonl`); // + TensorBoard events beside it
   const L = seqLen(model);
 
   // ---- parameters, optimizer state, position: fresh or resumed
@@ -412,7 +412,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     position = ck.state.dataPosition;
     epoch = ck.state.epoch;
     best = ck.state.best;
-    await truncateJsonl(metricsPath, step);
+    await metrics.truncate(step);
     progress.message(`resumed from ${last.dir} (step ${step}, data position ${position})`);
   } else {
     if (!opts.resume && existing.length > 0) {
@@ -425,7 +425,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     }
     const p0 = opts.initFrom ?? initHostParams(model, cfg.seed);
     init = { params: p0, m: zeroMoments(p0), v: zeroMoments(p0) };
-    await Deno.writeTextFile(metricsPath, "");
+    await metrics.reset();
   }
   const startStep = step;
   progress.message(`${describeModel(model)} on ${device}`);
@@ -578,7 +578,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       const v = await validate();
       if (v) {
         lastVal = v;
-        await appendJsonl(metricsPath, [v]);
+        await metrics.append([v]);
         opts.onLog?.(v);
         progress.message(`val step 0: ${valLine(v)}`);
       }
@@ -645,7 +645,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           elapsed_s: (now - t0) / 1000,
           rss_mb: rssMb(),
         };
-        await appendJsonl(metricsPath, [rec]);
+        await metrics.append([rec]);
         opts.onLog?.(rec);
         ivSteps = 0,
           ivLoss = 0,
@@ -661,7 +661,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         const v = await validate();
         if (v) {
           lastVal = v;
-          await appendJsonl(metricsPath, [v]);
+          await metrics.append([v]);
           opts.onLog?.(v);
           progress.message(
             `val step ${step}: ${valLine(v)}` +
