@@ -327,6 +327,13 @@ Deno.test("baselines have real distributions: frequency model and copy mixtures"
   const want2 = 49 * -Math.log(0.8 + 0.2 * (2 / 15)) + 49 * -Math.log(0.9 + 0.1 * (2 / 16)) +
     49 * -Math.log(0.95 + 0.05 * (6 / 8)) - Math.log(0.7 + 0.3 * (8 / 11));
   assert.ok(Math.abs(t2.nll - want2) < 1e-3, `${t2.nll} vs ${want2}`);
+  // A copy that was always right in training still gives a changed cell a finite NLL.
+  const sure: ClassCounts = { ...COUNTS, copyPrev: { cells: [1, 1, 1], dir: 1 } };
+  const changed = { ...b, cells: b.cells.slice() };
+  changed.cells.set([5, 0, 0], (49 + 3) * 3);
+  const t3 = newTally();
+  scoreBatch(changed, m, await copyPreviousPredictor(sure)(changed, m), t3);
+  assert.ok(Number.isFinite(t3.nll) && t3.nll > 0);
 });
 
 /** Consecutive frames of bot episodes, with the action between them. */
@@ -451,7 +458,10 @@ Deno.test("classCounts measures the copy hit rates on the training episodes", ()
   }, WINDOW);
   const c = classCounts(ds);
   assert.ok(c.copyPrev && c.copyMoved);
-  assert.ok(c.copyMoved!.dir > 0.999, `moved direction hit rate ${c.copyMoved!.dir}`);
+  // Every moved direction is right: the smoothed rate is (n + 1) / (n + 2) for n transitions.
+  const n = trans.length;
+  assert.ok(Math.abs(c.copyMoved!.dir - (n + 1) / (n + 2)) < 1e-12, `${c.copyMoved!.dir}`);
+  assert.ok(c.copyMoved!.dir > c.copyPrev!.dir);
   assert.ok(c.copyMoved!.cells[0] > c.copyPrev!.cells[0]);
 });
 

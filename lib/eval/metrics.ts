@@ -762,7 +762,7 @@ export interface ClassCounts {
   dir: Float64Array;
   /** Action counts (ACTION_NONE excluded). */
   action: Float64Array;
-  /** Copy-previous hit rates over consecutive training frames ({@link classCounts} sets it). */
+  /** Copy-previous hit rates (add-one smoothed) over consecutive training frames ({@link classCounts}). */
   copyPrev?: CopyRates;
   /** Action-aware copy hit rates over the cells that stay in view ({@link classCounts}). */
   copyMoved?: CopyRates;
@@ -869,8 +869,12 @@ export function classCounts(ds: WindowedDataset): ClassCounts {
       moved[7]++;
     }
   }
+  // Add-one smoothed, so that a copy that was always right still leaves mass to other values.
+  const r = (hit: number, n: number) => (hit + 1) / (n + 2);
   const rates = (x: Float64Array): CopyRates | undefined =>
-    x[7] > 0 ? { cells: [x[0] / x[1], x[2] / x[3], x[4] / x[5]], dir: x[6] / x[7] } : undefined;
+    x[7] > 0
+      ? { cells: [r(x[0], x[1]), r(x[2], x[3]), r(x[4], x[5])], dir: r(x[6], x[7]) }
+      : undefined;
   out.copyPrev = rates(prev);
   out.copyMoved = rates(moved);
   return out;
@@ -933,8 +937,9 @@ function mixLogits(
   value: number,
   rate: number,
 ): void {
+  const r = Math.min(rate, 1 - 1e-6); // a hand-built rate of 1 must not give log 0
   for (let v = 0; v < logf.length; v++) {
-    out[off + v] = Math.log((1 - rate) * Math.exp(logf[v]) + (v === value ? rate : 0));
+    out[off + v] = Math.log((1 - r) * Math.exp(logf[v]) + (v === value ? r : 0));
   }
 }
 
