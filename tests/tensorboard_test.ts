@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { init, tree } from "@jax-js/jax";
+import { listCheckpoints } from "../lib/model/checkpoint.ts";
+import { type MetricsRecord, MetricsSink, readJsonl, train } from "../lib/train/mod.ts";
+import { data, runConfig } from "./support/train_fixture.ts";
 import {
   crc32c,
   frameRecord,
@@ -112,6 +116,118 @@ Deno.test("fresh: a corrupt older event file is replaced, not read", async () =>
     assert.deepEqual(names.length, 1);
     assert.ok(names[0].endsWith(".new"));
     assert.ok(!w.disabled);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- every training run writes its metrics.jsonl scalars to an event file beside it
+
+/** Every scalar of a run's metrics.jsonl as tensorboard should hold it: tag -> [step, float32][]. */
+async function jsonlScalars(dir: string): Promise<Record<string, [number, number][]>> {
+  const want: Record<string, [number, number][]> = {};
+  for (const r of await readJsonl(`${dir}/metrics.jsonl`)) {
+    for (const [tag, v] of recordScalars(r)) {
+      (want[tag] ??= []).push([Number(r.step), Math.fround(v)]);
+    }
+  }
+  return want;
+}
+
+/** The event files of a run directory. */
+function eventFiles(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("events.out.tfevents."))
+    .map((e) => e.name);
+}
+
+/** Asserts tensorboard's reader returns exactly the scalars of the run's metrics.jsonl. */
+async function assertEventsEqualJsonl(dir: string): Promise<number> {
+  assert.equal(eventFiles(dir).length, 1, `one event file in ${dir}`);
+  const got = await readWithTensorboard(dir);
+  const want = await jsonlScalars(dir);
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+  let n = 0;
+  for (const [tag, pts] of Object.entries(want)) {
+    assert.deepEqual(got[tag], pts, tag);
+    n += pts.length;
+  }
+  return n;
+}
+
+const trainOpts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "a smoke run, then interrupted past its checkpoint, event file torn, resumed: " +
+    "tensorboard's reader returns every scalar of metrics.jsonl" +
+    (TB ? "" : " (ignored: python3 lacks the tensorboard package; deno task setup --tensorboard)"),
+  ignore: !TB,
+  ...trainOpts,
+  fn: async () => {
+    await init("wasm");
+    const dir = await Deno.makeTempDir();
+    try {
+      const cfg = runConfig({ steps: 16, log_every: 4, eval_every: 8, ckpt_every: 8 });
+      const a = await train(cfg, { ...data(), runDir: dir, stopAtStep: 12 });
+      tree.dispose(a.params);
+      const n = await assertEventsEqualJsonl(dir);
+      const tags = Object.keys(await jsonlScalars(dir));
+      for (
+        const t of [
+          "train/loss",
+          "train/lr",
+          "train/grad_norm",
+          "train/mask_rate",
+          "train/ms_per_step",
+          "val/loss",
+          "val/val_elbo",
+          "val/loss_heads/obj",
+        ]
+      ) assert.ok(tags.includes(t), `${t} among ${tags.join(", ")}`);
+      assert.ok(n > 50, `only ${n} scalars`);
+      // A crash after step 12 was logged but before its checkpoint: drop the step-12 checkpoint,
+      // so the resume starts at 8 and must discard the logged step 12 from both files.
+      const cks = await listCheckpoints(dir);
+      assert.deepEqual(cks.map((c) => c.step), [8, 12]);
+      await Deno.remove(cks[1].dir, { recursive: true });
+      const before = await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`);
+      assert.ok(before.some((x) => x.kind === "train" && x.step === 12));
+      // ...and a torn event file (half its bytes): it must neither stop training nor survive.
+      const ev = `${dir}/${eventFiles(dir)[0]}`;
+      const bytes = await Deno.readFile(ev);
+      await Deno.writeFile(ev, bytes.subarray(0, bytes.length >> 1));
+      const b = await train(cfg, { ...data(), runDir: dir, resume: true });
+      assert.equal(b.startStep, 8);
+      tree.dispose(b.params);
+      const recs = await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`);
+      assert.deepEqual(recs.filter((x) => x.kind === "train").map((x) => x.step), [4, 8, 12, 16]);
+      await assertEventsEqualJsonl(dir);
+      // The final evaluation (lib/experiment/ablate.ts): eval/<metric> at the last step, in both.
+      const sink = new MetricsSink(`${dir}/metrics.jsonl`);
+      await sink.setEval(16, { "obs.cell_acc": 0.5, nll: NaN });
+      await sink.setEval(16, { "obs.cell_acc": 0.625, nll: 1.25 }); // re-evaluated: replaces
+      const evals = (await readJsonl(`${dir}/metrics.jsonl`)).filter((x) => x.kind === "eval");
+      assert.deepEqual(evals, [{ kind: "eval", step: 16, "obs.cell_acc": 0.625, nll: 1.25 }]);
+      await assertEventsEqualJsonl(dir);
+      const got = await readWithTensorboard(dir);
+      assert.deepEqual(got["eval/obs.cell_acc"], [[16, 0.625]]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("MetricsSink: a NaN metric is null in metrics.jsonl and no scalar; names step/kind refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sink = new MetricsSink(`${dir}/metrics.jsonl`, { tensorboard: false });
+    await sink.reset();
+    await sink.append([{ kind: "train", step: 1, loss: 2 }]);
+    await sink.setEval(1, { acc: NaN, nll: 0.5 });
+    const recs = await readJsonl(`${dir}/metrics.jsonl`);
+    assert.deepEqual(recs[1], { kind: "eval", step: 1, acc: null, nll: 0.5 });
+    assert.deepEqual(recordScalars(recs[1]), [["eval/nll", 0.5]]);
+    assert.deepEqual(eventFiles(dir), [], "tensorboard: false writes no event file");
+    await assert.rejects(() => sink.setEval(1, { step: 3 }), /may not be named 'step'/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -19,6 +19,7 @@ import type { Config } from "./schema.ts";
 import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
+import { MetricsSink } from "../train/log.ts";
 import { paramsToHost } from "../model/transformer.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
 import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
@@ -149,6 +150,8 @@ async function runOne(
         await finetuneAndEvaluate(cfg, host, metrics, { runDir: dir, dataRoot }),
       );
     }
+    // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
+    await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
     writeFileAtomic(
       resultPath,
       JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics }, null, 1) + "\n",
