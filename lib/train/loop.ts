@@ -17,9 +17,9 @@
  * @module
  */
 
-import type { Batch, Mask } from "../data/types.ts";
-import { fillWindows } from "../masking/core.ts";
-import { fixedTFill } from "../masking/any_order.ts";
+import { ATTRS, type Batch, CELLS, type Mask } from "../data/types.ts";
+import { allocMask, fillWindows } from "../masking/core.ts";
+import { hideAllSlotsAt } from "../masking/any_order.ts";
 import { applyEvalMask } from "../masking/eval.ts";
 import { Rng } from "../masking/prng.ts";
 import { elboSlots, newTally, scoreBatch, summarize as summarizeTally } from "../eval/metrics.ts";
@@ -245,8 +245,9 @@ interface HostMicro {
 
 /**
  * Mask probabilities t of the common validation objective: the midpoints of four equal strata
- * of (0, 1], so the 1/t-weighted sum is a midpoint-rule estimate of the any-order ELBO integral
- * over t. The smallest t (1/8) leaves almost no window without a hidden slot, so the
+ * of (0, 1]. Window b of validation batch i is masked at t = VAL_ELBO_TS[(b + i) % 4], so one
+ * forward pass per batch gives a stratified (midpoint-rule) estimate of the any-order ELBO
+ * integral over t. The smallest t (1/8) leaves almost no window without a hidden slot, so the
  * at-least-one rule of lib/masking barely touches the estimate.
  */
 export const VAL_ELBO_TS: readonly number[] = [0.125, 0.375, 0.625, 0.875];
@@ -260,11 +261,22 @@ export const VAL_COMMON_SEED = 15_006;
 /** Tag of the common validation ELBO mask streams. */
 const VAL_ELBO_TAG = 0x56454c42;
 
-/** Inputs of a fixed validation problem scored from the logits (next frame, next action). */
-interface LogitProblem {
+/** A fixed validation problem scored from the logits: the batch, its mask and encoded input. */
+export interface LogitProblem {
+  /** The validation batch. */
   batch: Batch;
+  /** Hidden slots (the input's [MASK]s and the scored targets). */
   mask: Mask;
+  /** `batch` with `mask` applied, encoded for the engine. */
   inputs: HostInputs;
+}
+
+/** A validation batch masked for the ELBO, one t per window ({@link VAL_ELBO_TS}). */
+export interface ElboProblem extends LogitProblem {
+  /** t of every window (row) of the batch. */
+  rowT: Float64Array;
+  /** `mask` split by t: the scored slots of the windows masked at each t. */
+  parts: { t: number; mask: Mask }[];
 }
 
 /**
@@ -272,8 +284,8 @@ interface LogitProblem {
  * {@link commonValidation}: they depend only on the batches and {@link VAL_COMMON_SEED}.
  */
 export interface CommonValidation {
-  /** One masked batch per (validation batch, t of {@link VAL_ELBO_TS}). */
-  elbo: (LogitProblem & { t: number })[];
+  /** The validation batches masked for the ELBO. */
+  elbo: ElboProblem[];
   /** Slots the ELBO scores over the validation batches (lib/eval/metrics.ts `elboSlots`). */
   slots: number;
   /** lib/masking/eval.ts `next_frame` masks of the validation batches. */
@@ -285,11 +297,12 @@ export interface CommonValidation {
 /** The shared validation figures of one parameter state. */
 export interface CommonScores {
   /**
-   * Any-order ELBO in nats per slot, defined as lib/eval/metrics.ts `evaluateElbo` defines it:
-   * for each t of {@link VAL_ELBO_TS}, every slot (cell, direction, action) of every valid
-   * frame is hidden with probability t and the -log p summed over the hidden slots it scores
-   * (every cell attribute and direction, actions that are real decisions) is weighted by 1/t;
-   * the mean over t, divided by the slots it can score (`elboSlots`).
+   * Any-order ELBO in nats per slot, scored as lib/eval/metrics.ts `evaluateElbo` scores it:
+   * every slot (cell, direction, action) of a window's valid frames is hidden with the
+   * window's probability t (strata of {@link VAL_ELBO_TS}), the -log p summed over the hidden
+   * slots it scores (every cell attribute and direction, actions that are real decisions) is
+   * weighted by 1/t, and the sum over windows is divided by the slots it can score
+   * (`elboSlots`).
    */
   val_elbo: number;
   /** Next-frame cell accuracy (lib/eval/metrics.ts `cell_acc` under the `next_frame` mask). */
@@ -305,10 +318,25 @@ export function commonValidation(model: ModelConfig, batches: Batch[]): CommonVa
   const cv: CommonValidation = { elbo: [], slots: 0, nextFrame: [], nextAction: [] };
   batches.forEach((batch, i) => {
     cv.slots += elboSlots(batch);
-    VAL_ELBO_TS.forEach((t, j) => {
-      const mask = fillWindows(batch, fixedTFill(t), new Rng(VAL_COMMON_SEED, VAL_ELBO_TAG, i, j));
-      cv.elbo.push({ batch, mask, inputs: encodeInputs(model, batch, mask), t });
+    const nT = VAL_ELBO_TS.length;
+    const rowT = Float64Array.from({ length: batch.B }, (_, b) => VAL_ELBO_TS[(b + i) % nT]);
+    const mask = fillWindows(
+      batch,
+      (bt, b, m, rng) => hideAllSlotsAt(bt, b, m, rng, rowT[b]),
+      new Rng(VAL_COMMON_SEED, VAL_ELBO_TAG, i),
+    );
+    const per = batch.K * CELLS * ATTRS;
+    const parts = VAL_ELBO_TS.map((t) => {
+      const m = allocMask(batch.B, batch.K);
+      for (let b = 0; b < batch.B; b++) {
+        if (rowT[b] !== t) continue;
+        m.cells.set(mask.cells.subarray(b * per, (b + 1) * per), b * per);
+        m.dirs.set(mask.dirs.subarray(b * batch.K, (b + 1) * batch.K), b * batch.K);
+        m.actions.set(mask.actions.subarray(b * batch.K, (b + 1) * batch.K), b * batch.K);
+      }
+      return { t, mask: m };
     });
+    cv.elbo.push({ batch, mask, inputs: encodeInputs(model, batch, mask), rowT, parts });
     const problem = (kind: "next_frame" | "next_action"): LogitProblem => {
       const mask = applyEvalMask(batch, { kind }, { seed: VAL_COMMON_SEED, batchIndex: i });
       return { batch, mask, inputs: encodeInputs(model, batch, mask) };
@@ -329,19 +357,15 @@ export async function scoreCommonValidation(
   engine: TrainEngine,
   cv: CommonValidation,
 ): Promise<CommonScores> {
-  const byT = new Map<number, number>();
-  for (const p of cv.elbo) {
-    const t = newTally();
-    scoreBatch(
-      p.batch,
-      p.mask,
-      splitLogits(p.batch.B, p.batch.K, await engine.logits(p.inputs)),
-      t,
-    );
-    byT.set(p.t, (byT.get(p.t) ?? 0) + t.nll / p.t);
-  }
   let elbo = 0;
-  for (const v of byT.values()) elbo += v;
+  for (const p of cv.elbo) {
+    const logits = splitLogits(p.batch.B, p.batch.K, await engine.logits(p.inputs));
+    for (const part of p.parts) {
+      const t = newTally();
+      scoreBatch(p.batch, part.mask, logits, t);
+      elbo += t.nll / part.t;
+    }
+  }
   const tally = async (problems: LogitProblem[]) => {
     const t = newTally();
     for (const p of problems) {
@@ -352,7 +376,7 @@ export async function scoreCommonValidation(
   };
   const nf = await tally(cv.nextFrame), na = await tally(cv.nextAction);
   return {
-    val_elbo: byT.size ? elbo / byT.size / Math.max(1, cv.slots) : NaN,
+    val_elbo: cv.elbo.length ? elbo / Math.max(1, cv.slots) : NaN,
     next_frame_cell_acc: nf.cell_acc,
     next_frame_changed_acc: nf.changed_cell_acc,
     next_action_acc: na.action_acc,
