@@ -1,5 +1,5 @@
 /**
- * `deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--quiet-if-ready] [--check]`
+ * `deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--quiet-if-ready] [--check]`
  *
  * Makes the machine ready for the workspace, idempotently (fast when all is
  * present; `deno task test` runs it first):
@@ -16,7 +16,9 @@
  * 3. Optional extras, each only when asked for: `--chromium` (headless
  *    screenshots of rendered notebooks), `--lavapipe` (software Vulkan for
  *    WebGPU tests), `--torch` (PyTorch + OpenBLAS reference benchmark),
- *    `--numpy`.
+ *    `--numpy`, `--tensorboard` (the Python `tensorboard` package, whose
+ *    reader tests/tensorboard_test.ts checks the event files with; installed
+ *    with pip for the `python3` on PATH, `--user` when not root).
  *
  * Prints each action. Exit code 0 when everything asked for is present, 1
  * when something is missing and could not be installed here.
@@ -47,6 +49,8 @@ export interface Requirement {
   found?: () => string;
   /** Other ways to get it (e.g. without root), shown when it is missing. */
   otherWays?: string;
+  /** Python packages installed with pip for the `python3` on PATH, instead of apt. */
+  pip?: string[];
 }
 
 /** Jupyter, always required. */
@@ -97,7 +101,24 @@ export const EXTRAS: Record<string, Requirement> = {
     pythonModules: ["torch"],
   },
   numpy: { name: "NumPy", apt: ["python3-numpy"], pythonModules: ["numpy"] },
+  tensorboard: {
+    name: "TensorBoard (Python package; tests read the event files with its reader)",
+    apt: [],
+    pip: ["tensorboard"],
+    // The python3 on PATH: the one the tests run (not necessarily the system python).
+    present: () => run("python3", ["-c", "import tensorboard"], { quiet: true }),
+  },
 };
+
+/** The command to run to install Python `packages` with pip (`--user` unless root). */
+export function pipCommand(packages: string[], root: boolean): string {
+  return `python3 -m pip install ${root ? "" : "--user "}${packages.join(" ")}`;
+}
+
+/** The install command of a requirement: pip or apt. */
+function installCommand(r: Requirement, root: boolean): string {
+  return r.pip ? pipCommand(r.pip, root) : aptCommand(r.apt, root);
+}
 
 /** The command to run to install `packages` with apt (with sudo unless root). */
 export function aptCommand(packages: string[], root: boolean): string {
@@ -181,6 +202,16 @@ let aptUpdated = false;
 export function ensure(r: Requirement, log: (s: string) => void): boolean {
   if (isPresent(r)) return true;
   const root = isRoot();
+  if (r.pip) {
+    log(`installing ${r.name}: ${pipCommand(r.pip, root)}`);
+    const args = ["-m", "pip", "install", ...(root ? [] : ["--user"]), ...r.pip];
+    if (!run("python3", args) || !isPresent(r)) {
+      log(`could not install ${r.name}; try: ${pipCommand(r.pip, root)}`);
+      log("  (a python3 marked externally managed needs a virtual environment first)");
+      return false;
+    }
+    return true;
+  }
   if (!isDebian() || !root) {
     log(`missing: ${r.name}.`);
     if (isDebian()) log(`  run: ${aptCommand(r.apt, root)}`);
@@ -224,6 +255,7 @@ export function main(args: string[]): number {
       lavapipe: { type: "boolean" },
       torch: { type: "boolean" },
       numpy: { type: "boolean" },
+      tensorboard: { type: "boolean" },
       all: { type: "boolean" },
       "quiet-if-ready": { type: "boolean" },
       check: { type: "boolean" },
@@ -232,7 +264,7 @@ export function main(args: string[]): number {
   });
   if (values.help) {
     console.log(
-      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--all] [--quiet-if-ready] [--check]\n" +
+      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--all] [--quiet-if-ready] [--check]\n" +
         "Installs Jupyter and OpenBLAS (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
         "--check: report only, install nothing.",
     );
@@ -252,7 +284,7 @@ export function main(args: string[]): number {
     if (values.check) {
       const present = isPresent(r);
       log(`${present ? "ok" : "missing"}: ${present ? shown(r) : r.name}`);
-      if (!present) log(`  install: ${aptCommand(r.apt, isRoot())}`);
+      if (!present) log(`  install: ${installCommand(r, isRoot())}`);
       if (!present && r.otherWays) log(`  ${r.otherWays}`);
       ok &&= present;
       continue;

@@ -3,6 +3,7 @@ import { init, tree } from "@jax-js/jax";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { type MetricsRecord, MetricsSink, readJsonl, train } from "../lib/train/mod.ts";
 import { data, runConfig } from "./support/train_fixture.ts";
+import { EXTRAS, pipCommand } from "../cli/setup.ts";
 import {
   crc32c,
   frameRecord,
@@ -231,4 +232,24 @@ Deno.test("MetricsSink: a NaN metric is null in metrics.jsonl and no scalar; nam
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("setup --tensorboard: pip for the python3 on PATH, --user unless root; --check reports it", async () => {
+  assert.equal(pipCommand(["tensorboard"], true), "python3 -m pip install tensorboard");
+  assert.equal(pipCommand(["tensorboard"], false), "python3 -m pip install --user tensorboard");
+  assert.deepEqual(EXTRAS.tensorboard.pip, ["tensorboard"]);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/setup.ts", import.meta.url).pathname,
+      "--check",
+      "--tensorboard",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (TB) assert.match(text, /setup: ok: TensorBoard/);
+  else assert.match(text, /setup: missing: TensorBoard[^\n]*\n\s+install: python3 -m pip install/);
 });
