@@ -6,7 +6,8 @@
  *
  * With `--device blas` it profiles the blas device instead (lib/model/native.ts):
  * milliseconds per step in the large matmuls, in each loop split over threads
- * (attention, SwiGLU) and in the rest (embedding, norms, loss, AdamW on the host).
+ * (attention, SwiGLU) and in the rest (embedding, norms, loss, AdamW on the host),
+ * and the process CPU time per step (all threads).
  *
  * @jax-js/jax runs every compiled wasm kernel on its Web Workers, one kernel at a
  * time. This script wraps the global `Worker` before the engine loads, times each
@@ -94,17 +95,24 @@ if (arg("device", "wasm") === "blas") {
   batch.frameValid.fill(1);
   const mask = tr.syntheticMask(batch, 0.3, 0);
   const hostIn = tf.encodeInputs(cfg, batch, mask), hostT = tr.encodeTargets(batch, mask, "mean");
-  let wall = 0;
+  const { default: process } = await import("node:process");
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  let wall = 0, cpu = 0;
   for (let s = 0; s < steps + 2; s++) {
     if (s === 2) { // the first two steps allocate buffers and warm up V8
       for (const k of Object.keys(prof)) delete prof[k];
       wall = 0;
+      cpu = 0;
     }
-    const t0 = performance.now();
+    const t0 = performance.now(), c0 = cpuMs();
     for (const x of Object.values(g)) x.fill(0);
     await net.run(p, hostIn, hostT, g);
     tr.adamwUpdateHost(tr.BENCH_OPTIM, p, g, m, v, s);
     wall += performance.now() - t0;
+    cpu += cpuMs() - c0;
   }
   const measured = Object.values(prof).reduce((a, b) => a + b, 0);
   const rows = [...Object.entries(prof), [
@@ -129,6 +137,8 @@ if (arg("device", "wasm") === "blas") {
     seq: tf.seqLen(cfg),
     steps,
     ms_per_step: +(wall / steps).toFixed(1),
+    // process CPU time (all threads): the steadier figure when other processes share the cores
+    cpu_ms_per_step: +(cpu / steps).toFixed(1),
   }));
   net.dispose();
   Deno.exit(0);

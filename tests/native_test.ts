@@ -10,6 +10,7 @@ import { defaultDevice, init, tree, valueAndGrad } from "@jax-js/jax";
 import { hasBlas } from "../lib/model/blas.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import { makeBestPredictor, makeNativePredictor } from "../lib/model/native_predict.ts";
+import { fexp } from "../lib/model/native_kernels.ts";
 import {
   decodeIterative,
   decodeIterativeWith,
@@ -525,3 +526,14 @@ Deno.test(
     }
   },
 );
+
+Deno.test("fexp: float32-accurate exp on [-88, 88], clamped outside, NaN stays NaN", () => {
+  let worst = 0;
+  for (let x = -88; x <= 88; x += 0.001953125 * 7) {
+    worst = Math.max(worst, Math.abs(fexp(x) / Math.exp(x) - 1));
+  }
+  assert.ok(worst < 1e-8, `max relative error ${worst}`);
+  assert.ok(fexp(-1e9) > 0 && fexp(-1e9) <= Math.exp(-88) * (1 + 1e-8), "below -88: e^-88");
+  assert.ok(Math.abs(fexp(1e9) / Math.exp(88) - 1) < 1e-8, "above 88: e^88");
+  assert.ok(Number.isNaN(fexp(NaN)));
+});
