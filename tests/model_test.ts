@@ -22,6 +22,7 @@ import {
   saveCheckpoint,
 } from "../lib/model/checkpoint.ts";
 import { selectDevice } from "../lib/model/device.ts";
+import { applyOverrides, ConfigError, parseConfigText, SCHEMA } from "../lib/experiment/mod.ts";
 import { syntheticBatch } from "../lib/train/synthetic.ts";
 import { CELLS, type Logits, type Mask } from "../lib/data/types.ts";
 
@@ -311,17 +312,31 @@ Deno.test({
 
 Deno.test("device selection errors are clear", async () => {
   await assertRejects(() => selectDevice("cuda"), Error, "unknown device");
-  await assertRejects(
-    () => selectDevice("wasm", "fp16"),
-    Error,
-    "fp16 is not supported on the CPU devices",
-  );
-  await assertRejects(
-    () => selectDevice("blas", "fp16"),
-    Error,
-    "not supported on the CPU devices",
-  );
-  await assertRejects(() => selectDevice("wasm", "bf16"), Error, "unknown precision");
+});
+
+Deno.test("train.precision is gone: a config or --set that still sets it is told why", () => {
+  const train = SCHEMA.kind === "object" ? SCHEMA.fields.train : null;
+  assert(train?.kind === "object" && !("precision" in train.fields), "precision in the schema");
+  const cfg = parseConfigText("name: x\n", "new.yaml");
+  assert(!("precision" in cfg.train), "precision in a resolved config");
+  const messages = [
+    () => parseConfigText("name: x\ntrain:\n  precision: fp16\n", "old.yaml"),
+    () => applyOverrides(cfg, ["train.precision=fp32"]),
+  ].map((f) => {
+    try {
+      f();
+    } catch (e) {
+      assert(e instanceof ConfigError, String(e));
+      return e.message;
+    }
+    return "accepted";
+  });
+  assert.match(messages[0], /^old\.yaml:3:3: train\.precision: was removed: /);
+  assert.match(messages[1], /^--set train\.precision=fp32: train\.precision: was removed: /);
+  for (const m of messages) {
+    assert.match(m, /training computes in fp32 on every device/);
+    assert.match(m, /shader-f16 .*loss scaling/);
+  }
 });
 
 Deno.test("multiHotHost: -1 selects no row (nn.oneHot(-1) of jax-js 0.1.25 gives all ones), repeats add", () => {

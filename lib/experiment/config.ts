@@ -30,6 +30,7 @@ import {
   describeNode,
   modelDims,
   PROFILE_NAMES,
+  REMOVED_KEYS,
   SCHEMA,
   schemaDefault,
   type SchemaNode,
@@ -389,7 +390,8 @@ function check(v: unknown, node: SchemaNode, path: string[], ctx: Ctx, fill: boo
       const keys = Object.keys(node.fields);
       for (const k of Object.keys(v)) {
         if (!Object.hasOwn(node.fields, k)) {
-          issue(ctx, [...path, k], `unknown key${didYouMean(k, keys, path)}`, "key");
+          const removed = REMOVED_KEYS[[...path, k].join(".")];
+          issue(ctx, [...path, k], removed ?? `unknown key${didYouMean(k, keys, path)}`, "key");
         }
       }
       for (const k of keys) {
@@ -457,10 +459,14 @@ function checkPath(path: string[], loc: SourceLoc, shown: string): SchemaNode {
       node = node.item;
     } else if (node.kind === "object") {
       const pre = path.slice(0, i);
+      const removed = REMOVED_KEYS[[...pre, seg].join(".")];
       fail(
         loc,
         path.join("."),
-        `unknown key '${[...pre, seg].join(".")}'${didYouMean(seg, Object.keys(node.fields), pre)}`,
+        removed ??
+          `unknown key '${[...pre, seg].join(".")}'${
+            didYouMean(seg, Object.keys(node.fields), pre)
+          }`,
       );
     } else {
       fail(

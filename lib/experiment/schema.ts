@@ -155,8 +155,6 @@ export function modelDims(
 export interface TrainConfig {
   /** Training device: auto (blas if OpenBLAS loads, else wasm), blas (CPU, OpenBLAS), wasm (CPU, @jax-js/jax) or webgpu. */
   device: "auto" | "blas" | "wasm" | "webgpu";
-  /** Parameter/activation precision. */
-  precision: "fp32" | "fp16";
   /** Windows per micro-batch. */
   batch_size: number;
   /** Micro-batches per optimizer step. */
@@ -391,7 +389,6 @@ export const SCHEMA: SchemaNode = obj({
   }),
   train: obj({
     device: en(["auto", "blas", "wasm", "webgpu"], "auto"),
-    precision: en(["fp32", "fp16"], "fp32"),
     batch_size: int(32, 1),
     grad_accum: int(1, 1),
     steps: int(2000, 1),
@@ -431,6 +428,17 @@ export const SCHEMA: SchemaNode = obj({
     finetune_steps: int(100, 0),
   }),
 });
+
+/**
+ * Keys that were removed, each with why: a config (or `--set`) that still sets one gets this
+ * message instead of "unknown key".
+ */
+export const REMOVED_KEYS: Readonly<Record<string, string>> = {
+  "train.precision": "was removed: training computes in fp32 on every device (the blas and wasm " +
+    "CPU devices have no fp16 arithmetic; fp16 on webgpu would need shader-f16 kernels, fp32 " +
+    "master weights and loss scaling, which nothing here implements or could measure without a " +
+    "GPU); delete it",
+};
 
 /** Keys the loader handles itself (allowed at the top level of a file, absent from a Config). */
 export const LOADER_KEYS = ["extends", "profiles"] as const;

@@ -1,8 +1,9 @@
 /**
  * Device selection: `blas` (CPU training through OpenBLAS, lib/model/native.ts;
  * @jax-js/jax runs evaluation on wasm), `wasm` (@jax-js/jax, multi-threaded
- * through Web Workers in Deno) or `webgpu`, with clear errors when a device or
- * a precision is not available.
+ * through Web Workers in Deno) or `webgpu`, with clear errors when a device
+ * is not available. Every device trains in fp32 (`train.precision` was removed:
+ * lib/experiment/schema.ts `REMOVED_KEYS`).
  *
  * @module
  */
@@ -12,8 +13,6 @@ import { hasBlas, loadBlas } from "./blas.ts";
 
 /** Devices the training code supports. */
 export type TrainDevice = "blas" | "wasm" | "webgpu";
-/** Training precisions. */
-export type Precision = "fp32" | "fp16";
 
 /** Hint printed when no WebGPU adapter exists. */
 export const WEBGPU_HINT =
@@ -79,22 +78,14 @@ export async function hasWebGPUAdapter(): Promise<boolean> {
   }
 }
 
-/** Whether the WebGPU adapter supports `shader-f16`. */
-async function webgpuHasF16(): Promise<boolean> {
-  // deno-lint-ignore no-explicit-any
-  const adapter = await (globalThis as any).navigator?.gpu?.requestAdapter();
-  return !!adapter?.features?.has("shader-f16");
-}
-
 /**
  * Initialise a device (`auto` resolved by {@link resolveDevice}) and make
  * @jax-js/jax's default device match (wasm for `blas`); returns the device.
- * Throws a clear error when the device or the precision is unavailable.
+ * Throws a clear error when the device is unavailable.
  * `where` names the config key in errors.
  */
 export async function selectDevice(
   name: string,
-  precision: string = "fp32",
   where = "train.device",
 ): Promise<TrainDevice> {
   const device = resolveDevice(name);
@@ -107,9 +98,6 @@ export async function selectDevice(
       `${where}: unknown device '${device}'; use 'auto' (blas where OpenBLAS is installed, else wasm), ` +
         `'blas' (CPU, OpenBLAS), 'wasm' (CPU, @jax-js/jax) or 'webgpu' (GPU)`,
     );
-  }
-  if (precision !== "fp32" && precision !== "fp16") {
-    throw new Error(`train.precision: unknown precision '${precision}'; use 'fp32' or 'fp16'`);
   }
   if (device === "webgpu") {
     if (!(await hasWebGPUAdapter())) {
@@ -133,23 +121,6 @@ export async function selectDevice(
     if (!ok.includes("wasm")) {
       throw new Error(`${where}: the wasm backend of @jax-js/jax failed to start`);
     }
-  }
-  if (precision === "fp16") {
-    if (device !== "webgpu") {
-      throw new Error(
-        "train.precision: fp16 is not supported on the CPU devices (they compute in fp32 and have no " +
-          "fp16 arithmetic); use precision: fp32, or device: webgpu on a GPU with shader-f16",
-      );
-    }
-    if (!(await webgpuHasF16())) {
-      throw new Error(
-        "train.precision: fp16 needs the WebGPU 'shader-f16' feature, which this adapter lacks; use precision: fp32",
-      );
-    }
-    throw new Error(
-      "train.precision: fp16 training is not implemented yet (the adapter supports shader-f16, but the model " +
-        "keeps fp32 master weights only); use precision: fp32",
-    );
   }
   defaultDevice(device === "blas" ? "wasm" : device);
   return device;

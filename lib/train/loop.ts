@@ -60,7 +60,6 @@ import {
 /** The `train` config section (snake_case, as in the YAML). */
 export interface TrainSection {
   device: string;
-  precision: string;
   batch_size: number;
   grad_accum: number;
   steps: number;
@@ -400,7 +399,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const tc = cfg.train;
   const device = opts.skipDeviceInit
     ? resolveDevice(tc.device)
-    : await selectDevice(tc.device, tc.precision);
+    : await selectDevice(tc.device);
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;

@@ -16,7 +16,6 @@ export function runConfig(over: Partial<TrainRunConfig["train"]> = {}): TrainRun
     window: { length: K, mission_len: M },
     train: {
       device: "wasm",
-      precision: "fp32",
       batch_size: B,
       grad_accum: 1,
       steps: 40,
