@@ -410,6 +410,11 @@ Deno.test({
         x.kind === "val"
       );
       assertEquals(vals[name].map((v) => v.step), [0, 2, 4]);
+      // The best checkpoint is chosen by the shared ELBO (comparable across steps and runs)
+      // among the validations after a step (step 0 is the initialisation, never a candidate).
+      const after = vals[name].slice(1), elbos = after.map((v) => v.val_elbo!);
+      assertEquals(r.best!.loss, Math.min(...elbos));
+      assertEquals(r.best!.step, after[elbos.indexOf(Math.min(...elbos))].step);
       for (const v of vals[name]) {
         for (
           const k of [

@@ -162,7 +162,12 @@ export interface TrainResult {
   losses: number[];
   /** The step this call started from (0, or the resumed checkpoint's). */
   startStep: number;
-  /** Best validation loss and its step. */
+  /**
+   * Best validation score and its step (`checkpoints/best`): the shared validation ELBO
+   * (`val_elbo`), which measures every step and every run alike (the run's own loss does not:
+   * a scheduled run's own validation masks grow with its ratio); the own loss only where
+   * `val_elbo` is not finite.
+   */
   best: { loss: number; step: number } | null;
   /** Last validation record. */
   lastVal: MetricsRecord | null;
@@ -397,9 +402,7 @@ function valLine(v: MetricsRecord): string {
  */
 export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<TrainResult> {
   const tc = cfg.train;
-  const device = opts.skipDeviceInit
-    ? resolveDevice(tc.device)
-    : await selectDevice(tc.device);
+  const device = opts.skipDeviceInit ? resolveDevice(tc.device) : await selectDevice(tc.device);
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;
@@ -688,10 +691,11 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           opts.onLog?.(v);
           progress.message(
             `val step ${step}: ${valLine(v)}` +
-              (best ? ` (best ${best.loss.toFixed(4)} @ ${best.step})` : ""),
+              (best ? ` (best elbo ${best.loss.toFixed(4)} @ ${best.step})` : ""),
           );
-          if (!best || v.loss < best.loss) {
-            best = { loss: v.loss, step };
+          const score = Number.isFinite(v.val_elbo) ? v.val_elbo! : v.loss;
+          if (!best || score < best.loss) {
+            best = { loss: score, step };
             await saveCk(`${runDir}/checkpoints/best`);
           }
         }
