@@ -10,7 +10,6 @@ import { init, tree } from "@jax-js/jax";
 import {
   checkWandb,
   historyRows,
-  main,
   offlineEnv,
   wandbImportError,
   wandbRunPayload,
