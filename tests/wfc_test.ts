@@ -8,7 +8,7 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { Generator } from "../lib/env/rng.ts";
 import { EnvUsageError } from "../lib/env/minigrid.ts";
 import { listEnvIds, make } from "../lib/env/registry.ts";
-import { WfcEnv } from "../lib/env/envs/wfc.ts";
+import { WfcContradictionError, WfcEnv } from "../lib/env/envs/wfc.ts";
 import { patternCatalog } from "../lib/env/envs/wfc/catalog.ts";
 import { PySetOrder, pyTupleHash } from "../lib/env/envs/wfc/pyset.ts";
 import { WFC_PRESETS } from "../lib/env/envs/wfc/presets.ts";
@@ -226,4 +226,18 @@ Deno.test("solver: a wave with no compatible neighbours is a contradiction (null
   strictEqual(rng.draws, 25); // the 5 x 5 location noise was drawn, no pattern choice
   const sol = solveWave(cat, 5, 5, false, new Generator(0));
   ok(sol !== null && sol.length === 25 && sol.every((p) => p >= 0 && p < cat.count));
+});
+
+Deno.test("seeds where the reference fails fail here too, after the same draws", () => {
+  // WFCEnv(wfc_config="ObstaclesHogs3", size=7).reset(seed=1): RuntimeError (contradiction);
+  // WFCEnv(wfc_config="ObstaclesAngular", size=7).reset(seed=21): IndexError (no open region
+  // of more than one cell). State: hex(np_random.bit_generator.state["state"]["state"]) after.
+  const hogs = new WfcEnv({ wfcConfig: "ObstaclesHogs3", size: 7 });
+  throws(() => hogs.reset({ seed: 1 }), WfcContradictionError);
+  strictEqual(hogs.rng.getState().state.toString(16), "b2fffeac86c18191f0c215343b97c0e8");
+  hogs.reset({ seed: 0 }); // the same env object works again on the next seed
+  deepStrictEqual([hogs.agentPos, hogs.agentDir], [[5, 4], 2]);
+  const angular = new WfcEnv({ wfcConfig: "ObstaclesAngular", size: 7 });
+  throws(() => angular.reset({ seed: 21 }), /no connected open region of more than one cell/);
+  strictEqual(angular.rng.getState().state.toString(16), "38fc10c2eae922fb305b69b131424434");
 });
