@@ -29,6 +29,7 @@ import { fillBatch, type WindowedDataset } from "../data/tokenize.ts";
 import { applyEvalMask, type EvalMaskSpec, hideObservedCells } from "../masking/eval.ts";
 import { lastValidFrame, validFrames } from "../masking/core.ts";
 import { Rng } from "../masking/prng.ts";
+import { decodeIterativeWith } from "../model/transformer.ts";
 
 const ATTR_V = [OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB] as const;
 const ATTR_KEYS = ["obj", "color", "state"] as const;
@@ -647,100 +648,16 @@ export async function evaluateEndOfEpisode(
 /**
  * Iterative low-confidence remasking (LLaDA-style) over any one-pass {@link Predictor}: every
  * hidden slot starts as [MASK]; in each of `steps` rounds the predictor fills the still-hidden
- * slots, the most confident ones (max softmax probability) are committed to their argmax and
- * become visible inputs of the next round; round s commits ceil(remaining / (steps - s)) slots
- * per window, so the last round commits the rest. Each hidden slot gets the logits of the round
- * that committed it. The same schedule as `decodeIterative` in lib/model/transformer.ts (which is
- * bound to the jax-js parameters), usable with any device's predictor; `steps <= 1` is `predictor`.
+ * slots and the most confident ones are committed and become visible inputs of the next round
+ * (`decodeIterativeWith` of lib/model/transformer.ts, the loop every device's predictor uses).
+ * `steps = 1` returns `predictor` itself.
  */
 export function iterativePredictor(predictor: Predictor, steps: number): Predictor {
   if (!Number.isInteger(steps) || steps < 1) {
     throw new Error(`eval.decode_steps must be an integer >= 1, got ${steps}`);
   }
   if (steps === 1) return predictor;
-  const heads = [
-    { key: "obj", V: OBJ_VOCAB },
-    { key: "color", V: COLOR_VOCAB },
-    { key: "state", V: STATE_VOCAB },
-    { key: "dir", V: DIR_VOCAB },
-    { key: "action", V: ACTION_VOCAB },
-  ] as const;
-  return async (batch, mask) => {
-    const { B, K } = batch;
-    const cur: Batch = {
-      ...batch,
-      cells: batch.cells.slice(),
-      dirs: batch.dirs.slice(),
-      actions: batch.actions.slice(),
-    };
-    const hidden: Mask = {
-      cells: mask.cells.slice(),
-      dirs: mask.dirs.slice(),
-      actions: mask.actions.slice(),
-      weight: mask.weight.slice(),
-    };
-    let result: Logits | null = null;
-    for (let s = 0; s < steps; s++) {
-      const logits = await predictor(
-        { ...cur, cells: cur.cells.slice(), dirs: cur.dirs.slice(), actions: cur.actions.slice() },
-        {
-          cells: hidden.cells.slice(),
-          dirs: hidden.dirs.slice(),
-          actions: hidden.actions.slice(),
-          weight: hidden.weight,
-        },
-      );
-      if (!result) {
-        result = {
-          obj: logits.obj.slice(),
-          color: logits.color.slice(),
-          state: logits.state.slice(),
-          dir: logits.dir.slice(),
-          action: logits.action.slice(),
-        };
-      }
-      for (let b = 0; b < B; b++) {
-        const cands: { head: number; idx: number; conf: number; arg: number }[] = [];
-        for (let h = 0; h < heads.length; h++) {
-          const { key, V } = heads[h];
-          const lg = logits[key];
-          const perWin = h >= 3 ? K : K * CELLS;
-          for (let i = b * perWin; i < (b + 1) * perWin; i++) {
-            const isHidden = h < 3
-              ? hidden.cells[i * 3 + h]
-              : h === 3
-              ? hidden.dirs[i]
-              : hidden.actions[i];
-            if (!isHidden) continue;
-            let mx = -Infinity, arg = 0;
-            for (let v = 0; v < V; v++) if (lg[i * V + v] > mx) (mx = lg[i * V + v], arg = v);
-            let z = 0;
-            for (let v = 0; v < V; v++) z += Math.exp(lg[i * V + v] - mx);
-            cands.push({ head: h, idx: i, conf: 1 / z, arg });
-          }
-        }
-        if (cands.length === 0) continue;
-        const n = s === steps - 1 ? cands.length : Math.ceil(cands.length / (steps - s));
-        cands.sort((a, c) => c.conf - a.conf || a.head - c.head || a.idx - c.idx);
-        for (let j = 0; j < n; j++) {
-          const { head: h, idx: i, arg } = cands[j];
-          const { key, V } = heads[h];
-          result![key].set(logits[key].subarray(i * V, (i + 1) * V), i * V);
-          if (h < 3) {
-            cur.cells[i * 3 + h] = arg;
-            hidden.cells[i * 3 + h] = 0;
-          } else if (h === 3) {
-            cur.dirs[i] = arg;
-            hidden.dirs[i] = 0;
-          } else {
-            cur.actions[i] = arg;
-            hidden.actions[i] = 0;
-          }
-        }
-      }
-    }
-    return result!;
-  };
+  return (batch, mask) => decodeIterativeWith(predictor, batch, mask, steps);
 }
 
 // ---------------------------------------------------------------------------------------------
