@@ -15,9 +15,9 @@ import {
 
 const ENVS = ["BabyAI-Open-v0", "BabyAI-GoToObj-v0"];
 
-function fakeStudy(root: string, seeds: number[], varyData = false) {
+function fakeStudy(root: string, seeds: number[], varyData = false, baseline = "sft") {
   const variants = [
-    { name: "sft", strategy: "next_action", obs: NaN, act: 0.6, success: 0.25 },
+    { name: "sft", strategy: "next_action", obs: 0.05, act: 0.6, success: 0.25 },
     { name: "cell", strategy: "cell", obs: 0.7, act: 0.65, success: 0.5 },
     { name: "fwd_dynamics", strategy: "forward_dynamics", obs: 0.72, act: 0.2, success: 0 },
   ];
@@ -67,7 +67,7 @@ function fakeStudy(root: string, seeds: number[], varyData = false) {
     description: "a fake study",
     base: "",
     seeds: seeds.length,
-    baseline: "sft",
+    baseline,
     profile: "quick",
     variants: variants.map((v) => ({
       name: v.name,
@@ -127,5 +127,18 @@ Deno.test("report: one seed shows the Wilson interval of success rates; seeds th
   assert.equal(seedsVaryData(results), false);
   const varied = fakeStudy(join(root, "v"), [0, 1], true);
   assert.equal(seedsVaryData(varied.results), true);
+  Deno.removeSync(root, { recursive: true });
+});
+
+Deno.test("report: against a world-model baseline, an SFT variant gets Δ for action metrics only", () => {
+  const root = Deno.makeTempDirSync({ prefix: "report-test-" });
+  const { ablation, results } = fakeStudy(root, [0, 1], false, "cell");
+  const dir = join(root, "report");
+  writeStudyReport(ablation, results, dir);
+  const csv = readFileSync(join(dir, "summary.csv"), "utf8").split("\n");
+  const row = (v: string, m: string) => csv.find((l) => l.startsWith(`${v},${m},`))!.split(",");
+  assert.notEqual(row("fwd_dynamics", "next_frame.cell_acc")[6], "", "world model vs world model");
+  assert.equal(row("sft", "next_frame.cell_acc")[6], "", "SFT predicts no observations");
+  assert.notEqual(row("sft", "action_acc")[6], "");
   Deno.removeSync(root, { recursive: true });
 });

@@ -94,6 +94,19 @@ function baselineIsSft(ablation: Ablation): boolean {
 }
 
 /**
+ * The study's rule for {@link summarizeResults}: {@link diffMeaningful}, with action metrics only
+ * where the baseline or the variant is next-action SFT (neither side may be one that predicts no
+ * observations).
+ */
+function studyMeaningful(ablation: Ablation): (metric: string, variant: string) => boolean {
+  const sftBase = baselineIsSft(ablation);
+  const sftVariants = new Set(
+    ablation.variants.filter((v) => v.config.masking.strategy === "next_action").map((v) => v.name),
+  );
+  return (m, v) => diffMeaningful(m, sftBase || sftVariants.has(v));
+}
+
+/**
  * Whether the seeds of a study vary the data (the dataset, its split seed or the episode
  * counts) as well as the model: read from the runs' config.json; null when unknown.
  */
@@ -136,12 +149,13 @@ export interface SummaryRow {
 
 /**
  * Mean/CI per variant and metric, with paired differences against `baseline` (by seed) where
- * `meaningful(metric)` (default: always; reports pass {@link diffMeaningful}).
+ * `meaningful(metric, variant)` (default: always; reports pass the rule of
+ * {@link diffMeaningful}).
  */
 export function summarizeResults(
   results: RunResult[],
   baseline: string,
-  meaningful: (metric: string) => boolean = () => true,
+  meaningful: (metric: string, variant: string) => boolean = () => true,
 ): SummaryRow[] {
   const ok = results.filter((r) => r.status === "ok");
   const variants = [...new Set(results.map((r) => r.variant))];
@@ -159,7 +173,7 @@ export function summarizeResults(
         ok.filter((r) => r.variant === baseline).map((r) => [r.seed, r.metrics[m]] as const),
       );
       const paired = pairs.filter(([seed]) => Number.isFinite(base.get(seed)));
-      const d = paired.length && meaningful(m)
+      const d = paired.length && meaningful(m, v)
         ? pairedDiff(paired.map(([, x]) => x), paired.map(([seed]) => base.get(seed)!))
         : { mean: NaN, lo: NaN, hi: NaN };
       rows.push({ variant: v, metric: m, ...s, diff: d.mean, diff_lo: d.lo, diff_hi: d.hi });
@@ -195,7 +209,7 @@ export function writeStudyReport(
   }
   writeFileAtomic(join(dir, "results.jsonl"), lines.join("\n") + "\n");
   const sft = baselineIsSft(ablation);
-  const rows = summarizeResults(results, ablation.baseline, (m) => diffMeaningful(m, sft));
+  const rows = summarizeResults(results, ablation.baseline, studyMeaningful(ablation));
   const csv = ["variant,metric,mean,ci_lo,ci_hi,n,diff_vs_baseline,diff_lo,diff_hi"];
   for (const r of rows) {
     csv.push(
@@ -234,7 +248,7 @@ export function writeStudyReport(
     "95% interval over the closed-loop episodes (ʷ). Δ = paired difference against the baseline " +
     "[95% CI over seeds], only where it means something (not for the baselines' own rows, which " +
     "are the same for every variant, nor for the validation loss, which is each variant's own " +
-    "objective).",
+    "objective; only action metrics when either side is next-action SFT).",
     "",
     `| metric | ${variants.join(" | ")} |`,
     `|---|${variants.map(() => "---:").join("|")}|`,
@@ -273,7 +287,7 @@ export function writeStudyReport(
  */
 export function studySections(ablation: Ablation, results: RunResult[]): PageSection[] {
   const sft = baselineIsSft(ablation);
-  const rows = summarizeResults(results, ablation.baseline, (m) => diffMeaningful(m, sft));
+  const rows = summarizeResults(results, ablation.baseline, studyMeaningful(ablation));
   const variants = [...new Set(results.map((r) => r.variant))];
   const get = (v: string, m: string) => rows.find((r) => r.variant === v && r.metric === m);
   const seeds = [...new Set(results.map((r) => r.seed))].sort((a, b) => a - b);
