@@ -21,15 +21,14 @@ import {
   stripOutputs,
   toolchainProblem,
 } from "../lib/viz/notebook.ts";
+import { writeFileAtomic } from "../lib/util/fs.ts";
 
 async function strip(files: string[]): Promise<number> {
   const paths = files.length ? files : listNotebooks();
   for (const p of paths) {
     const nb = readNotebook(p);
     if (outputProblems(nb).length === 0) continue;
-    const tmp = `${p}.${Deno.pid}.tmp`;
-    await Deno.writeTextFile(tmp, notebookJson(stripOutputs(nb)));
-    await Deno.rename(tmp, p);
+    await writeFileAtomic(p, notebookJson(stripOutputs(nb)));
     console.log(`notebook: stripped ${p}`);
   }
   return 0;

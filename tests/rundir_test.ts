@@ -13,7 +13,6 @@ import {
   readMetrics,
   resolveConfig,
   runTimestamp,
-  writeFileAtomic,
 } from "../lib/experiment/mod.ts";
 
 const CELL = decodeURIComponent(
@@ -91,19 +90,6 @@ Deno.test("findRunDir finds the newest run of a config by hash, and only that co
     assert.equal(findRunDir(a, root), neu.path);
     assert.deepEqual(findRunDirs(a.name, configHash(a), root), [neu.path, old.path]);
     assert.equal(findRunDirs(b.name, configHash(b), root).length, 1);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
-});
-
-Deno.test("writeFileAtomic replaces whole files and creates folders", () => {
-  const root = Deno.makeTempDirSync({ prefix: "h3runs_" });
-  try {
-    const p = join(root, "x", "y", "f.txt");
-    writeFileAtomic(p, "one");
-    writeFileAtomic(p, "two");
-    assert.equal(Deno.readTextFileSync(p), "two");
-    assert.deepEqual([...Deno.readDirSync(join(root, "x", "y"))].map((e) => e.name), ["f.txt"]);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { writeFileAtomic } from "../util/fs.ts";
+
 /** The dtypes this module reads and writes. */
 export type NpyDtype = "uint8" | "int32" | "int64" | "float32" | "float64" | "bool";
 
@@ -301,32 +303,6 @@ export async function readNpy(path: string): Promise<NpyArray> {
     throw new Error(`npy: ${path}: cannot read: ${(e as Error).message}`);
   }
   return decodeNpy(bytes, path);
-}
-
-/**
- * Write bytes to `path` atomically: a temporary file in the same directory is
- * written and synced, then renamed over `path`. A crash leaves either the old
- * file or the new one, never a half-written one (leftover `*.tmp-*` files are
- * ignored by readers and removed by the store).
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      await Deno.remove(tmp);
-    } catch { /* already gone */ }
-    throw new Error(`write ${path}: ${(e as Error).message}`);
-  }
 }
 
 /** Encode and write an array to a `.npy` file atomically (temp file + rename). */

@@ -41,8 +41,8 @@ import {
   npyItemSize,
   parseNpyHeader,
   shapeSize,
-  writeFileAtomic,
 } from "./npy.ts";
+import { isTempFileName, writeFileAtomic } from "../util/fs.ts";
 import { SPLIT_RULE, type SplitName, SPLITS } from "./split.ts";
 
 /** Format name written in every manifest. */
@@ -403,7 +403,7 @@ export function checkEpisodes(ep: Episodes, where: string, numEnvs?: number): st
 async function removeTempFiles(dir: string): Promise<void> {
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.includes(".tmp-")) {
+      if (e.isFile && isTempFileName(e.name)) {
         await Deno.remove(`${dir}/${e.name}`).catch(() => {});
       }
     }

@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { type Ablation, configHash, loadAblation } from "./config.ts";
 import type { Config } from "./schema.ts";
-import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
+import { REPO_ROOT } from "./rundir.ts";
+import { writeFileAtomicSync } from "../util/fs.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
 import { MetricsSink } from "../train/log.ts";
@@ -134,7 +135,7 @@ async function runOne(
   try {
     if (opts.force && existsSync(dir)) Deno.removeSync(dir, { recursive: true });
     Deno.mkdirSync(dir, { recursive: true });
-    writeFileAtomic(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
+    writeFileAtomicSync(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
     await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
     const res = await runTraining(cfg, { runDir: dir, resume: true, dataRoot, progress: false });
     const predictor = await makeBestPredictor(res.params, res.modelConfig, {
@@ -152,7 +153,7 @@ async function runOne(
     }
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
-    writeFileAtomic(
+    writeFileAtomicSync(
       resultPath,
       JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics }, null, 1) + "\n",
     );

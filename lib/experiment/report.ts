@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Ablation } from "./config.ts";
 import type { RunResult } from "./ablate.ts";
 import { meanCi95, pairedDiff } from "./stats.ts";
-import { writeFileAtomic } from "./rundir.ts";
+import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
 import { barFigure, type Figure, lineFigure } from "../viz/plotly.ts";
 import { pageHtml, type PageSection } from "../viz/html.ts";
 

@@ -13,6 +13,7 @@ import { Document, isScalar, visit } from "yaml";
 import { type Config, configHash } from "./config.ts";
 import { type BlasInfo, blasInfo, loadBlas } from "../model/blas.ts";
 import { resolveDevice } from "../model/device.ts";
+import { writeFileAtomicSync } from "../util/fs.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -20,22 +21,6 @@ export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.met
 
 /** The default runs root: `<repo>/runs`. */
 export const DEFAULT_RUNS_DIR: string = join(REPO_ROOT, "runs");
-
-/** Writes `text` to `path` atomically (temp file in the same folder, then rename). */
-export function writeFileAtomic(path: string, text: string | Uint8Array): void {
-  Deno.mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    if (typeof text === "string") Deno.writeTextFileSync(tmp, text);
-    else Deno.writeFileSync(tmp, text);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* already gone */ }
-    throw e;
-  }
-}
 
 /** The environment a run was made in (written to `env.json`). */
 export interface EnvRecord {
@@ -188,14 +173,14 @@ export function createRunDir(cfg: Config, opts: CreateRunOptions = {}): RunDir {
       path = `${base}-${i}`;
     }
   }
-  writeFileAtomic(join(path, "config.yaml"), configYaml(cfg));
-  writeFileAtomic(join(path, "config.hash"), hash + "\n");
-  writeFileAtomic(
+  writeFileAtomicSync(join(path, "config.yaml"), configYaml(cfg));
+  writeFileAtomicSync(join(path, "config.hash"), hash + "\n");
+  writeFileAtomicSync(
     join(path, "env.json"),
     JSON.stringify({ ...envRecord(cfg, time), config_hash: hash, ...opts.extraEnv }, null, 2) +
       "\n",
   );
-  writeFileAtomic(join(path, "metrics.jsonl"), "");
+  writeFileAtomicSync(join(path, "metrics.jsonl"), "");
   return { path, experiment, hash, config: cfg, metricsPath: join(path, "metrics.jsonl") };
 }
 

@@ -21,7 +21,8 @@ import {
   runStudy,
   type StudyOptions,
 } from "./ablate.ts";
-import { REPO_ROOT, writeFileAtomic } from "./rundir.ts";
+import { REPO_ROOT } from "./rundir.ts";
+import { writeFileAtomicSync } from "../util/fs.ts";
 
 /** Options of the Slurm executor (the study options plus the job resources). */
 export interface SlurmOptions {
@@ -154,18 +155,18 @@ DENO="\${DENO:-${deno}}"
 export JAXJS_WORKERS="\${SLURM_CPUS_PER_TASK:-1}" BLAS_THREADS="\${SLURM_CPUS_PER_TASK:-1}" \\
   OPENBLAS_NUM_THREADS="\${SLURM_CPUS_PER_TASK:-1}"
 `;
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, "runs.txt"),
     tasks.map((r) => `${r.study} ${r.variant} ${r.seedIndex}`).join("\n") + "\n",
   );
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, "prepare.sbatch"),
     head("ablate-data", Math.min(cpus, 4), "4:00:00", "data-%j.out") +
       `# Collect every dataset the runs need, once, before the array starts.
 "$DENO" run -A cli/ablate.ts ${studyArgs} ${common} --collect-only
 `,
   );
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, "ablate.sbatch"),
     head(
       "ablate",
@@ -182,7 +183,7 @@ read -r STUDY VARIANT SEED_INDEX <<< "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" $
 `,
   );
   const jobsArg = opts.jobs ? ` --jobs ${opts.jobs}` : "";
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, "aggregate.sbatch"),
     head("ablate-report", 1, "1:00:00", "report-%j.out") +
       `# After the array: the reports from the finished runs (nothing is trained here); a run
@@ -196,7 +197,7 @@ read -r STUDY VARIANT SEED_INDEX <<< "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" $
     `rid=$(sbatch --parsable --dependency=afterany:$aid ${q(join(dir, "aggregate.sbatch"))})`,
     `echo "submitted: data $jid, array $aid, report $rid"`,
   ];
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, "submit.sh"),
     `#!/bin/bash\nset -euo pipefail\n${commands.join("\n")}\n`,
   );
@@ -264,7 +265,7 @@ export async function aggregateSlurm(
   let resubmit: string | null = null;
   if (unfinished.length) {
     resubmit = resubmitCommand(dir, unfinished, opts.jobs);
-    writeFileAtomic(join(dir, "resubmit.sh"), `#!/bin/bash\nset -euo pipefail\n${resubmit}\n`);
+    writeFileAtomicSync(join(dir, "resubmit.sh"), `#!/bin/bash\nset -euo pipefail\n${resubmit}\n`);
   } else {
     rmSync(join(dir, "resubmit.sh"), { force: true });
   }

@@ -96,14 +96,6 @@ export function decodeSafetensors(
   return { tensors, metadata };
 }
 
-/** Write a file atomically (temp file in the same directory, then rename). */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
-  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-  else await Deno.writeFile(tmp, data);
-  await Deno.rename(tmp, path);
-}
-
 /** Sidecar state of a checkpoint. */
 export interface CheckpointState {
   /** Optimizer steps completed. */

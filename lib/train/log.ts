@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../model/checkpoint.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import { TensorBoardWriter } from "./tensorboard.ts";
 
 /**

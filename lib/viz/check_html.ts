@@ -9,6 +9,7 @@
  */
 
 import { findChromium } from "./notebook.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 
 /** Result of checking one page. */
 export interface PageCheck {
@@ -256,9 +257,7 @@ async function checkOne(
       const shot = await s("Page.captureScreenshot", { format: "png" }) as { data: string };
       screenshot = path.replace(/\.html?$/i, "") + ".png";
       const bytes = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
-      const tmp = `${screenshot}.${Deno.pid}.tmp`;
-      await Deno.writeFile(tmp, bytes);
-      await Deno.rename(tmp, screenshot);
+      await writeFileAtomic(screenshot, bytes);
     }
   } catch (e) {
     problems.push(`check failed: ${(e as Error).message}`);

@@ -6,6 +6,7 @@
  */
 
 import { type Figure, figureHtml, fmtNum, plotlyScriptTag } from "./plotly.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
@@ -184,9 +185,5 @@ ${body}
 
 /** Writes a page atomically (temp file + rename), creating parent folders. */
 export async function writePage(path: string, html: string): Promise<void> {
-  const dir = path.replace(/[\\/][^\\/]*$/, "");
-  if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, html);
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, html);
 }
