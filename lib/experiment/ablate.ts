@@ -93,7 +93,20 @@ function runConfig(cfg: Config, seed: number): Config {
   return { ...cfg, seed };
 }
 
-/** A run's folder: `<runs>/ablations/_runs/<variant>-<config hash>`. */
+/**
+ * Version of what a cached run's training depends on beyond its config: the window layout, the
+ * dataset's split rule, the masks drawn. Part of {@link runHash}, so a run trained by older code is
+ * retrained rather than resumed or reused. Bump it with any change that alters what a config trains.
+ * 2: left-padded windows ending at every frame, per-env split seeds, leak-free forward dynamics.
+ */
+export const TRAIN_VERSION = 2;
+
+/** The key of a study run: its resolved config and {@link TRAIN_VERSION} (12 hex digits). */
+export function runHash(cfg: Config): string {
+  return configHash({ config: cfg, trainVersion: TRAIN_VERSION });
+}
+
+/** A run's folder: `<runs>/ablations/_runs/<variant>-<run hash>`. */
 export function runDirOf(opts: StudyOptions, variant: string, hash: string): string {
   return join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", "_runs", `${variant}-${hash}`);
 }
@@ -120,7 +133,7 @@ async function runOne(
   cfg: Config,
   opts: StudyOptions,
 ): Promise<RunResult> {
-  const hash = configHash(cfg);
+  const hash = runHash(cfg);
   const dataRoot = opts.dataRoot ?? join(REPO_ROOT, "data");
   const dir = runDirOf(opts, variant, hash);
   const resultPath = join(dir, "result.json");
@@ -142,8 +155,11 @@ async function runOne(
       device: cfg.train.device,
     });
     const metrics = await evaluateModel(cfg, predictor, { dataRoot }).finally(predictor.dispose);
+    // The run's own objective (not comparable across variants) and the validation ELBO every run
+    // shares (comparable); `best` is chosen by the shared ELBO.
     metrics["final_val_loss"] = res.lastVal?.loss ?? NaN;
-    metrics["best_val_loss"] = res.best?.loss ?? NaN;
+    metrics["final_val_elbo"] = res.lastVal?.val_elbo ?? NaN;
+    metrics["best_val_elbo"] = res.best?.loss ?? NaN;
     if (wantsFinetune(cfg)) {
       const host = await paramsToHost(res.params);
       Object.assign(
@@ -203,7 +219,7 @@ export function planRuns(names: string[], opts: StudyOptions = {}): PlannedRun[]
           variant: v.name,
           seedIndex: s,
           cfg,
-          hash: configHash(cfg),
+          hash: runHash(cfg),
         });
       }
     }

@@ -36,7 +36,8 @@ export const HEADLINE: [string, string][] = [
   ["success_rate", "closed-loop success"],
   ["bot.success_rate", "bot success (bound)"],
   ["random.success_rate", "random success (bound)"],
-  ["final_val_loss", "final val loss"],
+  ["final_val_elbo", "final val ELBO, shared masks (nats/slot)"],
+  ["final_val_loss", "final val loss (own objective)"],
 ];
 
 /** Headline rows of the observation bar chart and of the action / closed-loop bar chart. */
