@@ -28,6 +28,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { recordScalars } from "../lib/train/tensorboard.ts";
+import { parseJsonlLenient } from "../lib/util/jsonl.ts";
 
 const USAGE =
   `usage: deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]
@@ -66,19 +67,6 @@ export interface WandbRunPayload {
   history: HistoryRow[];
   summary: Record<string, number>;
   files: RunFile[];
-}
-
-/** The records of a jsonl text; blank and unparsable lines (a torn last line) are skipped. */
-function parseJsonl(text: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line);
-      if (r && typeof r === "object" && !Array.isArray(r)) out.push(r);
-    } catch { /* a torn line */ }
-  }
-  return out;
 }
 
 /**
@@ -143,7 +131,7 @@ export function wandbRunPayload(
   } else {
     throw new Error(`${dir}: neither config.yaml nor config.json; the run's config is needed`);
   }
-  const records = parseJsonl(readFileSync(metricsPath, "utf8"));
+  const records = parseJsonlLenient(readFileSync(metricsPath, "utf8"));
   const resultPath = join(dir, "result.json");
   const result = existsSync(resultPath) ? readJson(resultPath) : null;
   const steps = Number((config.train as Record<string, unknown> | undefined)?.steps);

@@ -43,6 +43,7 @@ import {
   shapeSize,
 } from "./npy.ts";
 import { isTempFileName, writeFileAtomic } from "../util/fs.ts";
+import { parseJsonl } from "../util/jsonl.ts";
 import { SPLIT_RULE, type SplitName, SPLITS } from "./split.ts";
 
 /** Format name written in every manifest. */
@@ -738,14 +739,10 @@ export async function loadDataset(
       }
       mbytes = r.bytes!;
     } else mbytes = await readFileNamed(`${datasetDir}/${mlabel}`, mlabel);
-    const lines = new TextDecoder().decode(mbytes).split("\n").filter((l) => l.length > 0);
-    fields.missions = lines.map((l, i) => {
-      try {
-        return JSON.parse(l).mission as string;
-      } catch {
-        throw new Error(`${datasetDir}/${mlabel}:${i + 1}: invalid JSON line`);
-      }
-    });
+    fields.missions = parseJsonl<{ mission: string }>(
+      new TextDecoder().decode(mbytes),
+      `${datasetDir}/${mlabel}`,
+    ).map((r) => r.mission);
     const ep = fields as unknown as Episodes;
     const problems = checkEpisodes(ep, `${datasetDir}/${shard.path}`, m.env_ids.length);
     if (problems.length > 0) throw new Error(`inconsistent shard:\n  ${problems.join("\n  ")}`);

@@ -14,6 +14,7 @@ import { type Config, configHash } from "./config.ts";
 import { type BlasInfo, blasInfo, loadBlas } from "../model/blas.ts";
 import { resolveDevice } from "../model/device.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";
+import { readJsonlLenientSync } from "../util/jsonl.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -198,21 +199,7 @@ export function appendMetrics(runDir: string | RunDir, ...records: unknown[]): v
 /** Reads `<runDir>/metrics.jsonl` (a torn last line is skipped). */
 export function readMetrics<T = Record<string, unknown>>(runDir: string | RunDir): T[] {
   const dir = typeof runDir === "string" ? runDir : runDir.path;
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(join(dir, "metrics.jsonl"));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  const out: T[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch { /* a partial last line */ }
-  }
-  return out;
+  return readJsonlLenientSync<T>(join(dir, "metrics.jsonl"));
 }
 
 /**

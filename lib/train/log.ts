@@ -7,6 +7,7 @@
  */
 
 import { writeFileAtomic } from "../util/fs.ts";
+import { parseJsonlLenient } from "../util/jsonl.ts";
 import { TensorBoardWriter } from "./tensorboard.ts";
 
 /**
@@ -110,19 +111,6 @@ export interface EvalRecord {
   [metric: string]: number | string | null;
 }
 
-/** The records of a jsonl text; blank and unparsable lines (a torn last line) are skipped. */
-function parseJsonlLenient(text: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line);
-      if (r && typeof r === "object" && !Array.isArray(r)) out.push(r);
-    } catch { /* a partial line */ }
-  }
-  return out;
-}
-
 /** Options of {@link MetricsSink}. */
 export interface MetricsSinkOptions {
   /** Also write the TensorBoard event file (default true). */
@@ -219,12 +207,6 @@ export class MetricsSink {
     });
     await this.#tb.write(recs);
   }
-}
-
-/** Read a jsonl file into objects. */
-export async function readJsonl<T = Record<string, unknown>>(path: string): Promise<T[]> {
-  const text = await Deno.readTextFile(path);
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
 }
 
 /** Format seconds as `1h02m`, `3m05s` or `12s`. */
