@@ -38,6 +38,7 @@ import { closestIds, isRegistered, make } from "../env/registry.ts";
 import type { MiniGridEnv } from "../env/minigrid.ts";
 import { ACTION_NONE } from "./types.ts";
 import { decodeNpy } from "./npy.ts";
+import { formatDuration } from "../util/format.ts";
 import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
 import {
   ARRAY_DOCS,
@@ -484,16 +485,6 @@ export interface CollectProgress {
   finished: boolean;
 }
 
-/** Format seconds as m:ss or h:mm:ss. */
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return h > 0
-    ? `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`
-    : `${m}:${String(sec).padStart(2, "0")}`;
-}
-
 /** A progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 export function stderrProgressBar(label: string): (p: CollectProgress) => void {
   const tty = Deno.stderr.isTerminal();
@@ -510,7 +501,7 @@ export function stderrProgressBar(label: string): (p: CollectProgress) => void {
     const line =
       `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ep  ` +
       `${p.episodesPerSec.toFixed(1)} ep/s  ETA ${
-        fmtTime(p.etaSec)
+        formatDuration(p.etaSec)
       }  shards ${p.shardsDone}/${p.shardsTotal}`;
     Deno.stderr.writeSync(enc.encode(tty ? `\r${line}\x1b[K${final ? "\n" : ""}` : `${line}\n`));
   };

@@ -8,6 +8,7 @@
 
 import { writeFileAtomic } from "../util/fs.ts";
 import { parseJsonlLenient } from "../util/jsonl.ts";
+import { formatDuration } from "../util/format.ts";
 import { TensorBoardWriter } from "./tensorboard.ts";
 
 /**
@@ -207,17 +208,6 @@ export class MetricsSink {
     });
     await this.#tb.write(recs);
   }
-}
-
-/** Format seconds as `1h02m`, `3m05s` or `12s`. */
-export function formatDuration(s: number): string {
-  if (!Number.isFinite(s) || s < 0) return "?";
-  s = Math.round(s);
-  if (s >= 3600) {
-    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-  }
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${s}s`;
 }
 
 /** One progress line: `step 120/2000 [=====>     ] 6% loss 1.234 | 5,012 tok/s | ETA 12m30s`. */
