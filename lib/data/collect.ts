@@ -39,6 +39,7 @@ import type { MiniGridEnv } from "../env/minigrid.ts";
 import { ACTION_NONE } from "./types.ts";
 import { decodeNpy } from "./npy.ts";
 import { formatDuration } from "../util/format.ts";
+import { Progress, textBar } from "../util/progress.ts";
 import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
 import {
   ARRAY_DOCS,
@@ -487,23 +488,20 @@ export interface CollectProgress {
 
 /** A progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
 export function stderrProgressBar(label: string): (p: CollectProgress) => void {
-  const tty = Deno.stderr.isTerminal();
+  const out = new Progress(true);
   let lastDraw = 0;
-  const enc = new TextEncoder();
   return (p) => {
     const now = performance.now();
     const final = p.finished;
-    if (!final && now - lastDraw < (tty ? 100 : 5000)) return;
+    if (!final && now - lastDraw < (out.tty ? 100 : 5000)) return;
     lastDraw = now;
-    const width = 30;
     const frac = p.total > 0 ? p.done / p.total : 1;
-    const fill = Math.round(frac * width);
-    const line =
-      `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ep  ` +
+    const line = `${label} ${textBar(frac, 30)} ${p.done}/${p.total} ep  ` +
       `${p.episodesPerSec.toFixed(1)} ep/s  ETA ${
         formatDuration(p.etaSec)
       }  shards ${p.shardsDone}/${p.shardsTotal}`;
-    Deno.stderr.writeSync(enc.encode(tty ? `\r${line}\x1b[K${final ? "\n" : ""}` : `${line}\n`));
+    out.update(line, true);
+    if (final) out.done();
   };
 }
 

@@ -9,6 +9,7 @@
 import { writeFileAtomic } from "../util/fs.ts";
 import { parseJsonlLenient } from "../util/jsonl.ts";
 import { formatDuration } from "../util/format.ts";
+import { textBar } from "../util/progress.ts";
 import { TensorBoardWriter } from "./tensorboard.ts";
 
 /**
@@ -218,36 +219,8 @@ export function progressLine(
   tokPerS: number,
   etaS: number,
 ): string {
-  const width = 24;
   const frac = total > 0 ? Math.min(1, step / total) : 1;
-  const filled = Math.round(frac * width);
-  const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? ">" : "") +
-    " ".repeat(width - filled);
-  return `step ${step}/${total} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% loss ${
+  return `step ${step}/${total} ${textBar(frac, 24)} ${(frac * 100).toFixed(0).padStart(3)}% loss ${
     loss.toFixed(4)
   } | ${Math.round(tokPerS).toLocaleString("en-US")} tok/s | ETA ${formatDuration(etaS)}`;
-}
-
-/** Writes progress to stderr: an in-place line on a terminal, plain lines otherwise. */
-export class Progress {
-  #tty: boolean;
-  #enc = new TextEncoder();
-  /** @param enabled false silences it entirely. */
-  constructor(readonly enabled: boolean) {
-    this.#tty = enabled && Deno.stderr.isTerminal();
-  }
-  /** Show a progress line (in place on a terminal; off a terminal only when `force`, e.g. at log steps). */
-  update(line: string, force = false): void {
-    if (!this.enabled || (!this.#tty && !force)) return;
-    Deno.stderr.writeSync(this.#enc.encode(this.#tty ? `\r\x1b[2K${line}` : `${line}\n`));
-  }
-  /** Print a message on its own line. */
-  message(line: string): void {
-    if (!this.enabled) return;
-    Deno.stderr.writeSync(this.#enc.encode(this.#tty ? `\r\x1b[2K${line}\n` : `${line}\n`));
-  }
-  /** End the in-place line. */
-  done(): void {
-    if (this.#tty) Deno.stderr.writeSync(this.#enc.encode("\n"));
-  }
 }

@@ -47,7 +47,8 @@ import {
 } from "../model/transformer.ts";
 import { resolveDevice, selectDevice } from "../model/device.ts";
 import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
-import { type MetricsRecord, MetricsSink, Progress, progressLine } from "./log.ts";
+import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
+import { Progress } from "../util/progress.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
 import {
   type HostMicroBatch,

@@ -19,6 +19,8 @@ import {
   type TableOptions,
   VIZ_CSS,
 } from "./html.ts";
+import { formatDuration } from "../util/format.ts";
+import { Progress } from "../util/progress.ts";
 
 interface JupyterApi {
   broadcast(
@@ -213,6 +215,7 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
   let last = -Infinity;
   let lastStep = 0;
   let shown = false;
+  const stderr = new Progress(!jup);
 
   const render = (note?: string): MimeBundle => {
     const el = (performance.now() - t0) / 1000;
@@ -221,7 +224,7 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
     const latest = [...history].map(([k, h]) => `${k}=${fmt(h[h.length - 1].value)}`).join("  ");
     const head =
       `${opts.title ?? "progress"}: step ${lastStep}${opts.total ? `/${opts.total}` : ""}` +
-      `  ${el.toFixed(1)}s${Number.isFinite(eta) ? `  eta ${eta.toFixed(0)}s` : ""}`;
+      `  ${el.toFixed(1)}s${Number.isFinite(eta) ? `  eta ${formatDuration(eta)}` : ""}`;
     const names = opts.plot ?? [...history.keys()];
     const sparks = names.filter((k) => history.has(k)).map((k) =>
       `<figure style="margin:0">${sparklineSvg(history.get(k)!.map((p) => p.value))}` +
@@ -245,7 +248,7 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
       await displayBundle(b, { displayId: id, update: shown });
       shown = true;
     } else {
-      console.error(b["text/plain"]);
+      stderr.message(b["text/plain"]);
     }
   };
 
