@@ -39,6 +39,7 @@ import type { MiniGridEnv } from "../env/minigrid.ts";
 import { ACTION_NONE } from "./types.ts";
 import { decodeNpy } from "./npy.ts";
 import { formatDuration } from "../util/format.ts";
+import { gitVersion } from "../util/git.ts";
 import { Progress, textBar } from "../util/progress.ts";
 import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
 import {
@@ -440,30 +441,6 @@ export function datasetIdentity(cfg: DataConfig, shardEpisodes: number): Record<
   };
 }
 
-/** Git commit of the workspace (`<sha>` or `<sha>+dirty`, or "unknown"). */
-export async function workspaceVersion(): Promise<string> {
-  const root = decodeURIComponent(new URL("../..", import.meta.url).pathname);
-  try {
-    const head = await new Deno.Command("git", {
-      args: ["-C", root, "rev-parse", "HEAD"],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
-    if (!head.success) return "unknown";
-    const sha = new TextDecoder().decode(head.stdout).trim();
-    const st = await new Deno.Command("git", {
-      args: ["-C", root, "status", "--porcelain", "--untracked-files=no", "--", "lib", "cli"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const dirty = st.success && new TextDecoder().decode(st.stdout).trim().length > 0;
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return "unknown";
-  }
-}
-
 // ---------------------------------------------------------------- progress
 
 /** Progress of a collection, for bars and notebooks. */
@@ -717,7 +694,7 @@ export async function collectDataset(
       deno: Deno.version.deno,
       v8: Deno.version.v8,
       typescript: Deno.version.typescript,
-      workspace: await workspaceVersion(),
+      workspace: gitVersion() ?? "unknown",
     },
     created: existing?.created ?? new Date().toISOString(),
     arrays: ARRAY_DOCS,

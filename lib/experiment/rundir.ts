@@ -15,6 +15,7 @@ import { type BlasInfo, blasInfo, loadBlas } from "../model/blas.ts";
 import { resolveDevice } from "../model/device.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
+import { gitVersion } from "../util/git.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -66,25 +67,6 @@ function importVersion(name: string): string | null {
   }
 }
 
-/** The git commit of the workspace (`<sha>` or `<sha>-dirty`), or null when git is unavailable. */
-export function gitCommit(cwd: string = REPO_ROOT): string | null {
-  try {
-    const head = new Deno.Command("git", { args: ["rev-parse", "HEAD"], cwd, stderr: "null" })
-      .outputSync();
-    if (!head.success) return null;
-    const sha = new TextDecoder().decode(head.stdout).trim();
-    const st = new Deno.Command("git", {
-      args: ["status", "--porcelain", "--untracked-files=no"],
-      cwd,
-      stderr: "null",
-    }).outputSync();
-    const dirty = st.success && new TextDecoder().decode(st.stdout).trim() !== "";
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return null;
-  }
-}
-
 /** Builds the environment record of a run of `cfg`. */
 export function envRecord(cfg: Config, created: Date = new Date()): EnvRecord {
   let host = "unknown";
@@ -100,7 +82,7 @@ export function envRecord(cfg: Config, created: Date = new Date()): EnvRecord {
     backend: resolveDevice(cfg.train.device),
     blas: resolveDevice(cfg.train.device) === "blas" ? loadBlas().config : null,
     blas_library: resolveDevice(cfg.train.device) === "blas" ? blasInfo(loadBlas()) : null,
-    git_commit: gitCommit(),
+    git_commit: gitVersion(),
     seed: cfg.seed,
     hostname: host,
     cpus: navigator.hardwareConcurrency ?? 1,
