@@ -23,12 +23,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { createHash } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { recordScalars } from "../lib/train/tensorboard.ts";
 import { parseJsonlLenient } from "../lib/util/jsonl.ts";
+import { sha256Hex } from "../lib/util/hash.ts";
 
 const USAGE =
   `usage: deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]
@@ -100,7 +100,7 @@ function readJson(path: string): Record<string, unknown> {
 
 /** A W&B run id: `[A-Za-z0-9_-]`, at most 64 characters, unique per absolute directory. */
 function runId(dir: string): string {
-  const h = createHash("sha256").update(dir).digest("hex").slice(0, 8);
+  const h = sha256Hex(dir).slice(0, 8);
   return `${basename(dir).replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 55)}-${h}`;
 }
 

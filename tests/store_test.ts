@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   completeShard,
   concatEpisodes,
-  configHash,
   DATASET_FORMAT,
   DATASET_VERSION,
   type DatasetSplit,
@@ -17,6 +16,7 @@ import {
   writeManifest,
   writeShard,
 } from "../lib/data/store.ts";
+import { jsonHash } from "../lib/util/hash.ts";
 import type { EpisodeData } from "../lib/data/tokenize.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { type SplitName, SPLITS } from "../lib/data/split.ts";
@@ -71,7 +71,7 @@ const ENV_IDS = ["BabyAI-GoToRedBall-v0", "BabyAI-Pickup-v0"];
 
 /** Write a complete synthetic dataset: train 2 shards, val 1, test 1. */
 async function writeSynthDataset(dir: string): Promise<Record<SplitName, Episodes>> {
-  const hash = await configHash({ test: true });
+  const hash = jsonHash({ test: true });
   const splitEps: Record<SplitName, Episodes[]> = {
     train: [synthEpisodes(5, 0), synthEpisodes(3, 5)],
     val: [synthEpisodes(4, 0)],

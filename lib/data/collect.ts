@@ -40,12 +40,12 @@ import { ACTION_NONE } from "./types.ts";
 import { decodeNpy } from "./npy.ts";
 import { formatDuration } from "../util/format.ts";
 import { gitVersion } from "../util/git.ts";
+import { jsonHash } from "../util/hash.ts";
 import { Progress, textBar } from "../util/progress.ts";
 import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
 import {
   ARRAY_DOCS,
   completeShard,
-  configHash,
   DATASET_FORMAT,
   DATASET_VERSION,
   type Episodes,
@@ -633,7 +633,7 @@ export async function collectDataset(
   const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
   const dir = `${dataDir}/${cfg.dataset}`;
   const identity = datasetIdentity(cfg, shardEpisodes);
-  const hash = await configHash(identity);
+  const hash = jsonHash(identity);
   const envIds = datasetEnvIds(cfg);
   const warn = opts.warn ?? true;
   if (cfg.policy !== "random" && !opts.botFactory) await loadBotFactory(); // fail fast when the bot is unavailable

@@ -44,6 +44,7 @@ import {
 } from "./npy.ts";
 import { isTempFileName, writeFileAtomic } from "../util/fs.ts";
 import { parseJsonl } from "../util/jsonl.ts";
+import { sha256Hex } from "../util/hash.ts";
 import { SPLIT_RULE, type SplitName, SPLITS } from "./split.ts";
 
 /** Format name written in every manifest. */
@@ -196,7 +197,7 @@ export interface Manifest {
   dataset: string;
   /** `collecting` until every shard is written, then `complete`. */
   status: "collecting" | "complete";
-  /** sha256 of the canonical data config (see {@link configHash}). */
+  /** Full sha256 of the canonical data identity (`jsonHash` of lib/util/hash.ts). */
   config_hash: string;
   /** The resolved data config section. */
   data_config: Record<string, unknown>;
@@ -266,31 +267,6 @@ const MISSIONS_FILE = "missions.jsonl";
 const DONE_FILE = "done.json";
 /** File names of a shard, in write order (done.json comes after all of these). */
 export const SHARD_FILES: string[] = [...NPY_FIELDS.map((f) => f.file), MISSIONS_FILE];
-
-/** Hex sha256 of bytes. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  let s = "";
-  for (const b of d) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/** JSON with object keys sorted at every level (stable text for hashing). */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v ?? null);
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  const o = v as Record<string, unknown>;
-  return `{${
-    Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) =>
-      `${JSON.stringify(k)}:${canonicalJson(o[k])}`
-    ).join(",")
-  }}`;
-}
-
-/** sha256 of the canonical JSON of `v` (the dataset identity is the hash of its normalized data config). */
-export async function configHash(v: unknown): Promise<string> {
-  return await sha256Hex(new TextEncoder().encode(canonicalJson(v)));
-}
 
 /** Relative directory of a shard: `train/shard-00003`. */
 export function shardPath(split: SplitName, index: number): string {
@@ -445,7 +421,7 @@ export async function writeShard(
     const arr = npyArray(f.dtype, shape, toStored(f.dtype, ep[f.field]) as never);
     const bytes = encodeNpy(arr);
     await writeFileAtomic(`${dir}/${f.file}`, bytes);
-    files[f.file] = { sha256: await sha256Hex(bytes), bytes: bytes.length, dtype: f.dtype, shape };
+    files[f.file] = { sha256: sha256Hex(bytes), bytes: bytes.length, dtype: f.dtype, shape };
   }
   let text = "";
   for (let e = 0; e < E; e++) {
@@ -458,7 +434,7 @@ export async function writeShard(
   }
   const mbytes = new TextEncoder().encode(text);
   await writeFileAtomic(`${dir}/${MISSIONS_FILE}`, mbytes);
-  files[MISSIONS_FILE] = { sha256: await sha256Hex(mbytes), bytes: mbytes.length, lines: E };
+  files[MISSIONS_FILE] = { sha256: sha256Hex(mbytes), bytes: mbytes.length, lines: E };
   const record: ShardRecord = {
     split: meta.split,
     index: meta.index,
@@ -514,7 +490,7 @@ async function checkFile(
       }: ${bytes.length} bytes, expected ${rec.bytes}`,
     };
   }
-  const sum = await sha256Hex(bytes);
+  const sum = sha256Hex(bytes);
   if (sum !== rec.sha256) {
     return {
       problem: `${label}: checksum mismatch (corrupted): sha256 ${sum.slice(0, 12)}…, expected ${

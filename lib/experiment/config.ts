@@ -21,10 +21,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { closestIds, isRegistered } from "../env/registry.ts";
+import { configHash } from "../util/hash.ts";
 import {
   type Config,
   describeNode,
@@ -37,6 +37,8 @@ import {
 } from "./schema.ts";
 
 export * from "./schema.ts";
+/** Canonical JSON and the run-folder config hash live in lib/util/hash.ts; re-exported for the many users of this module. */
+export { canonicalJson, configHash } from "../util/hash.ts";
 
 // ---------------------------------------------------------------------------
 // Errors and locations
@@ -818,30 +820,6 @@ export function parseConfigText(text: string, source = "<text>", opts: LoadOptio
     fail(f.locs.get("extends")!.key, "extends", "extends needs a file: use loadConfig(path)");
   }
   return resolveLayers([sourceOf(f.data, fileLayer(f))], f.data, { file: source }, opts);
-}
-
-// ---------------------------------------------------------------------------
-// Hash and printing
-// ---------------------------------------------------------------------------
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (isObj(v)) {
-    const out: Obj = {};
-    for (const k of Object.keys(v).sort()) if (v[k] !== undefined) out[k] = canonical(v[k]);
-    return out;
-  }
-  return v;
-}
-
-/** Canonical JSON of a value: keys sorted at every level, no whitespace. */
-export function canonicalJson(v: unknown): string {
-  return JSON.stringify(canonical(v));
-}
-
-/** Stable short hash of a config: the first 12 hex digits of sha256(canonical JSON). */
-export function configHash(cfg: Config | Record<string, unknown>): string {
-  return createHash("sha256").update(canonicalJson(cfg)).digest("hex").slice(0, 12);
 }
 
 // ---------------------------------------------------------------------------
