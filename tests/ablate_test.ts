@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runStudy, studyFile } from "../lib/experiment/ablate.ts";
+import { runConfig, runHash, runStudy, studyFile } from "../lib/experiment/ablate.ts";
+import { loadAblation } from "../lib/experiment/config.ts";
 
 Deno.test({
   name: "ablate: exp2 end to end on the smoke profile, then reused from cache",
@@ -138,4 +139,17 @@ Deno.test({
     assert.match(readFileSync(join(reportDir, "report.md"), "utf8"), /## Failed runs/);
     Deno.removeSync(root, { recursive: true });
   },
+});
+
+Deno.test("ablate: seed index s > 0 varies the data and the model; index 0 is the config", () => {
+  const [a, b] = loadAblation("configs/ablations/exp1_mask_ratio.yaml", { profile: "smoke" })
+    .variants;
+  assert.equal(runConfig(a.config, 0), a.config);
+  const a2 = runConfig(a.config, 2), b2 = runConfig(b.config, 2);
+  assert.equal(a2.seed, a.config.seed + 2);
+  assert.equal(a2.data.seed, a.config.data.seed + 2);
+  assert.equal(a2.data.dataset, `${a.config.data.dataset}-data2`);
+  // Every variant sees the same data at the same seed index (paired comparisons).
+  assert.deepEqual(a2.data, b2.data);
+  assert.notEqual(runHash(a2), runHash(runConfig(a.config, 1)));
 });

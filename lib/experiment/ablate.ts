@@ -89,8 +89,20 @@ export interface StudyOptions {
   failed?: Map<string, string>;
 }
 
-function runConfig(cfg: Config, seed: number): Config {
-  return { ...cfg, seed };
+/**
+ * The config of seed index `s` of a variant: seed `cfg.seed + s` for the model (initialisation,
+ * masks, batch order) and, for `s > 0`, split seed `data.seed + s` in its own dataset folder
+ * (`<dataset>-data<s>`), so seeds vary the data (train, test and held-out episodes) as well as the
+ * model. Seed index 0 is the config itself; every variant of a study gets the same data at the
+ * same seed index, so paired differences compare models on the same episodes.
+ */
+export function runConfig(cfg: Config, s: number): Config {
+  if (s === 0) return cfg;
+  return {
+    ...cfg,
+    seed: cfg.seed + s,
+    data: { ...cfg.data, seed: cfg.data.seed + s, dataset: `${cfg.data.dataset}-data${s}` },
+  };
 }
 
 /**
@@ -213,7 +225,7 @@ export function planRuns(names: string[], opts: StudyOptions = {}): PlannedRun[]
     const seeds = opts.seeds ?? ablation.seeds;
     for (const v of ablation.variants) {
       for (let s = 0; s < seeds; s++) {
-        const cfg = runConfig(v.config, v.config.seed + s);
+        const cfg = runConfig(v.config, s);
         out.push({
           study: ablation.ablation,
           variant: v.name,
@@ -394,7 +406,7 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
   for (const v of ablation.variants) {
     for (let s = 0; s < seeds; s++) {
       i++;
-      const cfg = runConfig(v.config, v.config.seed + s);
+      const cfg = runConfig(v.config, s);
       const t = performance.now();
       log(`[${ablation.ablation}] ${i}/${total} ${v.name} seed ${cfg.seed} ...`);
       const r = await runOne(ablation.ablation, v.name, cfg, opts);
