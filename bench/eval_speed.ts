@@ -5,7 +5,7 @@
  * `rolloutModel`, every episode in one batch) with each.
  *
  *   deno task bench:eval [--sizes tiny,small] [--frames 2,4] [--batches 64,128] [--reps 3]
- *                        [--episodes 50,200] [--rollout-sizes small] [--rollout-frames 4]
+ *                        [--episodes 50,200] [--rollout-sizes tiny] [--rollout-frames 2]
  *                        [--max-steps 64] [--chunks 16,37,74] [--no-rollout]
  *
  * Prints JSON lines:
@@ -16,8 +16,10 @@
  * - `rollout`: seconds for N GoToRedBall episodes in lockstep with each predictor,
  *   split into the predictor's calls and the rest (env steps, window and batch
  *   building in rollout.ts). The random model rarely finishes an episode, so every
- *   episode runs to `--max-steps` (GoToRedBall's own cap is 64).
- * Devices alternate within each measurement so that load from other processes
+ *   episode runs to `--max-steps` (GoToRedBall's own cap is 64). The default times the
+ *   tiny model at K=2; the small model at K=4 takes minutes per step count on jax-js
+ *   (`--rollout-sizes small --rollout-frames 4 --max-steps 8` times 8 steps).
+ * Each model shape runs in its own child process. Devices alternate within each measurement so that load from other processes
  * hits both alike; `*_cpu_ms` / `*_cpu_s` give the process CPU time (all threads)
  * beside the wall time, the fairer figure on a loaded machine. `BLAS_THREADS=1
  * JAXJS_WORKERS=1 OPENBLAS_NUM_THREADS=1` times one core (what each of the two
@@ -85,7 +87,60 @@ async function timeCalls(p: Predictor, batch: Batch, mask: Mask) {
   return { first, warm: median(warm), cpu: median(cpu) };
 }
 
-for (const size of list("sizes", "tiny,small")) {
+/**
+ * Without `--child`: run every (size, K) of the forward passes and every (size, K,
+ * episodes) of the rollouts in its own child process (the jax-js wasm heap grows
+ * across model shapes in one process: small K=4 at 128 windows after the smaller
+ * shapes ran out of its 4 GiB), passing the other arguments on.
+ */
+async function parent(): Promise<never> {
+  const pass = Deno.args.filter((a, i) =>
+    !["--sizes", "--frames", "--episodes", "--rollout-sizes", "--rollout-frames"].includes(a) &&
+    !["--sizes", "--frames", "--episodes", "--rollout-sizes", "--rollout-frames"].includes(
+      Deno.args[i - 1],
+    )
+  );
+  const child = async (extra: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--child", ...pass, ...extra],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) console.log(JSON.stringify({ bench: "eval_speed", failed: extra }));
+  };
+  for (const size of list("sizes", "tiny,small")) {
+    for (const K of nums("frames", "2,4")) {
+      await child(["--sizes", size, "--frames", String(K), "--no-rollout"]);
+    }
+  }
+  if (!Deno.args.includes("--no-rollout")) {
+    for (const size of list("rollout-sizes", "tiny")) {
+      for (const K of nums("rollout-frames", "2")) {
+        for (const N of nums("episodes", "50,200")) {
+          await child([
+            "--no-forward",
+            "--rollout-sizes",
+            size,
+            "--rollout-frames",
+            String(K),
+            "--episodes",
+            String(N),
+          ]);
+        }
+      }
+    }
+  }
+  console.log(JSON.stringify({
+    bench: "eval_speed",
+    blas: blas.config,
+    blas_threads: blas.threads(),
+    cores: navigator.hardwareConcurrency,
+  }));
+  Deno.exit(0);
+}
+if (!Deno.args.includes("--child")) await parent();
+
+for (const size of Deno.args.includes("--no-forward") ? [] : list("sizes", "tiny,small")) {
   for (const K of nums("frames", "2,4")) {
     const cfg = modelOf(size, K);
     const host = initHostParams(cfg, 0);
@@ -145,8 +200,8 @@ function timed(p: Predictor, acc: { ms: number; calls: number }): Predictor {
 
 if (!Deno.args.includes("--no-rollout")) {
   const maxSteps = Number(arg("max-steps", "64"));
-  for (const size of list("rollout-sizes", "small")) {
-    for (const K of nums("rollout-frames", "4")) {
+  for (const size of list("rollout-sizes", "tiny")) {
+    for (const K of nums("rollout-frames", "2")) {
       const cfg = modelOf(size, K);
       const host = initHostParams(cfg, 0);
       const dev = paramsFromHost(cfg, host);
@@ -185,10 +240,4 @@ if (!Deno.args.includes("--no-rollout")) {
     }
   }
 }
-console.log(JSON.stringify({
-  bench: "eval_speed",
-  blas: blas.config,
-  blas_threads: blas.threads(),
-  cores: navigator.hardwareConcurrency,
-}));
 Deno.exit(0); // the jax-js engine's workers would keep the process alive
