@@ -6,6 +6,7 @@
  */
 
 import { EnvUsageError, type MiniGridEnv } from "./minigrid.ts";
+import { editDistance } from "../util/text.ts";
 
 /** Builds an env from fully merged camelCase kwargs. */
 export type EnvFactory = (kwargs: Record<string, unknown>) => MiniGridEnv;
@@ -68,27 +69,10 @@ export function listEnvIds(): string[] {
   return [...specs.keys()].sort();
 }
 
-/** Edit distance (case-insensitive) for "did you mean". */
-function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  const prev = new Array(b.length + 1).fill(0).map((_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = t;
-    }
-  }
-  return prev[b.length];
-}
-
 /** The closest registered ids to a string. */
 export function closestIds(id: string, n = 3): string[] {
   return [...specs.keys()]
-    .map((k) => [k, editDistance(id, k)] as const)
+    .map((k) => [k, editDistance(id.toLowerCase(), k.toLowerCase())] as const)
     .sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1))
     .slice(0, n)
     .map((x) => x[0]);

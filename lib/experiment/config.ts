@@ -25,6 +25,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { closestIds, isRegistered } from "../env/registry.ts";
 import { configHash } from "../util/hash.ts";
+import { editDistance } from "../util/text.ts";
 import {
   type Config,
   describeNode,
@@ -128,23 +129,6 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   return structuredClone(over);
 }
 
-function levenshtein(a: string, b: string): number {
-  const m = a.length, n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) {
-      cur[j] = Math.min(
-        prev[j] + 1,
-        cur[j - 1] + 1,
-        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[n];
-}
-
 function allLeafPaths(node: SchemaNode, prefix: string[] = [], out: string[][] = []): string[][] {
   if (node.kind === "object") {
     for (const [k, f] of Object.entries(node.fields)) {
@@ -158,7 +142,7 @@ function allLeafPaths(node: SchemaNode, prefix: string[] = [], out: string[][] =
 /** A " (did you mean ...?)" hint for an unknown key among `siblings`, or "". */
 function didYouMean(key: string, siblings: string[], parentPath: string[]): string {
   const close = siblings
-    .map((s) => ({ s, d: levenshtein(key.toLowerCase(), s.toLowerCase()) }))
+    .map((s) => ({ s, d: editDistance(key.toLowerCase(), s.toLowerCase()) }))
     .filter((x) => x.d <= Math.max(2, Math.floor(x.s.length / 3)))
     .sort((a, b) => a.d - b.d);
   if (close.length) {
@@ -362,7 +346,7 @@ function check(v: unknown, node: SchemaNode, path: string[], ctx: Ctx, fill: boo
       if (typeof v !== "string" || !node.values.includes(v)) {
         let hint = "";
         if (typeof v === "string") {
-          const close = node.values.map((s) => ({ s, d: levenshtein(v, s) })).sort((a, b) =>
+          const close = node.values.map((s) => ({ s, d: editDistance(v, s) })).sort((a, b) =>
             a.d - b.d
           );
           if (close.length && close[0].d <= 3) hint = ` (did you mean '${close[0].s}'?)`;
@@ -893,7 +877,7 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
   const issues: ConfigIssue[] = [];
   for (const k of Object.keys(d)) {
     if (!ABLATION_KEYS.includes(k)) {
-      const close = ABLATION_KEYS.filter((s) => levenshtein(k, s) <= 2);
+      const close = ABLATION_KEYS.filter((s) => editDistance(k, s) <= 2);
       issues.push({
         loc: at(k, "key"),
         path: k,
