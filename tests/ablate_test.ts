@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runConfig, runHash, runStudy, studyFile } from "../lib/experiment/ablate.ts";
-import { loadAblation } from "../lib/experiment/config.ts";
+import { loadAblation } from "../lib/experiment/ablation.ts";
 
 Deno.test({
   name: "ablate: exp2 end to end on the smoke profile, then reused from cache",

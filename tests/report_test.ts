@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Ablation } from "../lib/experiment/config.ts";
+import type { Ablation } from "../lib/experiment/ablation.ts";
 import type { RunResult } from "../lib/experiment/ablate.ts";
 import {
   diffMeaningful,

@@ -14,7 +14,8 @@
 
 import { join } from "node:path";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { type Ablation, configHash, loadAblation } from "./config.ts";
+import { configHash } from "./config.ts";
+import { type Ablation, loadAblation } from "./ablation.ts";
 import type { Config } from "./schema.ts";
 import { REPO_ROOT } from "./rundir.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";

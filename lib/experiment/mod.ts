@@ -6,6 +6,7 @@
  */
 
 export * from "./config.ts";
+export * from "./ablation.ts";
 export * from "./rundir.ts";
 export * from "./stats.ts";
 export { knownStudies, type RunResult, runStudy, studyFile, type StudyOptions } from "./ablate.ts";

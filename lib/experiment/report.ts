@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
-import type { Ablation } from "./config.ts";
+import type { Ablation } from "./ablation.ts";
 import type { RunResult } from "./ablate.ts";
 import { meanCi95, pairedDiff } from "./stats.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";

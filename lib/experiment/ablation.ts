@@ -1,0 +1,210 @@
+/**
+ * Ablation studies (`configs/ablations/*.yaml`): a base experiment config and
+ * named variants, each a set of overrides; every variant is resolved and
+ * validated like a config, with errors pointing into the ablation file.
+ *
+ * @module
+ */
+
+import { dirname, resolve } from "node:path";
+import { configHash } from "../util/hash.ts";
+import { editDistance } from "../util/text.ts";
+import { type Config, PROFILE_NAMES } from "./schema.ts";
+import {
+  ConfigError,
+  type ConfigIssue,
+  displayPath,
+  fail,
+  isObj,
+  type Obj,
+  show,
+  type SourceLoc,
+} from "./config_errors.ts";
+import { readYamlFile } from "./yaml_positions.ts";
+import { toOverrides } from "./overrides.ts";
+import { loadConfigWith } from "./config.ts";
+
+/** One variant of an ablation study. */
+export interface AblationVariant {
+  /** Variant name (unique in the study). */
+  name: string;
+  /** Dotted-key overrides as written in the file. */
+  set: Record<string, unknown>;
+  /** The resolved experiment config of this variant. */
+  config: Config;
+  /** {@link configHash} of `config`. */
+  hash: string;
+}
+
+/** A loaded ablation study (configs/ablations/*.yaml). */
+export interface Ablation {
+  /** Study name. */
+  ablation: string;
+  /** Human title. */
+  title: string;
+  /** Optional longer description. */
+  description: string;
+  /** Absolute path of the base experiment config. */
+  base: string;
+  /** Default seeds per variant. */
+  seeds: number;
+  /** Variant that paired comparisons are made against. */
+  baseline: string;
+  /** The profile the variants were resolved with (null = none). */
+  profile: string | null;
+  /** Variants in file order. */
+  variants: AblationVariant[];
+  /** Path of the ablation file. */
+  file: string;
+}
+
+const ABLATION_KEYS = [
+  "ablation",
+  "title",
+  "description",
+  "base",
+  "seeds",
+  "baseline",
+  "profile",
+  "variants",
+];
+
+/** Options of {@link loadAblation}. */
+export interface AblationOptions {
+  /** Profile for every variant (default: the ablation file's `profile:`, else the base config's). */
+  profile?: string | null;
+  /** Extra overrides applied to every variant after its own `set`. */
+  overrides?: string[] | Record<string, unknown>;
+}
+
+/**
+ * Loads an ablation file: checks its keys, then resolves every variant's
+ * config (the base config with the variant's `set` overrides, each validated
+ * against the experiment schema with errors pointing into the ablation file).
+ */
+export function loadAblation(path: string, opts: AblationOptions = {}): Ablation {
+  const abs = resolve(path);
+  const f = readYamlFile(abs);
+  const d = f.data;
+  const at = (p: string, which: "key" | "value" = "value"): SourceLoc =>
+    f.locs.get(p)?.[which] ?? { file: f.shown, line: 1, col: 1 };
+  const issues: ConfigIssue[] = [];
+  for (const k of Object.keys(d)) {
+    if (!ABLATION_KEYS.includes(k)) {
+      const close = ABLATION_KEYS.filter((s) => editDistance(k, s) <= 2);
+      issues.push({
+        loc: at(k, "key"),
+        path: k,
+        message: `unknown key` +
+          (close.length
+            ? ` (did you mean '${close[0]}'?)`
+            : ` (allowed: ${ABLATION_KEYS.join(", ")})`),
+      });
+    }
+  }
+  const str = (k: string, required: boolean): string => {
+    const v = d[k];
+    if (v === undefined && !required) return "";
+    if (typeof v !== "string" || v === "") {
+      issues.push({
+        loc: v === undefined ? { file: f.shown, line: 1, col: 1 } : at(k),
+        path: k,
+        message: v === undefined
+          ? "missing key: expected a string"
+          : `expected a string, got ${show(v)}`,
+      });
+      return "";
+    }
+    return v;
+  };
+  const name = str("ablation", true);
+  const title = str("title", false) || name;
+  const description = str("description", false);
+  const base = str("base", true);
+  const baseline = str("baseline", true);
+  const seeds = d.seeds === undefined ? 1 : d.seeds;
+  if (typeof seeds !== "number" || !Number.isInteger(seeds) || seeds < 1) {
+    issues.push({
+      loc: at("seeds"),
+      path: "seeds",
+      message: `expected an integer >= 1, got ${show(seeds)}`,
+    });
+  }
+  const variantsRaw = d.variants;
+  if (!Array.isArray(variantsRaw) || variantsRaw.length === 0) {
+    issues.push({
+      loc: variantsRaw === undefined ? { file: f.shown, line: 1, col: 1 } : at("variants"),
+      path: "variants",
+      message: "expected a non-empty list of {name, set}",
+    });
+  }
+  if (issues.length) throw new ConfigError(issues);
+  const baseAbs = resolve(dirname(abs), base);
+  try {
+    Deno.statSync(baseAbs);
+  } catch {
+    fail(
+      at("base"),
+      "base",
+      `cannot read ${displayPath(baseAbs)}: file not found (paths are relative to this file)`,
+    );
+  }
+  let profile: string | null | undefined = opts.profile;
+  if (profile === undefined && d.profile !== undefined) {
+    if (d.profile !== null && !(PROFILE_NAMES as readonly string[]).includes(d.profile as string)) {
+      fail(
+        at("profile"),
+        "profile",
+        `expected one of ${PROFILE_NAMES.join(" | ")}, got ${show(d.profile)}`,
+      );
+    }
+    profile = d.profile as string | null;
+  }
+  const names = new Set<string>();
+  const variants: AblationVariant[] = [];
+  (variantsRaw as unknown[]).forEach((v, i) => {
+    const vp = `variants.${i}`;
+    if (!isObj(v)) fail(at(vp), vp, `expected {name, set}, got ${show(v)}`);
+    for (const k of Object.keys(v)) {
+      if (k !== "name" && k !== "set") {
+        fail(at(`${vp}.${k}`, "key"), `${vp}.${k}`, "unknown key (a variant has name and set)");
+      }
+    }
+    if (typeof v.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v.name)) {
+      fail(
+        at(`${vp}.name`),
+        `${vp}.name`,
+        `expected a name of letters, digits, '_', '-', '.', got ${show(v.name)}`,
+      );
+    }
+    if (names.has(v.name)) {
+      fail(at(`${vp}.name`), `${vp}.name`, `duplicate variant name '${v.name}'`);
+    }
+    names.add(v.name);
+    const set = v.set === undefined || v.set === null ? {} : v.set;
+    if (!isObj(set)) {
+      fail(at(`${vp}.set`), `${vp}.set`, `expected a mapping of dotted keys to values`);
+    }
+    const extra = toOverrides(set, (key, which) => at(`${vp}.set.${key}`, which));
+    const config = loadConfigWith(baseAbs, { profile, overrides: opts.overrides }, extra);
+    variants.push({ name: v.name, set: set as Obj, config, hash: configHash(config) });
+  });
+  if (!names.has(baseline)) {
+    fail(
+      at("baseline"),
+      "baseline",
+      `'${baseline}' is not a variant name (variants: ${[...names].join(", ")})`,
+    );
+  }
+  return {
+    ablation: name,
+    title,
+    description,
+    base: baseAbs,
+    seeds: seeds as number,
+    baseline,
+    profile: variants[0]?.config.profile ?? null,
+    variants,
+    file: abs,
+  };
+}
