@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
+import { collectDataset, type DataConfig, resolveDataConfig } from "../lib/data/collect.ts";
 import {
   type BotFactory,
-  collectDataset,
-  type DataConfig,
   episodeRng,
   loadBotFactory,
-  resolveDataConfig,
   rolloutEpisode,
-} from "../lib/data/collect.ts";
+} from "../lib/data/rollout.ts";
 import { type DatasetSplit, loadDataset, readManifest, verifyDataset } from "../lib/data/store.ts";
 import { splitPlan, SPLITS } from "../lib/data/split.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";

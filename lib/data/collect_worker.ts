@@ -2,21 +2,15 @@
  * Web Worker of the collection pool: receives {@link WorkerTask}s (episode
  * specs), rolls them out with {@link rolloutEpisode} and posts the records back
  * (typed-array buffers transferred, not copied), plus one `tick` per episode
- * for the progress bar. Started by collect.ts; not meant to be imported.
+ * for the progress bar. Started by collect_pool.ts; not meant to be imported.
  *
  * @module
  */
 
 /// <reference lib="deno.worker" />
 
-import {
-  type BotFactory,
-  type EpisodeRecord,
-  loadBotFactory,
-  rolloutEpisode,
-  type WorkerReply,
-  type WorkerTask,
-} from "./collect.ts";
+import { type BotFactory, type EpisodeRecord, loadBotFactory, rolloutEpisode } from "./rollout.ts";
+import type { WorkerReply, WorkerTask } from "./collect_pool.ts";
 
 let botFactory: BotFactory | undefined;
 

@@ -16,6 +16,7 @@ export * from "./types.ts";
 export * from "./npy.ts";
 export * from "./split.ts";
 export * from "./store.ts";
+export * from "./rollout.ts";
 export * from "./collect.ts";
 export * from "./tokenize.ts";
 export * from "./batch.ts";
