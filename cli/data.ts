@@ -14,7 +14,8 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_DATA_DIR } from "../lib/data/collect.ts";
-import { readManifest, verifyDataset } from "../lib/data/store.ts";
+import { verifyDataset } from "../lib/data/store.ts";
+import { readManifest } from "../lib/data/manifest.ts";
 import { SPLITS } from "../lib/data/split.ts";
 
 const USAGE = `usage: deno task data <verify|info|list> [<dataset>] [--data-dir DIR] [--json]

@@ -6,7 +6,8 @@ import {
   loadBotFactory,
   rolloutEpisode,
 } from "../lib/data/rollout.ts";
-import { type DatasetSplit, loadDataset, readManifest, verifyDataset } from "../lib/data/store.ts";
+import { type DatasetSplit, loadDataset, verifyDataset } from "../lib/data/store.ts";
+import { readManifest } from "../lib/data/manifest.ts";
 import { splitPlan, SPLITS } from "../lib/data/split.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";

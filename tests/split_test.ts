@@ -10,7 +10,7 @@ import {
   SPLITS,
   streamSeeds,
 } from "../lib/data/split.ts";
-import { DATASET_FORMAT, DATASET_VERSION, readManifest } from "../lib/data/store.ts";
+import { DATASET_FORMAT, DATASET_VERSION, readManifest } from "../lib/data/manifest.ts";
 import { collectDataset } from "../lib/data/collect.ts";
 
 const cfg: SplitConfig = {

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import {
   completeShard,
-  concatEpisodes,
-  DATASET_FORMAT,
-  DATASET_VERSION,
   type DatasetSplit,
-  type Episodes,
   loadDataset,
-  type Manifest,
-  readManifest,
-  selectEpisodes,
-  type ShardRecord,
-  summarizeSplit,
   verifyDataset,
-  writeManifest,
   writeShard,
 } from "../lib/data/store.ts";
+import { concatEpisodes, type Episodes, selectEpisodes } from "../lib/data/episodes.ts";
+import {
+  DATASET_FORMAT,
+  DATASET_VERSION,
+  type Manifest,
+  readManifest,
+  type ShardRecord,
+  summarizeSplit,
+  writeManifest,
+} from "../lib/data/manifest.ts";
 import { jsonHash } from "../lib/util/hash.ts";
 import type { EpisodeData } from "../lib/data/tokenize.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";

@@ -22,19 +22,17 @@ import { gitVersion } from "../util/git.ts";
 import { jsonHash } from "../util/hash.ts";
 import { Progress, textBar } from "../util/progress.ts";
 import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
+import { completeShard, shardPath, writeShard } from "./store.ts";
 import {
   ARRAY_DOCS,
-  completeShard,
   DATASET_FORMAT,
   DATASET_VERSION,
   type Manifest,
   readManifest,
-  shardPath,
   type ShardRecord,
   summarizeSplit,
   writeManifest,
-  writeShard,
-} from "./store.ts";
+} from "./manifest.ts";
 import {
   assembleEpisodes,
   type BotFactory,

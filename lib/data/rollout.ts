@@ -30,7 +30,8 @@ import { defaultRng, type Generator } from "../env/rng.ts";
 import { make } from "../env/registry.ts";
 import type { MiniGridEnv } from "../env/minigrid.ts";
 import { ACTION_NONE } from "./types.ts";
-import { type Episodes, IMAGE_SIZE, type SkippedEpisode } from "./store.ts";
+import { emptyEpisodes, type Episodes, IMAGE_SIZE } from "./episodes.ts";
+import type { SkippedEpisode } from "./manifest.ts";
 
 /** Collection policies. */
 export const POLICIES = ["bot", "noisy_bot", "random"] as const;
@@ -245,22 +246,7 @@ export function assembleEpisodes(
   }));
   const E = ok.length;
   const F = ok.reduce((a, r) => a + r.directions.length, 0);
-  const ep: Episodes = {
-    images: new Uint8Array(F * IMAGE_SIZE),
-    directions: new Uint8Array(F),
-    actions: new Uint8Array(F),
-    rewards: new Float64Array(F),
-    terminated: new Uint8Array(F),
-    truncated: new Uint8Array(F),
-    episodeOffsets: new Int32Array(E + 1),
-    envIndex: new Int32Array(E),
-    seeds: new Int32Array(E),
-    episodeIndex: new Int32Array(E),
-    lengths: new Int32Array(E),
-    returns: new Float64Array(E),
-    success: new Uint8Array(E),
-    missions: [],
-  };
+  const ep = emptyEpisodes(E, F);
   let f = 0;
   ok.forEach((r, e) => {
     const n = r.directions.length;

@@ -32,7 +32,6 @@
  * @module
  */
 
-import { ACTION_NONE, ACTION_VOCAB, DIR_VOCAB } from "./types.ts";
 import {
   decodeNpy,
   encodeNpy,
@@ -45,60 +44,15 @@ import {
 import { isTempFileName, writeFileAtomic } from "../util/fs.ts";
 import { parseJsonl } from "../util/jsonl.ts";
 import { sha256Hex } from "../util/hash.ts";
-import { SPLIT_RULE, type SplitName, SPLITS } from "./split.ts";
-
-/** Format name written in every manifest. */
-export const DATASET_FORMAT = "minigrid-trajectories";
-/**
- * Dataset version, recorded in every manifest (and part of the dataset identity hash). Bump it
- * when the file layout changes or when a config selects other episodes, and say why in
- * {@link DATASET_VERSION_CHANGES}; a dataset of an older version is refused with that reason.
- */
-export const DATASET_VERSION = 2;
-
-/** What each dataset version changed (shown when an older dataset is refused). */
-export const DATASET_VERSION_CHANGES: Readonly<Record<number, string>> = {
-  2: `split rule ${SPLIT_RULE}: each env id's split seeds derive from (data.seed, split, env id) ` +
-    "alone; version 1 handed a split's seeds out in data.envs order, so its episodes are not the " +
-    "ones this config selects",
-};
-/** Values per frame image (7 x 7 x 3). */
-export const IMAGE_SIZE = 147;
-
-/**
- * Episodes as flat typed arrays: one shard, or a whole split after
- * {@link loadDataset}. Frame arrays have F entries, episode arrays E.
- */
-export interface Episodes {
-  /** [F, 7, 7, 3] uint8 (object, colour, state of each cell; cell index `vx * 7 + vy`). */
-  images: Uint8Array;
-  /** [F] agent direction. */
-  directions: Uint8Array;
-  /** [F] action after the frame; {@link ACTION_NONE} on each episode's last frame. */
-  actions: Uint8Array;
-  /** [F] reward received for the frame's action (0 on the last frame). */
-  rewards: Float64Array;
-  /** [F] 0/1: the frame's step terminated the episode. */
-  terminated: Uint8Array;
-  /** [F] 0/1: the frame's step truncated the episode. */
-  truncated: Uint8Array;
-  /** [E + 1] frame offsets: episode e is frames [episodeOffsets[e], episodeOffsets[e+1]). */
-  episodeOffsets: Int32Array;
-  /** [E] index into the dataset's `envIds`. */
-  envIndex: Int32Array;
-  /** [E] env seed of each episode. */
-  seeds: Int32Array;
-  /** [E] position of each episode in its split's plan. */
-  episodeIndex: Int32Array;
-  /** [E] steps per episode (frames - 1). */
-  lengths: Int32Array;
-  /** [E] sum of rewards. */
-  returns: Float64Array;
-  /** [E] 0/1: terminated with a positive reward. */
-  success: Uint8Array;
-  /** [E] mission string of each episode. */
-  missions: string[];
-}
+import { type SplitName, SPLITS } from "./split.ts";
+import { checkEpisodes, concatEpisodes, type Episodes, selectEpisodes } from "./episodes.ts";
+import {
+  type FileRecord,
+  type Manifest,
+  readManifest,
+  type ShardRecord,
+  type SkippedEpisode,
+} from "./manifest.ts";
 
 /**
  * A loaded split: {@link Episodes} plus what they mean. Assignable to the
@@ -116,131 +70,6 @@ export interface DatasetSplit extends Episodes {
   /** Number of frames F. */
   numFrames: number;
 }
-
-/** Checksum, size and array metadata of one stored file. */
-export interface FileRecord {
-  /** Hex sha256 of the file bytes. */
-  sha256: string;
-  /** File size in bytes. */
-  bytes: number;
-  /** `.npy` dtype (absent for missions.jsonl). */
-  dtype?: NpyDtype;
-  /** `.npy` shape (absent for missions.jsonl). */
-  shape?: number[];
-  /** missions.jsonl line count. */
-  lines?: number;
-}
-
-/** An episode that could not be collected (e.g. the bot raised) and was left out. */
-export interface SkippedEpisode {
-  /** Position in the split's plan. */
-  episode: number;
-  /** Env id. */
-  env_id: string;
-  /** Env seed. */
-  seed: number;
-  /** Why. */
-  error: string;
-}
-
-/** One complete shard, as stored in its `done.json` and in the manifest. */
-export interface ShardRecord {
-  /** Split. */
-  split: SplitName;
-  /** Shard number within the split. */
-  index: number;
-  /** Directory relative to the dataset root, e.g. `train/shard-00000`. */
-  path: string;
-  /** Data config hash of the dataset it belongs to. */
-  config_hash: string;
-  /** Plan positions [first, end) this shard covers (before skipping). */
-  plan_range: [number, number];
-  /** Episodes stored. */
-  episodes: number;
-  /** Frames stored. */
-  frames: number;
-  /** Episodes left out (bot errors). */
-  skipped: SkippedEpisode[];
-  /** noisy_bot: times a bot was recreated after raising on an off-plan action. */
-  bot_restarts?: number;
-  /** Every file of the shard. */
-  files: Record<string, FileRecord>;
-}
-
-/** Per-split totals in the manifest. */
-export interface SplitSummary {
-  /** Episodes stored. */
-  episodes: number;
-  /** Frames stored. */
-  frames: number;
-  /** Steps (frames minus episodes). */
-  steps: number;
-  /** Episodes per env id. */
-  episodes_per_env: Record<string, number>;
-  /** Successful episodes. */
-  successes: number;
-  /** Episodes left out, see {@link SkippedEpisode}. */
-  skipped: SkippedEpisode[];
-  /** noisy_bot: bots recreated after raising on an off-plan action. */
-  bot_restarts: number;
-  /** The shards in order. */
-  shards: ShardRecord[];
-}
-
-/** `manifest.json`. */
-export interface Manifest {
-  /** {@link DATASET_FORMAT}. */
-  format: string;
-  /** {@link DATASET_VERSION}. */
-  version: number;
-  /** Dataset name. */
-  dataset: string;
-  /** `collecting` until every shard is written, then `complete`. */
-  status: "collecting" | "complete";
-  /** Full sha256 of the canonical data identity (`jsonHash` of lib/util/hash.ts). */
-  config_hash: string;
-  /** The resolved data config section. */
-  data_config: Record<string, unknown>;
-  /** Env ids, index = `env_index` value. */
-  env_ids: string[];
-  /** Env ids for training (data.envs). */
-  train_envs: string[];
-  /** Env ids for zero-shot testing (data.test_envs, or data.envs when empty). */
-  test_envs: string[];
-  /** Max episodes per shard. */
-  shard_episodes: number;
-  /** Per split totals and shards (filled as shards complete). */
-  splits: Partial<Record<SplitName, SplitSummary>>;
-  /** Versions of what wrote the dataset. */
-  versions: { deno: string; v8: string; typescript: string; workspace: string };
-  /** ISO time the collection started. */
-  created: string;
-  /** ISO time the collection finished. */
-  completed?: string;
-  /** Seconds spent collecting (last run). */
-  collect_seconds?: number;
-  /** Description of every array (for readers of the raw files). */
-  arrays: Record<string, string>;
-}
-
-/** One-line description of each stored file, copied into the manifest. */
-export const ARRAY_DOCS: Record<string, string> = {
-  "images.npy":
-    "uint8 [F,7,7,3] egocentric view: object, colour, state per cell; index [vx, vy, c]",
-  "directions.npy": "uint8 [F] agent direction 0..3 (0 = +x)",
-  "actions.npy": "uint8 [F] action taken after the frame; 7 = none on an episode's last frame",
-  "rewards.npy": "float64 [F] reward received for the frame's action; 0 on the last frame",
-  "terminated.npy": "bool [F] the frame's step terminated the episode",
-  "truncated.npy": "bool [F] the frame's step truncated the episode",
-  "episode_offsets.npy": "int64 [E+1] shard-local frame offsets; episode e = frames [o[e], o[e+1])",
-  "env_index.npy": "int32 [E] index into manifest env_ids",
-  "seeds.npy": "int64 [E] env seed (env.reset(seed=...))",
-  "episode_index.npy": "int64 [E] position of the episode in its split's plan",
-  "lengths.npy": "int32 [E] steps (frames - 1)",
-  "returns.npy": "float64 [E] sum of rewards",
-  "success.npy": "bool [E] terminated with positive reward",
-  "missions.jsonl": 'one JSON object per episode: {"episode","env_id","seed","mission"}',
-};
 
 /** Stored `.npy` files: file name, field of {@link Episodes}, dtype, per-frame or per-episode. */
 const NPY_FIELDS: {
@@ -294,86 +123,6 @@ function toStored(dtype: NpyDtype, a: ArrayLike<number>) {
 function storedShape(file: (typeof NPY_FIELDS)[number], F: number, E: number): number[] {
   if (file.per === "frame") return file.field === "images" ? [F, 7, 7, 3] : [F];
   return file.per === "offsets" ? [E + 1] : [E];
-}
-
-/**
- * Check that episodes are internally consistent (lengths, offsets, value
- * ranges). Returns problem descriptions (empty when fine). `where` prefixes them.
- */
-export function checkEpisodes(ep: Episodes, where: string, numEnvs?: number): string[] {
-  const p: string[] = [];
-  const E = ep.envIndex.length;
-  const off = ep.episodeOffsets;
-  if (off.length !== E + 1) {
-    p.push(`${where}: episode_offsets has ${off.length} entries, expected E+1 = ${E + 1}`);
-  }
-  const F = off.length > 0 ? off[off.length - 1] : 0;
-  if (off.length > 0 && off[0] !== 0) {
-    p.push(`${where}: episode_offsets[0] = ${off[0]}, expected 0`);
-  }
-  for (let e = 0; e + 1 < off.length; e++) {
-    if (off[e + 1] - off[e] < 1) {
-      p.push(`${where}: episode ${e} has ${off[e + 1] - off[e]} frames (offsets not increasing)`);
-      break;
-    }
-  }
-  const frameLens: [string, number][] = [
-    ["images", ep.images.length / IMAGE_SIZE],
-    ["directions", ep.directions.length],
-    ["actions", ep.actions.length],
-    ["rewards", ep.rewards.length],
-    ["terminated", ep.terminated.length],
-    ["truncated", ep.truncated.length],
-  ];
-  for (const [n, len] of frameLens) {
-    if (len !== F) p.push(`${where}: ${n} has ${len} frames, episode_offsets say ${F}`);
-  }
-  const epLens: [string, number][] = [
-    ["seeds", ep.seeds.length],
-    ["episode_index", ep.episodeIndex.length],
-    ["lengths", ep.lengths.length],
-    ["returns", ep.returns.length],
-    ["success", ep.success.length],
-    ["missions", ep.missions.length],
-  ];
-  for (const [n, len] of epLens) {
-    if (len !== E) p.push(`${where}: ${n} has ${len} entries, env_index has ${E}`);
-  }
-  if (p.length > 0) return p;
-  for (let e = 0; e < E; e++) {
-    const last = off[e + 1] - 1;
-    if (ep.lengths[e] !== off[e + 1] - off[e] - 1) {
-      p.push(
-        `${where}: lengths[${e}] = ${ep.lengths[e]} but the episode has ${
-          off[e + 1] - off[e]
-        } frames`,
-      );
-      break;
-    }
-    if (ep.actions[last] !== ACTION_NONE) {
-      p.push(
-        `${where}: episode ${e}'s last frame has action ${
-          ep.actions[last]
-        }, expected ${ACTION_NONE}`,
-      );
-      break;
-    }
-    if (numEnvs !== undefined && (ep.envIndex[e] < 0 || ep.envIndex[e] >= numEnvs)) {
-      p.push(`${where}: env_index[${e}] = ${ep.envIndex[e]} outside 0..${numEnvs - 1}`);
-      break;
-    }
-  }
-  for (let i = 0; i < F; i++) {
-    if (ep.directions[i] >= DIR_VOCAB || ep.actions[i] >= ACTION_VOCAB) {
-      p.push(
-        `${where}: frame ${i} has direction ${ep.directions[i]} / action ${
-          ep.actions[i]
-        } out of range`,
-      );
-      break;
-    }
-  }
-  return p;
 }
 
 /** Remove leftover temporary files (`*.tmp-*`) of interrupted writes in a directory. */
@@ -555,78 +304,6 @@ export async function completeShard(
   return (await verifyShard(datasetDir, rec)).length === 0 ? rec : null;
 }
 
-/** Read and parse `manifest.json`; clear errors when missing or malformed. */
-export async function readManifest(datasetDir: string): Promise<Manifest> {
-  const path = `${datasetDir}/manifest.json`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `${path}: no manifest: ${datasetDir} is not a dataset (collect it with: deno task collect --config <yaml>)`,
-      );
-    }
-    throw new Error(`${path}: cannot read: ${(e as Error).message}`);
-  }
-  let m: Manifest;
-  try {
-    m = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `${path}: corrupted manifest (invalid JSON: ${
-        (e as Error).message
-      }); recollect with --overwrite`,
-    );
-  }
-  if (m.format !== DATASET_FORMAT) {
-    throw new Error(`${path}: not a ${DATASET_FORMAT} manifest (format ${m.format})`);
-  }
-  if (m.version !== DATASET_VERSION) {
-    const why: string[] = [];
-    for (let v = m.version + 1; v <= DATASET_VERSION; v++) {
-      if (DATASET_VERSION_CHANGES[v]) why.push(`version ${v}: ${DATASET_VERSION_CHANGES[v]}`);
-    }
-    throw new Error(
-      `${path}: dataset version ${m.version}, this code reads version ${DATASET_VERSION}` +
-        (why.length ? ` (${why.join("; ")})` : "") +
-        `. Recollect it: deno task collect --config <its yaml> --overwrite (or delete ${datasetDir})`,
-    );
-  }
-  return m;
-}
-
-/** Write `manifest.json` atomically. */
-export async function writeManifest(datasetDir: string, m: Manifest): Promise<void> {
-  await writeFileAtomic(
-    `${datasetDir}/manifest.json`,
-    new TextEncoder().encode(JSON.stringify(m, null, 1) + "\n"),
-  );
-}
-
-/** Totals of a split from its shard records. */
-export function summarizeSplit(
-  shards: ShardRecord[],
-  envIds: string[],
-  successes: number,
-  perEnv: number[],
-): SplitSummary {
-  const episodes = shards.reduce((a, s) => a + s.episodes, 0);
-  const frames = shards.reduce((a, s) => a + s.frames, 0);
-  const episodes_per_env: Record<string, number> = {};
-  envIds.forEach((id, i) => episodes_per_env[id] = perEnv[i] ?? 0);
-  return {
-    episodes,
-    frames,
-    steps: frames - episodes,
-    episodes_per_env,
-    successes,
-    skipped: shards.flatMap((s) => s.skipped),
-    bot_restarts: shards.reduce((a, s) => a + (s.bot_restarts ?? 0), 0),
-    shards,
-  };
-}
-
 /** Options of {@link loadDataset}. */
 export interface LoadOptions {
   /** Verify sha256 of every file (default true). */
@@ -745,76 +422,6 @@ export async function loadDataset(
     numEpisodes: all.envIndex.length,
     numFrames: all.episodeOffsets[all.envIndex.length],
   };
-}
-
-/** Concatenate episode blocks (offsets rebased). */
-export function concatEpisodes(parts: Episodes[]): Episodes {
-  const E = parts.reduce((a, p) => a + p.envIndex.length, 0);
-  const F = parts.reduce((a, p) => a + p.episodeOffsets[p.envIndex.length], 0);
-  const out: Episodes = {
-    images: new Uint8Array(F * IMAGE_SIZE),
-    directions: new Uint8Array(F),
-    actions: new Uint8Array(F),
-    rewards: new Float64Array(F),
-    terminated: new Uint8Array(F),
-    truncated: new Uint8Array(F),
-    episodeOffsets: new Int32Array(E + 1),
-    envIndex: new Int32Array(E),
-    seeds: new Int32Array(E),
-    episodeIndex: new Int32Array(E),
-    lengths: new Int32Array(E),
-    returns: new Float64Array(E),
-    success: new Uint8Array(E),
-    missions: [],
-  };
-  let f0 = 0, e0 = 0;
-  for (const p of parts) {
-    const pe = p.envIndex.length, pf = p.episodeOffsets[pe];
-    out.images.set(p.images, f0 * IMAGE_SIZE);
-    out.directions.set(p.directions, f0);
-    out.actions.set(p.actions, f0);
-    out.rewards.set(p.rewards, f0);
-    out.terminated.set(p.terminated, f0);
-    out.truncated.set(p.truncated, f0);
-    for (let e = 0; e < pe; e++) out.episodeOffsets[e0 + e + 1] = f0 + p.episodeOffsets[e + 1];
-    out.envIndex.set(p.envIndex, e0);
-    out.seeds.set(p.seeds, e0);
-    out.episodeIndex.set(p.episodeIndex, e0);
-    out.lengths.set(p.lengths, e0);
-    out.returns.set(p.returns, e0);
-    out.success.set(p.success, e0);
-    for (const s of p.missions) out.missions.push(s);
-    f0 += pf;
-    e0 += pe;
-  }
-  return out;
-}
-
-/** The episodes `e` for which `keep(e)` is true, as a new block. */
-export function selectEpisodes(ep: Episodes, keep: (e: number) => boolean): Episodes {
-  const parts: Episodes[] = [];
-  const E = ep.envIndex.length;
-  for (let e = 0; e < E; e++) {
-    if (!keep(e)) continue;
-    const a = ep.episodeOffsets[e], b = ep.episodeOffsets[e + 1];
-    parts.push({
-      images: ep.images.subarray(a * IMAGE_SIZE, b * IMAGE_SIZE),
-      directions: ep.directions.subarray(a, b),
-      actions: ep.actions.subarray(a, b),
-      rewards: ep.rewards.subarray(a, b),
-      terminated: ep.terminated.subarray(a, b),
-      truncated: ep.truncated.subarray(a, b),
-      episodeOffsets: Int32Array.from([0, b - a]),
-      envIndex: ep.envIndex.subarray(e, e + 1),
-      seeds: ep.seeds.subarray(e, e + 1),
-      episodeIndex: ep.episodeIndex.subarray(e, e + 1),
-      lengths: ep.lengths.subarray(e, e + 1),
-      returns: ep.returns.subarray(e, e + 1),
-      success: ep.success.subarray(e, e + 1),
-      missions: [ep.missions[e]],
-    });
-  }
-  return concatEpisodes(parts);
 }
 
 /** Result of {@link verifyDataset}. */

@@ -15,7 +15,8 @@
 
 import { join } from "node:path";
 import type { Config } from "../experiment/schema.ts";
-import { loadDataset, selectEpisodes } from "../data/store.ts";
+import { loadDataset } from "../data/store.ts";
+import { selectEpisodes } from "../data/episodes.ts";
 import { tokenizeEpisodes } from "../data/tokenize.ts";
 import { loadWindows, runTraining } from "../train/run.ts";
 import type { HostParams } from "../model/transformer.ts";
