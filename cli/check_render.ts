@@ -8,12 +8,34 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { findChromium, RENDER_DIR, repoRoot } from "../lib/viz/notebook.ts";
 import { checkPages } from "../lib/viz/check_html.ts";
 
+const USAGE = `usage: deno task check-render [page.html...] [--require-figures]
+  page.html: a rendered page (default: every runs/rendered/*.html)`;
+
 async function main(args: string[]): Promise<number> {
-  const requireFigures = args.includes("--require-figures");
-  let pages = args.filter((a) => !a.startsWith("--"));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        "require-figures": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`check-render: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const requireFigures = parsed.values["require-figures"];
+  let pages = parsed.positionals;
   const root = repoRoot();
   if (!pages.length) {
     const dir = `${root}/${RENDER_DIR}`;

@@ -10,6 +10,7 @@
  */
 
 import { getuid } from "node:process";
+import { parseArgs } from "node:util";
 import {
   detectToolchain,
   listNotebooks,
@@ -34,15 +35,50 @@ async function strip(files: string[]): Promise<number> {
   return 0;
 }
 
+const USAGE =
+  `usage: deno task notebook [jupyter notebook options]  start Jupyter Notebook on notebooks/
+       deno task notebook strip [file.ipynb...]   remove outputs in place (default: every notebook)`;
+
 async function main(args: string[]): Promise<number> {
-  if (args[0] === "strip") return await strip(args.slice(1));
+  if (args[0] === "strip") {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: args.slice(1),
+        options: { help: { type: "boolean", short: "h", default: false } },
+        allowPositionals: true,
+      });
+    } catch (e) {
+      console.error(`notebook strip: ${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (parsed.values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await strip(parsed.positionals);
+  }
+  // Every other option goes to Jupyter as given; only --help and --allow-root are read here.
+  const { values } = parseArgs({
+    args,
+    options: {
+      help: { type: "boolean", short: "h", default: false },
+      "allow-root": { type: "boolean", default: false },
+    },
+    strict: false,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const problem = toolchainProblem(await detectToolchain());
   if (problem) {
     console.error(`notebook: ${problem}`);
     return 1;
   }
   const dir = `${repoRoot()}/${NOTEBOOK_DIR}`;
-  const extra = getuid?.() === 0 && !args.includes("--allow-root") ? ["--allow-root"] : [];
+  const extra = getuid?.() === 0 && !values["allow-root"] ? ["--allow-root"] : [];
   console.error(
     `notebook: starting Jupyter Notebook in ${dir} (Ctrl-C to stop). ` +
       "Before committing a notebook: deno task notebook strip",

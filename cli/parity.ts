@@ -8,6 +8,7 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import {
   compareFile,
   type EpisodeResult,
@@ -18,31 +19,38 @@ import {
   loadFixture,
 } from "../lib/env/parity.ts";
 
-function usage(msg?: string): never {
-  if (msg) console.error(`parity: ${msg}`);
-  console.error("usage: deno task parity [--fixtures DIR] [--env ENV_ID]... [--seeds 0,1,2]");
+const USAGE = "usage: deno task parity [--fixtures DIR] [--env ENV_ID]... [--seeds 0,1,2]";
+
+function usage(msg: string): never {
+  console.error(`parity: ${msg}\n${USAGE}`);
   Deno.exit(2);
 }
 
-const args = [...Deno.args];
-let dir = FIXTURES_DIR;
-const envs: string[] = [];
-let seeds: number[] | undefined;
-while (args.length > 0) {
-  const a = args.shift()!;
-  if (a === "--fixtures") dir = args.shift() ?? usage("--fixtures needs a directory");
-  else if (a.startsWith("--fixtures=")) dir = a.slice("--fixtures=".length);
-  else if (a === "--env") envs.push(args.shift() ?? usage("--env needs an env id"));
-  else if (a === "--seeds") {
-    const v = args.shift() ?? usage("--seeds needs a list like 0,1,2");
-    seeds = v.split(",").map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 0) usage(`bad seed "${s}" in --seeds`);
-      return n;
-    });
-  } else if (a === "-h" || a === "--help") usage();
-  else usage(`unknown argument "${a}"`);
+let values;
+try {
+  ({ values } = parseArgs({
+    args: Deno.args,
+    options: {
+      fixtures: { type: "string", default: FIXTURES_DIR },
+      env: { type: "string", multiple: true, default: [] },
+      seeds: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }));
+} catch (e) {
+  usage((e as Error).message);
 }
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const dir = values.fixtures;
+const envs: string[] = values.env;
+const seeds: number[] | undefined = values.seeds?.split(",").map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) usage(`bad seed "${s}" in --seeds`);
+  return n;
+});
 
 let files: string[];
 try {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import {
   detectToolchain,
   executeNotebook,
@@ -26,22 +27,28 @@ const USAGE = `usage: deno task render [notebook...] [--profile quick|smoke|full
   notebook: a path or a name such as 01_environments (default: every notebooks/*.ipynb)`;
 
 async function main(args: string[]): Promise<number> {
-  let profile = Deno.env.get("WORKSPACE_PROFILE") ?? "quick";
-  let check = true;
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--profile") profile = args[++i];
-    else if (a.startsWith("--profile=")) profile = a.slice(10);
-    else if (a === "--no-check") check = false;
-    else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      return 0;
-    } else if (a.startsWith("-")) {
-      console.error(`render: unknown option ${a}\n${USAGE}`);
-      return 2;
-    } else names.push(a);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        profile: { type: "string", default: Deno.env.get("WORKSPACE_PROFILE") ?? "quick" },
+        "no-check": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    console.error(`render: ${(e as Error).message}\n${USAGE}`);
+    return 2;
   }
+  const { values, positionals: names } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const profile = values.profile;
+  const check = !values["no-check"];
   if (!["quick", "smoke", "full"].includes(profile)) {
     console.error(`render: --profile must be quick, smoke or full (got "${profile}")`);
     return 2;
