@@ -419,6 +419,13 @@ Deno.test(
         }
         nat.dispose();
       }
+      // Calls made together wait for each other (one workspace): same logits as one by one.
+      const one = makeNativePredictor(host, c, { chunk: 4 });
+      const other = syntheticBatch(3, k, M, seed + 7), otherMask = syntheticMask(other, 0.3, 1);
+      const [x1, x2] = await Promise.all([one(batch, mask), one(other, otherMask)]);
+      assert.deepStrictEqual(x1, await one(batch, mask));
+      assert.deepStrictEqual(x2, await one(other, otherMask));
+      one.dispose();
       // The rounds commit the same slots to the same values.
       const once = makeNativePredictor(host, c, { chunk: 5 });
       const rounds = (into: unknown[]) => (r: number, cur: typeof batch, still: typeof mask) => {

@@ -44,7 +44,10 @@ import {
 export type EvalPredictor = Predictor & {
   /** Which forward pass it runs: `blas` (lib/model/native.ts) or the jax-js device's name. */
   readonly device: string;
-  /** Release its threads and buffers (idempotent; a later call starts them again). */
+  /**
+   * Release its threads and buffers (idempotent; a later call starts them again). Call it
+   * once every call has resolved.
+   */
   dispose(): void;
 };
 
@@ -109,7 +112,7 @@ export function makeNativePredictor(
     model?.dispose();
     model = null;
   };
-  const once = async (batch: Batch, mask: Mask | null): Promise<Logits> => {
+  const forwardOnce = async (batch: Batch, mask: Mask | null): Promise<Logits> => {
     const inp = encodeInputs(cfg, batch, mask);
     const B = inp.B, out = new Float32Array(B * perWindow);
     if (idle !== null) clearTimeout(idle);
@@ -139,6 +142,14 @@ export function makeNativePredictor(
       }
     }
     return splitLogits(B, batch.K, out);
+  };
+  // One forward pass at a time: calls made before the previous one resolved wait their turn
+  // (the model's buffers are shared by all calls).
+  let queue: Promise<unknown> = Promise.resolve();
+  const once = (batch: Batch, mask: Mask | null): Promise<Logits> => {
+    const run = queue.then(() => forwardOnce(batch, mask));
+    queue = run.catch(() => {});
+    return run;
   };
   const predictor = (batch: Batch, mask: Mask) =>
     decodeSteps <= 1 ? once(batch, mask) : decodeIterativeWith(once, batch, mask, decodeSteps);
