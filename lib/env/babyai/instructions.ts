@@ -33,6 +33,10 @@ export const LOC_NAMES = ["left", "right", "front", "behind"] as const;
 
 /** A describable object type. */
 export type DescType = typeof OBJ_TYPES[number];
+/** The type of a world object as a describable type (for building an {@link ObjDesc}). */
+export function descType(o: WorldObj): DescType {
+  return o.type as DescType;
+}
 /** A location word. */
 export type LocName = typeof LOC_NAMES[number];
 /** Result of verifying one step. */

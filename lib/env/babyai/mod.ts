@@ -12,6 +12,6 @@ export * from "./vocab.ts";
 export * from "./instructions.ts";
 export * from "./roomgrid_level.ts";
 export * from "./levelgen.ts";
-export * from "./levels.ts";
+export * from "./levels/mod.ts";
 export { BABYAI_LEVELS } from "./register.ts";
 export * from "./bot.ts";

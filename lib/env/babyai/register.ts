@@ -8,7 +8,7 @@
 
 import { register } from "../registry_core.ts";
 import type { RoomGridLevel } from "./roomgrid_level.ts";
-import * as L from "./levels.ts";
+import * as L from "./levels/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type K = any;
