@@ -10,7 +10,7 @@
  * multi-round decisions against {@link decodeIterative}.
  *
  * The helper Workers of the blas model are started on the first call and
- * stopped by `dispose()`, and also after `idleMs` without a call (through an
+ * stopped by `dispose()`, and also after `idleMs` (10 s) without a call (through an
  * unref'd timer), so a predictor that is never disposed does not keep the
  * process alive.
  *
@@ -59,7 +59,10 @@ export interface NativePredictorOptions {
   threads?: number;
   /** Windows per forward pass (default: about {@link CHUNK_POSITIONS} positions). */
   chunk?: number;
-  /** Stop the helper threads after this long without a call (default 2000 ms; 0 = never). */
+  /**
+   * Stop the helper threads after this long without a call (default 10 s: longer than the
+   * gaps between the calls of an evaluation, so they start once per evaluation; 0 = never).
+   */
   idleMs?: number;
   /** A loaded BLAS (default: lib/model/blas.ts's). */
   blas?: Blas;
@@ -102,7 +105,7 @@ export function makeNativePredictor(
   if (!Number.isInteger(chunk) || chunk < 1) {
     throw new Error(`chunk must be an integer >= 1 (windows per forward pass), got ${chunk}`);
   }
-  const idleMs = opts.idleMs ?? 2000;
+  const idleMs = opts.idleMs ?? 10_000;
   let model: NativeModel | null = null;
   let idle: ReturnType<typeof setTimeout> | null = null;
   let busy = 0;
