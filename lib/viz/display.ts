@@ -20,7 +20,6 @@ import {
   VIZ_CSS,
 } from "./html.ts";
 import { formatDuration } from "../util/format.ts";
-import { Progress } from "../util/progress.ts";
 
 interface JupyterApi {
   broadcast(
@@ -215,7 +214,6 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
   let last = -Infinity;
   let lastStep = 0;
   let shown = false;
-  const stderr = new Progress(!jup);
 
   const render = (note?: string): MimeBundle => {
     const el = (performance.now() - t0) / 1000;
@@ -248,7 +246,7 @@ export function liveProgress(opts: ProgressOptions = {}): LiveProgress {
       await displayBundle(b, { displayId: id, update: shown });
       shown = true;
     } else {
-      stderr.message(b["text/plain"]);
+      console.error(b["text/plain"]);
     }
   };
 
