@@ -7,6 +7,7 @@
  */
 
 import { join } from "node:path";
+import { writeFileAtomic } from "../util/fs.ts";
 
 /** The subset of the .ipynb (nbformat 4) structure used here. */
 export interface Notebook {
@@ -309,7 +310,7 @@ export function offlineHtml(html: string): string {
     .replace(/<!-- Load mathjax -->[\s\S]*?<!-- End of mathjax configuration -->/i, "");
 }
 
-/** Converts an executed notebook to offline HTML at `htmlPath` (temp file + rename). */
+/** Converts an executed notebook to offline HTML at `htmlPath` (written atomically). */
 export async function notebookToHtml(executed: string, htmlPath: string): Promise<void> {
   const dir = htmlPath.replace(/\/[^/]*$/, "");
   const tmpName = `.${baseName(executed)}.${Deno.pid}.tmp`;
@@ -328,8 +329,8 @@ export async function notebookToHtml(executed: string, htmlPath: string): Promis
   }
   const tmp = `${dir}/${tmpName}.html`;
   const html = offlineHtml(await Deno.readTextFile(tmp));
-  await Deno.writeTextFile(tmp, html);
-  await Deno.rename(tmp, htmlPath);
+  await writeFileAtomic(htmlPath, html);
+  await Deno.remove(tmp);
 }
 
 /** Summary of an executed notebook's outputs. */
