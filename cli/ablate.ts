@@ -1,5 +1,5 @@
 /**
- * `deno task ablate [study...] [--profile quick|full|smoke] [--seeds N] [--force]
+ * `deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
  *   [--executor local|slurm] [--jobs N] [--cpus-per-task N] [--resubmit-failed]
  *   [--runs-root DIR] [--data-root DIR] [--ablations-dir DIR] [--compare dir...]`
  *
@@ -38,7 +38,7 @@ import {
   writeSlurmJobs,
 } from "../lib/experiment/slurm.ts";
 
-const USAGE = `usage: deno task ablate [study...] [--profile quick|full|smoke] [--seeds N] [--force]
+const USAGE = `usage: deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
                         [--executor local|slurm] [--jobs N] [--cpus-per-task N]
                         [--resubmit-failed] [--runs-root DIR] [--data-root DIR]
                         [--ablations-dir DIR] [--compare dir...]

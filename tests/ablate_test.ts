@@ -153,3 +153,21 @@ Deno.test("ablate: seed index s > 0 varies the data and the model; index 0 is th
   assert.deepEqual(a2.data, b2.data);
   assert.notEqual(runHash(a2), runHash(runConfig(a.config, 1)));
 });
+
+Deno.test("ablation seeds per profile: default 1, standard 3; a bad entry names its key", () => {
+  const file = "configs/ablations/exp1_mask_ratio.yaml";
+  assert.equal(loadAblation(file, { profile: "quick" }).seeds, 1);
+  assert.equal(loadAblation(file, { profile: "standard" }).seeds, 3);
+  const dir = Deno.makeTempDirSync();
+  try {
+    const bad = join(dir, "bad.yaml");
+    Deno.writeTextFileSync(
+      bad,
+      readFileSync(file, "utf8").replace(/^seeds: .*$/m, "seeds: { default: 1, standrd: 3 }")
+        .replace("base: ../experiments/", `base: ${Deno.cwd()}/configs/experiments/`),
+    );
+    assert.throws(() => loadAblation(bad), /seeds\.standrd.*unknown profile 'standrd'/s);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

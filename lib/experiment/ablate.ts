@@ -69,7 +69,7 @@ export interface RunResult {
 
 /** Options of {@link runStudy}. */
 export interface StudyOptions {
-  /** Profile for every variant (smoke | quick | full). */
+  /** Profile for every variant (smoke | quick | standard | full). */
   profile?: string;
   /** Seeds per variant (default: the study file's). */
   seeds?: number;

@@ -46,7 +46,7 @@ export interface Ablation {
   description: string;
   /** Absolute path of the base experiment config. */
   base: string;
-  /** Default seeds per variant. */
+  /** Default seeds per variant under the selected profile (`seeds:` may be given per profile). */
   seeds: number;
   /** Variant that paired comparisons are made against. */
   baseline: string;
@@ -122,13 +122,24 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
   const description = str("description", false);
   const base = str("base", true);
   const baseline = str("baseline", true);
-  const seeds = d.seeds === undefined ? 1 : d.seeds;
-  if (typeof seeds !== "number" || !Number.isInteger(seeds) || seeds < 1) {
-    issues.push({
-      loc: at("seeds"),
-      path: "seeds",
-      message: `expected an integer >= 1, got ${show(seeds)}`,
-    });
+  // `seeds: N`, or per profile: `seeds: { default: 1, standard: 3 }` (the selected profile's entry,
+  // else `default`, else 1).
+  const seedsByProfile: Record<string, unknown> = d.seeds === undefined
+    ? { default: 1 }
+    : isObj(d.seeds)
+    ? d.seeds
+    : { default: d.seeds };
+  for (const [k, n] of Object.entries(seedsByProfile)) {
+    const p = isObj(d.seeds) ? `seeds.${k}` : "seeds";
+    if (k !== "default" && !(PROFILE_NAMES as readonly string[]).includes(k)) {
+      issues.push({
+        loc: at(p, "key"),
+        path: p,
+        message: `unknown profile '${k}' (expected default | ${PROFILE_NAMES.join(" | ")})`,
+      });
+    } else if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+      issues.push({ loc: at(p), path: p, message: `expected an integer >= 1, got ${show(n)}` });
+    }
   }
   const variantsRaw = d.variants;
   if (!Array.isArray(variantsRaw) || variantsRaw.length === 0) {
@@ -196,14 +207,15 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
       `'${baseline}' is not a variant name (variants: ${[...names].join(", ")})`,
     );
   }
+  const resolved = variants[0]?.config.profile ?? null;
   return {
     ablation: name,
     title,
     description,
     base: baseAbs,
-    seeds: seeds as number,
+    seeds: ((resolved && seedsByProfile[resolved]) ?? seedsByProfile.default ?? 1) as number,
     baseline,
-    profile: variants[0]?.config.profile ?? null,
+    profile: resolved,
     variants,
     file: abs,
   };

@@ -222,7 +222,7 @@ export interface EvalConfig {
 }
 
 /** Profile names. */
-export const PROFILE_NAMES = ["smoke", "quick", "full"] as const;
+export const PROFILE_NAMES = ["smoke", "quick", "standard", "full"] as const;
 
 /** A profile name. */
 export type ProfileName = typeof PROFILE_NAMES[number];

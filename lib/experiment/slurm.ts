@@ -26,7 +26,7 @@ import { writeFileAtomicSync } from "../util/fs.ts";
 
 /** Options of the Slurm executor (the study options plus the job resources). */
 export interface SlurmOptions {
-  /** Profile of every run (smoke | quick | full). */
+  /** Profile of every run (smoke | quick | standard | full). */
   profile: string;
   /** Seeds per variant (default: each study file's). */
   seeds?: number;
