@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 import { findChromium, RENDER_DIR, repoRoot } from "../lib/viz/notebook.ts";
 import { checkPages } from "../lib/viz/check_html.ts";
 
@@ -16,24 +16,12 @@ const USAGE = `usage: deno task check-render [page.html...] [--require-figures]
   page.html: a rendered page (default: every runs/rendered/*.html)`;
 
 async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        "require-figures": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      allowPositionals: true,
-    });
-  } catch (e) {
-    console.error(`check-render: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCliArgs("check-render", USAGE, {
+    args,
+    options: { "require-figures": { type: "boolean", default: false }, help: HELP_OPTION },
+    allowPositionals: true,
+  });
+  if (typeof parsed === "number") return parsed;
   const requireFigures = parsed.values["require-figures"];
   let pages = parsed.positionals;
   const root = repoRoot();

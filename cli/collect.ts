@@ -10,6 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { runCli } from "../lib/util/cli.ts";
 import { loadConfig } from "../lib/experiment/config.ts";
 import {
   collectDataset,
@@ -110,13 +111,4 @@ async function main(args: string[]): Promise<number> {
   return m.status === "complete" ? 0 : 1;
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main(Deno.args);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    code = 1;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runCli(main);

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { runCli } from "../lib/util/cli.ts";
 import { DEFAULT_DATA_DIR } from "../lib/data/collect.ts";
 import { verifyDataset } from "../lib/data/store.ts";
 import { readManifest } from "../lib/data/manifest.ts";
@@ -155,13 +156,4 @@ async function main(args: string[]): Promise<number> {
   return 2;
 }
 
-if (import.meta.main) {
-  let code: number;
-  try {
-    code = await main(Deno.args);
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    code = 1;
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runCli(main);

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { runCli } from "../lib/util/cli.ts";
 import { resolveDatasetDir } from "./data.ts";
 import { DEFAULT_DATA_DIR } from "../lib/data/collect.ts";
 import { loadDataset } from "../lib/data/store.ts";
@@ -88,12 +89,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  let code = 1;
-  try {
-    code = await main(Deno.args);
-  } catch (e) {
-    console.error(`export-llada: ${(e as Error).message}`);
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runCli(main, "export-llada");

@@ -11,6 +11,7 @@
 
 import { getuid } from "node:process";
 import { parseArgs } from "node:util";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 import {
   detectToolchain,
   listNotebooks,
@@ -41,28 +42,18 @@ const USAGE =
 
 async function main(args: string[]): Promise<number> {
   if (args[0] === "strip") {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: args.slice(1),
-        options: { help: { type: "boolean", short: "h", default: false } },
-        allowPositionals: true,
-      });
-    } catch (e) {
-      console.error(`notebook strip: ${(e as Error).message}\n${USAGE}`);
-      return 2;
-    }
-    if (parsed.values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await strip(parsed.positionals);
+    const parsed = parseCliArgs("notebook strip", USAGE, {
+      args: args.slice(1),
+      options: { help: HELP_OPTION },
+      allowPositionals: true,
+    });
+    return typeof parsed === "number" ? parsed : await strip(parsed.positionals);
   }
   // Every other option goes to Jupyter as given; only --help and --allow-root are read here.
   const { values } = parseArgs({
     args,
     options: {
-      help: { type: "boolean", short: "h", default: false },
+      help: HELP_OPTION,
       "allow-root": { type: "boolean", default: false },
     },
     strict: false,

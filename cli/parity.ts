@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 import {
   compareFile,
   type EpisodeResult,
@@ -26,24 +26,17 @@ function usage(msg: string): never {
   Deno.exit(2);
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    args: Deno.args,
-    options: {
-      fixtures: { type: "string", default: FIXTURES_DIR },
-      env: { type: "string", multiple: true, default: [] },
-      seeds: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  }));
-} catch (e) {
-  usage((e as Error).message);
-}
-if (values.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const parsed = parseCliArgs("parity", USAGE, {
+  args: Deno.args,
+  options: {
+    fixtures: { type: "string", default: FIXTURES_DIR },
+    env: { type: "string", multiple: true, default: [] },
+    seeds: { type: "string" },
+    help: HELP_OPTION,
+  },
+});
+if (typeof parsed === "number") Deno.exit(parsed);
+const { values } = parsed;
 const dir = values.fixtures;
 const envs: string[] = values.env;
 const seeds: number[] | undefined = values.seeds?.split(",").map((s) => {

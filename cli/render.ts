@@ -9,7 +9,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 import {
   detectToolchain,
   executeNotebook,
@@ -27,26 +27,17 @@ const USAGE = `usage: deno task render [notebook...] [--profile quick|smoke|full
   notebook: a path or a name such as 01_environments (default: every notebooks/*.ipynb)`;
 
 async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        profile: { type: "string", default: Deno.env.get("WORKSPACE_PROFILE") ?? "quick" },
-        "no-check": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      allowPositionals: true,
-    });
-  } catch (e) {
-    console.error(`render: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCliArgs("render", USAGE, {
+    args,
+    options: {
+      profile: { type: "string", default: Deno.env.get("WORKSPACE_PROFILE") ?? "quick" },
+      "no-check": { type: "boolean", default: false },
+      help: HELP_OPTION,
+    },
+    allowPositionals: true,
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals: names } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const profile = values.profile;
   const check = !values["no-check"];
   if (!["quick", "smoke", "full"].includes(profile)) {

@@ -11,6 +11,7 @@
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
 import { parseArgs } from "node:util";
+import { runCli } from "../lib/util/cli.ts";
 import { type RunConfig, runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
@@ -117,13 +118,4 @@ async function main(args: string[]): Promise<number> {
   return r.interrupted ? 130 : 0;
 }
 
-if (import.meta.main) {
-  let code = 1;
-  try {
-    code = await main(Deno.args);
-  } catch (e) {
-    console.error(`train: ${(e as Error).message}`);
-    if (Deno.env.get("DEBUG")) console.error((e as Error).stack);
-  }
-  Deno.exit(code);
-}
+if (import.meta.main) await runCli(main, "train");

@@ -1,0 +1,62 @@
+/**
+ * What every `cli/` entry point shares: arguments parsed with node:util's
+ * `parseArgs` (with `--help`), and a main function run to an exit code.
+ *
+ * ```ts
+ * async function main(args: string[]): Promise<number> {
+ *   const parsed = parseCliArgs("render", USAGE, { args, options: { help: HELP_OPTION } });
+ *   if (typeof parsed === "number") return parsed;
+ *   ...
+ * }
+ * if (import.meta.main) await runCli(main);
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** The `-h, --help` option every CLI takes. */
+export const HELP_OPTION = { type: "boolean", short: "h", default: false } as const;
+
+/**
+ * Parses arguments with `parseArgs(config)`. Returns the result, or the exit code when the CLI
+ * should stop: 0 after printing `usage` for `--help` (give `help: HELP_OPTION` in the options),
+ * 2 after printing `<name>: <what was wrong>` and `usage` to stderr for a bad argument.
+ */
+export function parseCliArgs<T extends ParseArgsConfig>(
+  name: string,
+  usage: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> | number {
+  let parsed: ReturnType<typeof parseArgs<T>>;
+  try {
+    parsed = parseArgs(config);
+  } catch (e) {
+    console.error(`${name}: ${(e as Error).message}\n${usage}`);
+    return 2;
+  }
+  if ((parsed.values as { help?: unknown }).help === true) {
+    console.log(usage);
+    return 0;
+  }
+  return parsed;
+}
+
+/**
+ * Runs `main(Deno.args)` and exits with the code it returns. An exception is printed as
+ * `<label>: <message>` (its stack too when $DEBUG is set) and exits with code 1.
+ */
+export async function runCli(
+  main: (args: string[]) => number | Promise<number>,
+  label = "error",
+): Promise<never> {
+  let code = 1;
+  try {
+    code = await main(Deno.args);
+  } catch (e) {
+    console.error(`${label}: ${(e as Error).message}`);
+    if (Deno.env.get("DEBUG")) console.error((e as Error).stack);
+  }
+  Deno.exit(code);
+}
