@@ -6,7 +6,12 @@ import {
   verifyDataset,
   writeShard,
 } from "../lib/data/store.ts";
-import { concatEpisodes, type Episodes, selectEpisodes } from "../lib/data/episodes.ts";
+import {
+  concatEpisodes,
+  emptyEpisodes,
+  type Episodes,
+  selectEpisodes,
+} from "../lib/data/episodes.ts";
 import {
   DATASET_FORMAT,
   DATASET_VERSION,
@@ -25,22 +30,7 @@ import { type SplitName, SPLITS } from "../lib/data/split.ts";
 function synthEpisodes(E: number, offset = 0, envs = 2): Episodes {
   const lens = Array.from({ length: E }, (_, e) => 2 + ((e + offset) % 4));
   const F = lens.reduce((a, b) => a + b, 0);
-  const ep: Episodes = {
-    images: new Uint8Array(F * 147),
-    directions: new Uint8Array(F),
-    actions: new Uint8Array(F),
-    rewards: new Float64Array(F),
-    terminated: new Uint8Array(F),
-    truncated: new Uint8Array(F),
-    episodeOffsets: new Int32Array(E + 1),
-    envIndex: new Int32Array(E),
-    seeds: new Int32Array(E),
-    episodeIndex: new Int32Array(E),
-    lengths: new Int32Array(E),
-    returns: new Float64Array(E),
-    success: new Uint8Array(E),
-    missions: [],
-  };
+  const ep = emptyEpisodes(E, F);
   let f = 0;
   for (let e = 0; e < E; e++) {
     ep.episodeOffsets[e] = f;
