@@ -9,8 +9,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { runCli } from "../lib/util/cli.ts";
+import { CONFIG_OPTIONS, HELP_OPTION, parseCliArgs, runCli } from "../lib/util/cli.ts";
 import { loadConfig } from "../lib/experiment/config.ts";
 import {
   collectDataset,
@@ -31,29 +30,21 @@ function loadDataSection(path: string, sets: string[], profile?: string): DataCo
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = parseCliArgs("collect", USAGE, {
     args,
     options: {
-      config: { type: "string", short: "c" },
-      set: { type: "string", multiple: true, default: [] },
-      profile: { type: "string" },
+      ...CONFIG_OPTIONS,
       overwrite: { type: "boolean", default: false },
       workers: { type: "string" },
       "data-dir": { type: "string" },
       "shard-episodes": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
       json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      help: HELP_OPTION,
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.config) {
-    console.error(`missing --config <yaml>\n${USAGE}`);
-    return 2;
-  }
+  }, { config: "<yaml>" });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const intFlag = (name: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -62,7 +53,7 @@ async function main(args: string[]): Promise<number> {
     }
     return n;
   };
-  const data = loadDataSection(values.config, values.set as string[], values.profile);
+  const data = loadDataSection(values.config!, values.set, values.profile);
   const showBar = !values.quiet && !values.json;
   const r = await collectDataset(data, {
     dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR,

@@ -10,8 +10,7 @@
  */
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
-import { parseArgs } from "node:util";
-import { runCli } from "../lib/util/cli.ts";
+import { CONFIG_OPTIONS, HELP_OPTION, parseCliArgs, runCli } from "../lib/util/cli.ts";
 import { type RunConfig, runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
@@ -50,28 +49,20 @@ async function findRunToResume(root: string, name: string, hash: string): Promis
 }
 
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = parseCliArgs("train", USAGE, {
     args,
     options: {
-      config: { type: "string", short: "c" },
-      set: { type: "string", multiple: true, default: [] },
-      profile: { type: "string" },
+      ...CONFIG_OPTIONS,
       resume: { type: "boolean", default: false },
       "run-dir": { type: "string" },
       "data-dir": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
-      help: { type: "boolean", short: "h", default: false },
+      help: HELP_OPTION,
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (!values.config) {
-    console.error(`missing --config <yaml>\n${USAGE}`);
-    return 2;
-  }
-  const cfg = loadConfig(values.config, { set: values.set as string[], profile: values.profile });
+  }, { config: "<yaml>" });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
+  const cfg = loadConfig(values.config!, { set: values.set, profile: values.profile });
   let runDir = values["run-dir"];
   if (!runDir && values.resume) {
     runDir = await findRunToResume(DEFAULT_RUNS_DIR, cfg.name, configHash(cfg)) ?? undefined;

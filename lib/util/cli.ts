@@ -22,12 +22,14 @@ export const HELP_OPTION = { type: "boolean", short: "h", default: false } as co
 /**
  * Parses arguments with `parseArgs(config)`. Returns the result, or the exit code when the CLI
  * should stop: 0 after printing `usage` for `--help` (give `help: HELP_OPTION` in the options),
- * 2 after printing `<name>: <what was wrong>` and `usage` to stderr for a bad argument.
+ * 2 after printing `<name>: <what was wrong>` and `usage` to stderr for a bad argument, or
+ * `missing --<option> <what>` and `usage` for an option of `required` (option → what) not given.
  */
 export function parseCliArgs<T extends ParseArgsConfig>(
   name: string,
   usage: string,
   config: T,
+  required: Record<string, string> = {},
 ): ReturnType<typeof parseArgs<T>> | number {
   let parsed: ReturnType<typeof parseArgs<T>>;
   try {
@@ -39,6 +41,12 @@ export function parseCliArgs<T extends ParseArgsConfig>(
   if ((parsed.values as { help?: unknown }).help === true) {
     console.log(usage);
     return 0;
+  }
+  for (const [option, what] of Object.entries(required)) {
+    if ((parsed.values as Record<string, unknown>)[option] === undefined) {
+      console.error(`missing --${option} ${what}\n${usage}`);
+      return 2;
+    }
   }
   return parsed;
 }
@@ -60,3 +68,14 @@ export async function runCli(
   }
   Deno.exit(code);
 }
+
+/** The options of every CLI that loads an experiment config: `--config/-c`, `--set k=v` (repeatable), `--profile`. */
+export const CONFIG_OPTIONS: {
+  config: { type: "string"; short: "c" };
+  set: { type: "string"; multiple: true; default: string[] };
+  profile: { type: "string" };
+} = {
+  config: { type: "string", short: "c" },
+  set: { type: "string", multiple: true, default: [] },
+  profile: { type: "string" },
+};
