@@ -146,6 +146,25 @@ export function checkEpisodes(ep: Episodes, where: string, numEnvs?: number): st
   return p;
 }
 
+/**
+ * The per-frame arrays of episodes (one episode, or a block), as in {@link Episodes}: the last
+ * frame of an episode has action ACTION_NONE, reward 0 and false flags.
+ */
+export type EpisodeFrames = Pick<
+  Episodes,
+  "images" | "directions" | "actions" | "rewards" | "terminated" | "truncated"
+>;
+
+/** Copies every per-frame array of `src` into `dst`, starting at frame `at`. */
+export function copyFrames(dst: EpisodeFrames, src: EpisodeFrames, at: number): void {
+  dst.images.set(src.images, at * IMAGE_SIZE);
+  dst.directions.set(src.directions, at);
+  dst.actions.set(src.actions, at);
+  dst.rewards.set(src.rewards, at);
+  dst.terminated.set(src.terminated, at);
+  dst.truncated.set(src.truncated, at);
+}
+
 /** Concatenate episode blocks (offsets rebased). */
 export function concatEpisodes(parts: Episodes[]): Episodes {
   const E = parts.reduce((a, p) => a + p.envIndex.length, 0);
@@ -154,12 +173,7 @@ export function concatEpisodes(parts: Episodes[]): Episodes {
   let f0 = 0, e0 = 0;
   for (const p of parts) {
     const pe = p.envIndex.length, pf = p.episodeOffsets[pe];
-    out.images.set(p.images, f0 * IMAGE_SIZE);
-    out.directions.set(p.directions, f0);
-    out.actions.set(p.actions, f0);
-    out.rewards.set(p.rewards, f0);
-    out.terminated.set(p.terminated, f0);
-    out.truncated.set(p.truncated, f0);
+    copyFrames(out, p, f0);
     for (let e = 0; e < pe; e++) out.episodeOffsets[e0 + e + 1] = f0 + p.episodeOffsets[e + 1];
     out.envIndex.set(p.envIndex, e0);
     out.seeds.set(p.seeds, e0);

@@ -30,7 +30,13 @@ import { defaultRng, type Generator } from "../env/rng.ts";
 import { make } from "../env/registry.ts";
 import type { MiniGridEnv } from "../env/minigrid.ts";
 import { ACTION_NONE } from "./types.ts";
-import { emptyEpisodes, type Episodes, IMAGE_SIZE } from "./episodes.ts";
+import {
+  copyFrames,
+  emptyEpisodes,
+  type EpisodeFrames,
+  type Episodes,
+  IMAGE_SIZE,
+} from "./episodes.ts";
 import type { SkippedEpisode } from "./manifest.ts";
 
 /** Collection policies. */
@@ -58,24 +64,12 @@ export interface RolloutSpec {
   maxSteps: number | null;
 }
 
-/** One rolled-out episode (N steps, N + 1 frames), or the error that stopped it. */
-export interface EpisodeRecord {
+/** One rolled-out episode (N steps, N + 1 frames, see {@link EpisodeFrames}), or the error that stopped it. */
+export interface EpisodeRecord extends EpisodeFrames {
   /** The spec it came from. */
   spec: RolloutSpec;
   /** Set when the episode could not be collected (then the arrays are empty). */
   error?: string;
-  /** [(N+1) * 147]. */
-  images: Uint8Array;
-  /** [N+1]. */
-  directions: Uint8Array;
-  /** [N+1], last = ACTION_NONE. */
-  actions: Uint8Array;
-  /** [N+1], last = 0. */
-  rewards: Float64Array;
-  /** [N+1]. */
-  terminated: Uint8Array;
-  /** [N+1]. */
-  truncated: Uint8Array;
   /** Mission string. */
   mission: string;
   /** Terminated with positive reward. */
@@ -250,12 +244,7 @@ export function assembleEpisodes(
   let f = 0;
   ok.forEach((r, e) => {
     const n = r.directions.length;
-    ep.images.set(r.images, f * IMAGE_SIZE);
-    ep.directions.set(r.directions, f);
-    ep.actions.set(r.actions, f);
-    ep.rewards.set(r.rewards, f);
-    ep.terminated.set(r.terminated, f);
-    ep.truncated.set(r.truncated, f);
+    copyFrames(ep, r, f);
     let ret = 0;
     for (let i = 0; i < n; i++) ret += r.rewards[i];
     f += n;
