@@ -12,6 +12,7 @@ import { splitPlan, SPLITS } from "../lib/data/split.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";
 import { detokenize, fillBatch, tokenizeEpisodes, windowInfo } from "../lib/data/tokenize.ts";
+import { havePythonNumpy } from "./support/python.ts";
 
 const RAND: DataConfig = {
   dataset: "rand",
@@ -286,20 +287,6 @@ Deno.test("collect: bad input is a clear error", () => {
   // The whole config works as well as its data section.
   assert.equal(resolveDataConfig({ data: RAND }).dataset, "rand");
 });
-
-/** True when `python3 -c "import numpy"` works here. */
-async function havePythonNumpy(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("python3", {
-      args: ["-c", "import numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false; // no python3 at all
-  }
-}
 
 /** Whether the numpy checks can run here (reported as ignored, not passed, when not). */
 const NUMPY = await havePythonNumpy();

@@ -25,6 +25,7 @@ import { selectDevice } from "../lib/model/device.ts";
 import { applyOverrides, ConfigError, parseConfigText, SCHEMA } from "../lib/experiment/mod.ts";
 import { syntheticBatch } from "../lib/train/synthetic.ts";
 import { CELLS, type Logits, type Mask } from "../lib/data/types.ts";
+import { havePythonNumpy } from "./support/python.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const assertEquals = (a: unknown, b: unknown, msg?: string) => assert.deepStrictEqual(a, b, msg);
@@ -240,20 +241,6 @@ Deno.test("checkpoint save/load/prune", async () => {
   const names = [...Deno.readDirSync(`${dir}/checkpoints`)].map((e) => e.name).sort();
   assertEquals(names, ["step_0000010", "step_0000015"]);
 });
-
-/** True when `python3 -c "import numpy"` works here. */
-async function havePythonNumpy(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("python3", {
-      args: ["-c", "import numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false; // no python3 at all
-  }
-}
 
 Deno.test({
   name: "checkpoint: numpy reads model.safetensors (needs python3 + numpy)",

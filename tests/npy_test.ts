@@ -7,20 +7,7 @@ import {
   readNpy,
   writeNpy,
 } from "../lib/data/npy.ts";
-
-/** True when `python3 -c "import numpy"` works here. */
-export async function havePythonNumpy(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("python3", {
-      args: ["-c", "import numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
+import { havePythonNumpy } from "./support/python.ts";
 
 function samples(): Record<string, NpyArray> {
   const u8 = new Uint8Array(2 * 7 * 7 * 3);

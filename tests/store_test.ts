@@ -25,6 +25,7 @@ import { jsonHash } from "../lib/util/hash.ts";
 import type { EpisodeData } from "../lib/data/tokenize.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { type SplitName, SPLITS } from "../lib/data/split.ts";
+import { havePythonNumpy } from "./support/python.ts";
 
 /** Deterministic synthetic episodes: episode e has 2 + (e % 4) frames. */
 function synthEpisodes(E: number, offset = 0, envs = 2): Episodes {
@@ -254,20 +255,6 @@ Deno.test("store: writeShard refuses inconsistent episodes", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function havePythonNumpy(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("python3", {
-      args: ["-c", "import numpy"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether the numpy interop check can run here (reported as ignored, not passed, when not). */
 const NUMPY = await havePythonNumpy();

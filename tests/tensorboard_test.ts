@@ -11,20 +11,7 @@ import {
   recordScalars,
   TensorBoardWriter,
 } from "../lib/train/tensorboard.ts";
-
-/** Whether python3 can import the `tensorboard` package (its own event reader checks our files). */
-function hasPythonTensorboard(): boolean {
-  try {
-    const r = new Deno.Command("python3", {
-      args: ["-c", "import tensorboard"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return r.success;
-  } catch {
-    return false;
-  }
-}
+import { havePythonModule } from "./support/python.ts";
 
 /** Read every scalar of an event directory with tensorboard's EventAccumulator: tag -> [step, value][]. */
 async function readWithTensorboard(dir: string): Promise<Record<string, [number, number][]>> {
@@ -61,7 +48,7 @@ Deno.test("recordScalars flattens nested maps and skips step, kind and non-numbe
   assert.deepEqual(s, [["val/loss", 1.5], ["val/loss_heads/obj", 0.5]]);
 });
 
-const TB = hasPythonTensorboard();
+const TB = await havePythonModule("tensorboard");
 Deno.test({
   name: "tensorboard's own reader returns every scalar written, equal to the records" +
     (TB ? "" : " (ignored: python3 lacks the tensorboard package; deno task setup --tensorboard)"),
