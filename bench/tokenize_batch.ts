@@ -5,7 +5,7 @@
  * Measures windows/s for cutting episodes into windows, filling batches (fresh and reused
  * buffers), drawing masks per strategy, and batch + cell mask together, compared with the
  * windows/s a training step consumes (`train_windows_per_s`, default 32: batch 32 at ~1 s/step,
- * see ../shared/NOTES.md). Uses the given episodes, else synthetic ones (1000 episodes of 1..40
+ * see the README's training figures). Uses the given episodes, else synthetic ones (1000 episodes of 1..40
  * frames). Timings on a shared machine are noisy; nothing is asserted.
  *
  * @module

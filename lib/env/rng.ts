@@ -6,7 +6,7 @@
  * rare 64-bit-range `integers` path and for state export).
  *
  * Reference: numpy 2.4.6 `numpy/random/bit_generator.pyx`, `_pcg64.pyx`, `distributions.c`; see
- * `../shared/fixtures/minigrid/RNG_NOTES.md` for the algorithms and test vectors.
+ * `tests/fixtures/minigrid/RNG_NOTES.md` for the algorithms and test vectors.
  *
  * @module
  */
