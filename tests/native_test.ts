@@ -51,6 +51,23 @@ if (!ignore) {
 
 import * as fixture from "./support/train_fixture.ts";
 
+/**
+ * Run `code` in a child `deno eval` with two blas threads; kill it after 60 s (a helper Worker left
+ * alive keeps a process from exiting). Returns its stdout and exit code (non-zero when killed).
+ */
+async function runTsChild(code: string): Promise<{ stdout: string; code: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    env: { BLAS_THREADS: "2" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  return { stdout: new TextDecoder().decode(out.stdout), code: out.code };
+}
+
 const K = 3, M = 5, B = 6;
 /** The trainer fixture on a device, 24 steps, checkpoints every 8. */
 const runConfig = (device: string, over: Partial<TrainRunConfig["train"]> = {}) =>
@@ -364,17 +381,8 @@ Deno.test(
       await train(fx.runConfig({ device: "blas", steps: 10, eval_every: 0 }), { ...ends, runDir: await Deno.makeTempDir() });
     } catch (e) { console.log("error: " + e.message); }
   `;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--ext=ts", code],
-      env: { BLAS_THREADS: "2" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => child.kill(), 60_000);
-    const out = await child.output();
-    clearTimeout(timer);
-    const text = new TextDecoder().decode(out.stdout);
-    assert.match(text, /error: training batch stream ended at micro-batch 3/);
+    const out = await runTsChild(code);
+    assert.match(out.stdout, /error: training batch stream ended at micro-batch 3/);
     assert.strictEqual(out.code, 0, "the process did not exit by itself (killed after 60 s)");
   },
 );
@@ -515,16 +523,8 @@ Deno.test(
       console.log("logits " + lg.action.length);
       ${dispose ? "p.dispose();" : ""}
     `;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["eval", "--ext=ts", code],
-        env: { BLAS_THREADS: "2" },
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const timer = setTimeout(() => child.kill(), 60_000);
-      const out = await child.output();
-      clearTimeout(timer);
-      assert.match(new TextDecoder().decode(out.stdout), /logits 48/);
+      const out = await runTsChild(code);
+      assert.match(out.stdout, /logits 48/);
       assert.strictEqual(
         out.code,
         0,
