@@ -423,6 +423,14 @@ function makeBlas(
 ): Blas {
   const view = (x: Float32Array, off: number) => (off === 0 ? x : x.subarray(off));
   const gemm = b.gemm;
+  const big = new Map<number, bigint>();
+  const I = b.int64
+    ? (v: number) => {
+      let r = big.get(v);
+      if (r === undefined) big.set(v, r = BigInt(v));
+      return r;
+    }
+    : (v: number) => v;
   return {
     library: c.path,
     flavour: c.flavour,
@@ -437,17 +445,17 @@ function makeBlas(
         101,
         ta ? 112 : 111,
         tb ? 112 : 111,
-        m,
-        n,
-        k,
+        I(m),
+        I(n),
+        I(k),
         alpha,
         view(a, offA),
-        lda,
+        I(lda),
         view(bb, offB),
-        ldb,
+        I(ldb),
         beta,
         view(cc, offC),
-        ldc,
+        I(ldc),
       );
     },
   };
