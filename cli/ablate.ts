@@ -21,7 +21,9 @@ import { wasmFallbackMessage } from "../lib/model/device.ts";
 import { join } from "node:path";
 import {
   collectStudies,
+  formatTiming,
   knownStudies,
+  newStudyTiming,
   planRuns,
   runPool,
   runSingle,
@@ -29,6 +31,9 @@ import {
   studyFile,
 } from "../lib/experiment/ablate.ts";
 import { compareStudies } from "../lib/experiment/report.ts";
+import { REPO_ROOT } from "../lib/experiment/rundir.ts";
+import { writeFileAtomicSync } from "../lib/util/fs.ts";
+import { formatDuration } from "../lib/util/format.ts";
 import {
   aggregateSlurm,
   resubmitCommand,
@@ -38,7 +43,8 @@ import {
   writeSlurmJobs,
 } from "../lib/experiment/slurm.ts";
 
-const USAGE = `usage: deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
+const USAGE =
+  `usage: deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
                         [--executor local|slurm] [--jobs N] [--cpus-per-task N]
                         [--resubmit-failed] [--runs-root DIR] [--data-root DIR]
                         [--ablations-dir DIR] [--compare dir...]
@@ -144,7 +150,8 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   let failed = 0;
   const dirs: string[] = [];
-  const opts = { profile: values.profile, seeds, force: values.force, ...dirs0 };
+  const timing = newStudyTiming();
+  const opts = { profile: values.profile, seeds, force: values.force, ...dirs0, timing };
   const known = jobs > 1 ? await runPool(studies, jobs, opts) : new Map<string, string>();
   for (const s of studies) {
     // After the pool every finished run is reused: this writes the reports (and
@@ -155,10 +162,35 @@ async function main(): Promise<number> {
   }
   console.log(compareStudies(dirs));
   const runs = new Set(planRuns(studies, opts).map((r) => r.hash)).size;
+  const wall = (performance.now() - t0) / 1000;
+  // Where the time went, also kept beside the reports (bench/study_split.ts reads it).
+  const timingPath = join(
+    values["runs-root"] ?? join(REPO_ROOT, "runs"),
+    "ablations",
+    "timing.json",
+  );
+  writeFileAtomicSync(
+    timingPath,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        profile: values.profile,
+        studies,
+        jobs,
+        distinct_runs: runs,
+        failed_runs: failed,
+        wall_s: wall,
+        ...timing,
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  console.error(`ablate: ${formatTiming(timing, wall, jobs)}`);
   console.error(
     `ablate: ${studies.length} studies (${runs} distinct runs, ${jobs} at a time) in ${
-      ((performance.now() - t0) / 1000).toFixed(0)
-    } s; ${failed} failed runs`,
+      wall.toFixed(0)
+    } s (${formatDuration(wall)}); ${failed} failed runs; time split in ${timingPath}`,
   );
   return failed ? 1 : 0;
 }

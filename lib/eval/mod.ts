@@ -98,6 +98,11 @@ export interface EvaluateOptions {
   /** Episodes to use instead of loading the dataset (tests, notebooks): the test split, and the
    * training split whose class counts the baselines use. */
   data?: { test: EvalEpisodes; train: EpisodeData };
+  /**
+   * Seconds spent, added to what is there: `offline` (every metric on the test windows, baselines
+   * included) and `closed_loop` (the rollouts in the environments, robustness included).
+   */
+  timings?: { offline?: number; closed_loop?: number };
 }
 
 /** Fixed seed of the evaluation masks and samples (mixed with `data.seed`). */
@@ -143,6 +148,11 @@ export async function evaluateModel(
   predictor: Predictor,
   opts: EvaluateOptions = {},
 ): Promise<Metrics> {
+  const t0 = performance.now();
+  const timings = opts.timings;
+  const lap = (key: "offline" | "closed_loop", since: number) => {
+    if (timings) timings[key] = (timings[key] ?? 0) + (performance.now() - since) / 1000;
+  };
   const want = (s: EvalSection) => !opts.sections || opts.sections.includes(s);
   const dataRoot = opts.dataRoot ?? "data";
   const testEnvs = cfg.data.test_envs?.length ? cfg.data.test_envs : cfg.data.envs;
@@ -277,7 +287,26 @@ export async function evaluateModel(
       out[`robust.${mode}.q${q}.action_acc`] = a.action_acc;
     }
   }
+  lap("offline", t0);
   if (!want("closed_loop")) return out;
+  const t1 = performance.now();
+  try {
+    await closedLoop(cfg, predictor, testEnvs, baselines, want("robustness"), out);
+  } finally {
+    lap("closed_loop", t1);
+  }
+  return out;
+}
+
+/** Closed-loop success on held-out seeds (and under hidden cells), written into `out`. */
+async function closedLoop(
+  cfg: Config,
+  predictor: Predictor,
+  testEnvs: string[],
+  baselines: boolean,
+  robustness: boolean,
+  out: Metrics,
+): Promise<void> {
   // Closed loop on held-out seeds of each test env; Wilson 95% intervals over the episodes.
   const cl = cfg.eval.closed_loop;
   const tot = { wins: 0, n: 0, bot: 0, botN: 0, random: 0, len: 0, rew: 0 };
@@ -315,7 +344,7 @@ export async function evaluateModel(
     putRate("random.success_rate", tot.random, tot.n);
   }
   // Closed-loop robustness: success with a fraction q of each observation hidden.
-  if (want("robustness")) {
+  if (robustness) {
     for (const q of cfg.eval.robustness_q) {
       for (const mode of ["mask", "unseen"] as const) {
         if (q === 0) {
@@ -336,5 +365,4 @@ export async function evaluateModel(
       }
     }
   }
-  return out;
 }

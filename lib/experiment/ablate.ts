@@ -65,6 +65,79 @@ export interface RunResult {
   reused: boolean;
   runDir: string;
   metrics: Metrics;
+  /** Where the run's seconds went (absent when reused). */
+  timings?: RunTimings;
+}
+
+/** Seconds of one run by phase (see {@link RunResult.timings}). */
+export interface RunTimings {
+  /** Checking (or collecting) the dataset inside the run; the pool collects before the runs. */
+  collect: number;
+  /** Training, validation passes and checkpoints included. */
+  train: number;
+  /** Offline evaluation on the test windows (every metric and baseline). */
+  offline_eval: number;
+  /** Closed-loop rollouts (held-out seeds, robustness, bot and random bounds). */
+  closed_loop: number;
+  /** Few-shot fine-tuning on held-out envs and its evaluation (0 when the study has none). */
+  finetune: number;
+}
+
+/** Phases of {@link RunTimings}, in order, with their labels. */
+export const RUN_PHASES: [keyof RunTimings, string][] = [
+  ["collect", "dataset check"],
+  ["train", "training"],
+  ["offline_eval", "offline evaluation"],
+  ["closed_loop", "closed loop"],
+  ["finetune", "fine-tuning"],
+];
+
+/**
+ * Where an `ablate` invocation's time went: wall seconds of its stages (collection, the runs,
+ * the reports) and, summed over the runs it trained, process seconds by phase.
+ */
+export interface StudyTiming {
+  collection_s: number;
+  runs_s: number;
+  reports_s: number;
+  /** Runs trained (not reused) in this invocation. */
+  runs: number;
+  /** Sum over those runs of each phase (process seconds: runs in parallel overlap). */
+  phases: RunTimings;
+}
+
+/** An empty {@link StudyTiming}. */
+export function newStudyTiming(): StudyTiming {
+  return {
+    collection_s: 0,
+    runs_s: 0,
+    reports_s: 0,
+    runs: 0,
+    phases: { collect: 0, train: 0, offline_eval: 0, closed_loop: 0, finetune: 0 },
+  };
+}
+
+function addRun(t: StudyTiming | undefined, r: RunResult): void {
+  if (!t || !r.timings) return;
+  t.runs++;
+  for (const [k] of RUN_PHASES) t.phases[k] += r.timings[k];
+}
+
+/** The time split as a few lines for the end of a run. */
+export function formatTiming(t: StudyTiming, wall: number, jobs: number): string {
+  const total = RUN_PHASES.reduce((a, [k]) => a + t.phases[k], 0);
+  const pct = (x: number, of: number) => (of > 0 ? `${Math.round((100 * x) / of)}%` : "-");
+  const lines = [
+    `time split (wall ${wall.toFixed(0)} s):`,
+    `  collection ${t.collection_s.toFixed(0)} s (${pct(t.collection_s, wall)})`,
+    `  runs       ${t.runs_s.toFixed(0)} s (${pct(t.runs_s, wall)}), ${t.runs} trained, ` +
+    `${jobs} at a time; inside them (process seconds, ${total.toFixed(0)} in all):`,
+    ...RUN_PHASES.map(([k, label]) =>
+      `    ${label.padEnd(19)} ${t.phases[k].toFixed(0).padStart(6)} s (${pct(t.phases[k], total)})`
+    ),
+    `  reports    ${t.reports_s.toFixed(1)} s`,
+  ];
+  return lines.join("\n");
 }
 
 /** Options of {@link runStudy}. */
@@ -83,6 +156,8 @@ export interface StudyOptions {
   log?: (line: string) => void;
   /** Folder of the ablation files (default configs/ablations). */
   ablationsDir?: string;
+  /** Filled with where the time goes (collection, runs by phase, reports). */
+  timing?: StudyTiming;
   /**
    * Runs that already failed in this invocation (hash -> error), e.g. in the
    * process pool of {@link runPool}: reported as failed instead of retried.
@@ -158,16 +233,36 @@ async function runOne(
   const prev = opts.force ? null : finishedMetrics(dir);
   if (prev) return { ...base, status: "ok", seconds: 0, reused: true, metrics: prev };
   const t0 = performance.now();
+  const timings: RunTimings = {
+    collect: 0,
+    train: 0,
+    offline_eval: 0,
+    closed_loop: 0,
+    finetune: 0,
+  };
+  let lap = t0;
+  const phase = (key: keyof RunTimings) => {
+    const now = performance.now();
+    timings[key] += (now - lap) / 1000;
+    lap = now;
+  };
   try {
     if (opts.force && existsSync(dir)) Deno.removeSync(dir, { recursive: true });
     Deno.mkdirSync(dir, { recursive: true });
     writeFileAtomicSync(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
     await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
+    phase("collect");
     const res = await runTraining(cfg, { runDir: dir, resume: true, dataRoot, progress: false });
+    phase("train");
     const predictor = await makeBestPredictor(res.params, res.modelConfig, {
       device: cfg.train.device,
     });
-    const metrics = await evaluateModel(cfg, predictor, { dataRoot }).finally(predictor.dispose);
+    const evalTimes: { offline?: number; closed_loop?: number } = {};
+    const metrics = await evaluateModel(cfg, predictor, { dataRoot, timings: evalTimes })
+      .finally(predictor.dispose);
+    phase("offline_eval");
+    timings.closed_loop = evalTimes.closed_loop ?? 0;
+    timings.offline_eval -= timings.closed_loop;
     // The run's own objective (not comparable across variants) and the validation ELBO every run
     // shares (comparable); `best` is chosen by the shared ELBO.
     metrics["final_val_loss"] = res.lastVal?.loss ?? NaN;
@@ -179,12 +274,13 @@ async function runOne(
         metrics,
         await finetuneAndEvaluate(cfg, host, metrics, { runDir: dir, dataRoot }),
       );
+      phase("finetune");
     }
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
     writeFileAtomicSync(
       resultPath,
-      JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics }, null, 1) + "\n",
+      JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics, timings }, null, 1) + "\n",
     );
     return {
       ...base,
@@ -192,6 +288,7 @@ async function runOne(
       seconds: (performance.now() - t0) / 1000,
       reused: false,
       metrics,
+      timings,
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -262,7 +359,10 @@ export async function runPool(
   }
   const failed = new Map<string, string>();
   if (pending.size === 0) return failed;
+  const tc = performance.now();
   await collectRuns([...pending.values()], dataRoot, log);
+  const tr = performance.now();
+  if (opts.timing) opts.timing.collection_s += (tr - tc) / 1000;
   // Longest first (runs that also fine-tune and evaluate on held-out envs), so that
   // the pool does not end with one long run on one process while the others idle.
   const queue = [...pending.values()].sort((a, b) =>
@@ -323,6 +423,7 @@ export async function runPool(
       }
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
       if (res && res.status === "ok") {
+        addRun(opts.timing, res);
         log(
           `[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: done in ${secs}s` +
             headline(res.metrics),
@@ -338,6 +439,7 @@ export async function runPool(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
+  if (opts.timing) opts.timing.runs_s += (performance.now() - tr) / 1000;
   return failed;
 }
 
@@ -412,6 +514,8 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
       log(`[${ablation.ablation}] ${i}/${total} ${v.name} seed ${cfg.seed} ...`);
       const r = await runOne(ablation.ablation, v.name, cfg, opts);
       results.push(r);
+      addRun(opts.timing, r);
+      if (opts.timing) opts.timing.runs_s += (performance.now() - t) / 1000;
       const secs = ((performance.now() - t) / 1000).toFixed(1);
       log(
         r.status === "ok"
@@ -423,7 +527,9 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
     }
   }
   const reportDir = join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", ablation.ablation);
+  const tw = performance.now();
   writeStudyReport(ablation, results, reportDir);
+  if (opts.timing) opts.timing.reports_s += (performance.now() - tw) / 1000;
   log(`[${ablation.ablation}] report: ${join(reportDir, "report.html")}`);
   return { ablation, results, reportDir };
 }
