@@ -20,7 +20,7 @@ import {
 } from "../lib/experiment/mod.ts";
 
 const USAGE =
-  `usage: deno task config <file.yaml> [--set key=value ...] [--profile smoke|quick|full|none] [--json]
+  `usage: deno task config <file.yaml> [--set key=value ...] [--profile smoke|quick|standard|full|none] [--json]
 
 Validates a config under configs/ and prints the resolved result and its hash.
 An ablation file (configs/ablations/*.yaml) prints each variant's hash.
