@@ -30,7 +30,8 @@ import {
   runStudy,
   studyFile,
 } from "../lib/experiment/ablate.ts";
-import { compareStudies } from "../lib/experiment/report.ts";
+import { compareStudies, writeCombinedReport } from "../lib/experiment/report.ts";
+import { gitVersion } from "../lib/util/git.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
 import { writeFileAtomicSync } from "../lib/util/fs.ts";
 import { formatDuration } from "../lib/util/format.ts";
@@ -150,6 +151,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   let failed = 0;
   const dirs: string[] = [];
+  const done: Awaited<ReturnType<typeof runStudy>>[] = [];
   const timing = newStudyTiming();
   const opts = { profile: values.profile, seeds, force: values.force, ...dirs0, timing };
   const known = jobs > 1 ? await runPool(studies, jobs, opts) : new Map<string, string>();
@@ -159,16 +161,27 @@ async function main(): Promise<number> {
     const r = await runStudy(s, { ...opts, force: jobs > 1 ? false : values.force, failed: known });
     failed += r.results.filter((x) => x.status === "failed").length;
     dirs.push(r.reportDir);
+    done.push(r);
   }
   console.log(compareStudies(dirs));
   const runs = new Set(planRuns(studies, opts).map((r) => r.hash)).size;
+  const ablDir = join(values["runs-root"] ?? join(REPO_ROOT, "runs"), "ablations");
+  // Every study on one page, headed by when, where and how long.
+  const tc = performance.now();
+  const combined = join(ablDir, "report.html");
+  writeCombinedReport(done, combined, {
+    title: `Ablation studies (${values.profile} profile)`,
+    subtitle: `${new Date().toISOString()} · ${Deno.build.os}-${Deno.build.arch}, ` +
+      `${navigator.hardwareConcurrency} cores · ${gitVersion() ?? "no git"}`,
+    text:
+      `${studies.length} studies, ${runs} distinct runs (${timing.runs} trained now, the rest ` +
+      `reused), ${jobs} at a time, ${failed} failed.\n\n` +
+      formatTiming(timing, (tc - t0) / 1000, jobs).replace(/\s+/g, " "),
+  });
+  timing.reports_s += (performance.now() - tc) / 1000;
   const wall = (performance.now() - t0) / 1000;
   // Where the time went, also kept beside the reports (bench/study_split.ts reads it).
-  const timingPath = join(
-    values["runs-root"] ?? join(REPO_ROOT, "runs"),
-    "ablations",
-    "timing.json",
-  );
+  const timingPath = join(ablDir, "timing.json");
   writeFileAtomicSync(
     timingPath,
     JSON.stringify(
@@ -190,7 +203,8 @@ async function main(): Promise<number> {
   console.error(
     `ablate: ${studies.length} studies (${runs} distinct runs, ${jobs} at a time) in ${
       wall.toFixed(0)
-    } s (${formatDuration(wall)}); ${failed} failed runs; time split in ${timingPath}`,
+    } s (${formatDuration(wall)}); ${failed} failed runs; time split in ${timingPath}; ` +
+      `every study on one page: ${combined}`,
   );
   return failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@ import type { Ablation } from "./ablation.ts";
 import type { RunResult } from "./ablate.ts";
 import { meanCi95, pairedDiff } from "./stats.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
+import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { barFigure, type Figure, lineFigure } from "../viz/plotly.ts";
 import { pageHtml, type PageSection } from "../viz/html.ts";
 
@@ -338,7 +339,9 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     );
   const curves = lineFigure(
     results.filter((r) => r.status === "ok").map((r) => {
-      const recs = readJsonlSafe(join(r.runDir, "metrics.jsonl")).filter((x) => x.kind === "val");
+      const recs = readJsonlLenientSync(join(r.runDir, "metrics.jsonl")).filter((x) =>
+        x.kind === "val"
+      );
       return {
         name: `${r.variant} s${r.seed}`,
         x: recs.map((x) => x.step as number),
@@ -585,9 +588,26 @@ function finetuneSections(
   }];
 }
 
-function readJsonlSafe(path: string): Record<string, unknown>[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+/**
+ * One page with every study of an `ablate` invocation: a header (`intro`, e.g. the date, machine
+ * and time split) and then each study's figures and tables as in its own report.html.
+ */
+export function writeCombinedReport(
+  studies: { ablation: Ablation; results: RunResult[] }[],
+  path: string,
+  intro: { title: string; subtitle: string; text: string },
+): void {
+  const sections: PageSection[] = [{ text: intro.text }];
+  for (const { ablation, results } of studies) {
+    sections.push({ title: `${ablation.title} (${ablation.ablation})` });
+    for (const sec of studySections(ablation, results)) {
+      sections.push({
+        ...sec,
+        title: sec.title ? `${ablation.ablation}: ${sec.title}` : undefined,
+      });
+    }
+  }
+  writeFileAtomic(path, pageHtml({ title: intro.title, subtitle: intro.subtitle, sections }));
 }
 
 /** One table across several study directories (their summary.csv), as markdown. */
