@@ -11,7 +11,7 @@
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
 import { CONFIG_OPTIONS, HELP_OPTION, parseCliArgs, runCli } from "../lib/util/cli.ts";
-import { type RunConfig, runTraining } from "../lib/train/run.ts";
+import { runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
 import { createRunDir, DEFAULT_RUNS_DIR } from "../lib/experiment/rundir.ts";
@@ -88,7 +88,7 @@ async function main(args: string[]): Promise<number> {
     abort.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
-  const r = await runTraining(cfg as unknown as RunConfig, {
+  const r = await runTraining(cfg, {
     runDir,
     resume: values.resume,
     dataRoot: values["data-dir"] ?? "data",

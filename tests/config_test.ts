@@ -17,6 +17,7 @@ import {
   resolveConfig,
   SCHEMA,
   schemaDefault,
+  type SchemaNode,
 } from "../lib/experiment/mod.ts";
 
 const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -461,7 +462,7 @@ Deno.test("error: an out-of-range key in the user's file is reported there, what
 });
 
 Deno.test("every numeric key has a range; steps >= 1, learning rates > 0, probabilities in [0, 1]", () => {
-  type Node = typeof SCHEMA;
+  type Node = SchemaNode;
   const numeric: string[] = [];
   const walk = (n: Node, path: string) => {
     if (n.kind === "nullable") return walk(n.inner, path);

@@ -265,7 +265,7 @@ Deno.test("masking: bad configs give clear errors", () => {
   assert.throws(
     () =>
       drawMask(
-        cfg({ strategy: "mixture", mixture: [{ strategy: "mixture", weight: 1 }] }),
+        cfg({ strategy: "mixture", mixture: [{ strategy: "mixture" as never, weight: 1 }] }),
         all,
         ctx,
       ),

@@ -70,7 +70,10 @@ async function runTsChild(code: string): Promise<{ stdout: string; code: number 
 
 const K = 3, M = 5, B = 6;
 /** The trainer fixture on a device, 24 steps, checkpoints every 8. */
-const runConfig = (device: string, over: Partial<TrainRunConfig["train"]> = {}) =>
+const runConfig = (
+  device: TrainRunConfig["train"]["device"],
+  over: Partial<TrainRunConfig["train"]> = {},
+) =>
   fixture.runConfig({
     device,
     steps: 24,
@@ -213,7 +216,7 @@ Deno.test(
   "blas device: trains like wasm (losses within 1e-3), learns, and resumes exactly",
   opts,
   async () => {
-    const run = async (device: string, over = {}, extra = {}) => {
+    const run = async (device: TrainRunConfig["train"]["device"], over = {}, extra = {}) => {
       const dir = await Deno.makeTempDir();
       const r = await train(runConfig(device, over), { ...data, runDir: dir, ...extra });
       tree.dispose(r.params);

@@ -350,7 +350,10 @@ Deno.test({
         window,
         data: { dataset: "synthetic" },
         masking: { strategy },
-        train: { ...base.train, loss: strategy === "any_order" ? "elbo" : "mean" },
+        train: {
+          ...base.train,
+          loss: strategy === "any_order" ? "elbo" as const : "mean" as const,
+        },
       };
       const r = await runTraining(cfg, {
         runDir: await Deno.makeTempDir(),

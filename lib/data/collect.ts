@@ -42,27 +42,18 @@ import {
   type Policy,
   type RolloutSpec,
 } from "./rollout.ts";
+import type { DataConfig as DataSection } from "../config/schema.ts";
 import { runTasks, type WorkerTask } from "./collect_pool.ts";
 
-/** The `data` section of the config (see CONFIG.md). */
-export interface DataConfig extends SplitConfig {
-  /** Dataset name → `data/<dataset>/`. */
-  dataset: string;
-  /** Env ids collected in every split. */
-  envs: string[];
-  /** Extra env ids for zero-shot evaluation (also collected in every split). */
-  test_envs?: string[];
-  /** bot | noisy_bot | random. */
-  policy: Policy | string;
-  /** noisy_bot: probability of a random action. */
-  epsilon?: number;
-  /** Episodes per env id for each split. */
-  episodes: { train: number; val: number; test: number };
-  /** Split seed. */
-  seed: number;
-  /** Optional cap on episode length (null = the env's own max_steps). */
-  max_steps?: number | null;
-}
+/**
+ * The `data` section as collection takes it: the schema's type (lib/config/schema.ts) with the
+ * keys that have defaults optional and `policy` any string (checked by {@link resolveDataConfig},
+ * for callers that build it by hand).
+ */
+export type DataConfig =
+  & Pick<DataSection, "dataset" | "envs" | "episodes" | "seed">
+  & Partial<Pick<DataSection, "test_envs" | "epsilon" | "max_steps">>
+  & { policy: Policy | string };
 
 /** Episodes per shard unless told otherwise. */
 export const DEFAULT_SHARD_EPISODES = 256;
@@ -407,7 +398,7 @@ async function openDatasetDir(
           const before = existing.data_config as Record<string, unknown>;
           const diff = Object.keys({ ...before, ...cfg }).filter((k) =>
             JSON.stringify(before[k] ?? null) !==
-              JSON.stringify((cfg as unknown as Record<string, unknown>)[k] ?? null)
+              JSON.stringify((cfg as Record<string, unknown>)[k] ?? null)
           );
           throw new Error(
             `${dir} holds a dataset collected with a different data config` +
@@ -438,7 +429,7 @@ function newManifest(
     dataset: cfg.dataset,
     status: "collecting",
     config_hash: hash,
-    data_config: { ...cfg } as unknown as Record<string, unknown>,
+    data_config: { ...cfg } as Record<string, unknown>,
     env_ids: envIds,
     train_envs: [...cfg.envs],
     test_envs: cfg.test_envs && cfg.test_envs.length > 0 ? [...cfg.test_envs] : [...cfg.envs],

@@ -27,6 +27,8 @@
  * @module
  */
 
+import type { DataConfig } from "../config/schema.ts";
+
 /** The three stored splits. */
 export const SPLITS = ["train", "val", "test"] as const;
 /** A stored split name. */
@@ -44,17 +46,10 @@ export const SEED_LIMIT = 2 ** 31;
  */
 export const SPLIT_RULE = 2;
 
-/** The part of the data config that decides the splits. */
-export interface SplitConfig {
-  /** Split seed. */
-  seed: number;
-  /** Env ids collected in every split. */
-  envs: string[];
-  /** Extra env ids (zero-shot evaluation); also collected in every split. */
-  test_envs?: string[];
-  /** Episodes per env id for each split. */
-  episodes: { train: number; val: number; test: number };
-}
+/** The part of the data config that decides the splits (the schema's `data` keys). */
+export type SplitConfig =
+  & Pick<DataConfig, "seed" | "envs" | "episodes">
+  & Partial<Pick<DataConfig, "test_envs">>;
 
 /** Env ids of a dataset in index order: `envs`, then the `test_envs` not already listed. */
 export function datasetEnvIds(cfg: Pick<SplitConfig, "envs" | "test_envs">): string[] {

@@ -29,6 +29,7 @@
  * @module
  */
 
+import type { WindowConfig } from "../config/schema.ts";
 import {
   ACTION_NONE,
   ACTION_VOCAB,
@@ -61,15 +62,8 @@ export interface EpisodeData {
   missions: readonly string[];
 }
 
-/** The `window` section of the config. */
-export interface WindowConfig {
-  /** K: frames per window. */
-  length: number;
-  /** Frames between consecutive window ends (see {@link windowEnds}). */
-  stride: number;
-  /** M: mission word positions. */
-  mission_len: number;
-}
+/** The `window` section of the config (the schema's, lib/config/schema.ts). */
+export type { WindowConfig };
 
 /** Encodes a mission into word ids (0 = padding). Signature of `encodeMission` in vocab.ts. */
 export type MissionEncoder = (text: string, maxLen?: number) => Int32Array;

@@ -14,7 +14,7 @@
  */
 
 import { join } from "node:path";
-import type { Config } from "../experiment/schema.ts";
+import type { Config } from "../config/schema.ts";
 import { loadDataset } from "../data/store.ts";
 import { selectEpisodes } from "../data/episodes.ts";
 import { tokenizeEpisodes } from "../data/tokenize.ts";

@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import type { Config } from "../experiment/schema.ts";
+import type { Config } from "../config/schema.ts";
 import type { Predictor } from "../data/types.ts";
 import { loadDataset } from "../data/store.ts";
 import {

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { configHash } from "./config.ts";
 import { type Ablation, loadAblation } from "./ablation.ts";
-import type { Config } from "./schema.ts";
+import type { Config } from "../config/schema.ts";
 import { REPO_ROOT } from "./rundir.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";
 import { collectDataset } from "../data/collect.ts";

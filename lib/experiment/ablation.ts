@@ -9,7 +9,7 @@
 import { dirname, resolve } from "node:path";
 import { configHash } from "../util/hash.ts";
 import { editDistance } from "../util/text.ts";
-import { type Config, PROFILE_NAMES } from "./schema.ts";
+import { type Config, PROFILE_NAMES } from "../config/schema.ts";
 import {
   ConfigError,
   type ConfigIssue,

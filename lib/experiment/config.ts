@@ -32,7 +32,7 @@ import {
   SCHEMA,
   schemaDefault,
   type SchemaNode,
-} from "./schema.ts";
+} from "../config/schema.ts";
 import {
   ConfigError,
   type ConfigIssue,
@@ -55,7 +55,7 @@ import {
 import { deepMerge, type Override, setPath, toOverrides } from "./overrides.ts";
 import { editDistance } from "../util/text.ts";
 
-export * from "./schema.ts";
+export * from "../config/schema.ts";
 export { ConfigError, type ConfigIssue, formatLoc, type SourceLoc } from "./config_errors.ts";
 export { deepMerge } from "./overrides.ts";
 /** Canonical JSON and the run-folder config hash live in lib/util/hash.ts; re-exported for the many users of this module. */
@@ -402,7 +402,8 @@ export function applyOverrides(
   overrides: string[] | Record<string, unknown>,
   source = "<config>",
 ): Config {
-  return resolveConfig(cfg as unknown as Obj, source, { overrides });
+  const raw: Obj = cfg;
+  return resolveConfig(raw, source, { overrides });
 }
 
 /** Parses YAML text as a config (for tests and notebooks); `source` names it in errors. */

@@ -8,7 +8,7 @@
 
 import { isAbsolute, relative } from "node:path";
 import { editDistance } from "../util/text.ts";
-import { SCHEMA, type SchemaNode } from "./schema.ts";
+import { SCHEMA, type SchemaNode } from "../config/schema.ts";
 
 /** A place in a source: a file (or `--set k=v`, or `<object>`), optionally a line and column (1-based). */
 export interface SourceLoc {

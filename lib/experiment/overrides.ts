@@ -7,7 +7,7 @@
  */
 
 import { LineCounter, parseDocument } from "yaml";
-import { describeNode, REMOVED_KEYS, SCHEMA, type SchemaNode } from "./schema.ts";
+import { describeNode, REMOVED_KEYS, SCHEMA, type SchemaNode } from "../config/schema.ts";
 import { didYouMean, fail, isObj, type Obj, type SourceLoc } from "./config_errors.ts";
 
 /** Deep merge: maps merge key by key, everything else (lists included) is replaced by `over`. */

@@ -20,7 +20,15 @@ import type { Batch, Mask } from "../data/types.ts";
 import { fillWindows, type MaskContext, maskRng, type WindowFill } from "./core.ts";
 import { attributeFill, cellFill } from "./random.ts";
 import { anyOrderFill } from "./any_order.ts";
-import { type ScheduleConfig, scheduledFill, scheduledRatio } from "./scheduled.ts";
+import { scheduledFill, scheduledRatio } from "./scheduled.ts";
+import {
+  type MaskingConfig,
+  type MixtureEntry,
+  type ScheduleConfig,
+  sectionDefault,
+  STRATEGIES,
+  type StrategyName,
+} from "../config/schema.ts";
 import { forwardDynamicsFill, inverseDynamicsFill, nextActionFill } from "./targets.ts";
 import { mixtureFill } from "./mixture.ts";
 
@@ -38,7 +46,15 @@ export {
 } from "./core.ts";
 export { attributeFill, cellFill } from "./random.ts";
 export { anyOrderFill, fixedTFill } from "./any_order.ts";
-export { type ScheduleConfig, scheduledFill, scheduledRatio } from "./scheduled.ts";
+export { scheduledFill, scheduledRatio } from "./scheduled.ts";
+/** The section types and strategy names are the config schema's (lib/config/schema.ts). */
+export {
+  type MaskingConfig,
+  type MixtureEntry,
+  type ScheduleConfig,
+  STRATEGIES,
+  type StrategyName,
+};
 export { forwardDynamicsFill, inverseDynamicsFill, nextActionFill } from "./targets.ts";
 export { type MixtureComponent, mixtureFill } from "./mixture.ts";
 export {
@@ -50,59 +66,8 @@ export {
 } from "./eval.ts";
 export { hashKeys, Rng } from "./prng.ts";
 
-/** Strategy names accepted in `masking.strategy`. */
-export const STRATEGIES = [
-  "cell",
-  "attribute",
-  "scheduled",
-  "any_order",
-  "next_action",
-  "forward_dynamics",
-  "inverse_dynamics",
-  "mixture",
-] as const;
-
-/** A strategy name. */
-export type StrategyName = typeof STRATEGIES[number];
-
-/** One entry of `masking.mixture`. */
-export interface MixtureEntry {
-  /** Component strategy (any but `mixture`). */
-  strategy: StrategyName;
-  /** Relative weight. */
-  weight: number;
-  /** Overrides `masking.ratio` for this component. */
-  ratio?: number;
-}
-
-/** The `masking` config section (snake_case, as in the YAML). */
-export interface MaskingConfig {
-  /** Strategy name. */
-  strategy: StrategyName;
-  /** p for cell / attribute. */
-  ratio: number;
-  /** cell / attribute: also hide direction and action slots with the same p. */
-  mask_dir_action: boolean;
-  /** For `scheduled`. */
-  schedule: ScheduleConfig;
-  /** any_order: t ~ U(eps, 1). */
-  eps: number;
-  /** For `mixture`. */
-  mixture: MixtureEntry[];
-}
-
-/** Defaults of the masking section (also in configs/base.yaml). */
-export const DEFAULT_MASKING: MaskingConfig = {
-  strategy: "cell",
-  ratio: 0.3,
-  mask_dir_action: true,
-  schedule: { base: "cell", from: 0.15, to: 0.5, over: 10000, unit: "step", shape: "linear" },
-  eps: 0.001,
-  mixture: [
-    { strategy: "any_order", weight: 0.5 },
-    { strategy: "next_action", weight: 0.5 },
-  ],
-};
+/** Defaults of the masking section: the schema's (`schedule.over` 10000 steps when not loaded). */
+export const DEFAULT_MASKING: MaskingConfig = sectionDefault("masking");
 
 /** The row filler of `cfg` at training position `(step, epoch)`. */
 export function strategyFill(

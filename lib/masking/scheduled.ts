@@ -12,22 +12,7 @@
 
 import { type WindowFill } from "./core.ts";
 import { attributeFill, cellFill } from "./random.ts";
-
-/** The `masking.schedule` section. */
-export interface ScheduleConfig {
-  /** Wrapped strategy. */
-  base: "cell" | "attribute";
-  /** p at position 0. */
-  from: number;
-  /** p at position >= over. */
-  to: number;
-  /** Length of the ramp in `unit`s (`null` in the YAML = train.steps, filled in at load time). */
-  over: number;
-  /** Whether positions count optimizer steps or epochs. */
-  unit: "step" | "epoch";
-  /** Ramp shape. */
-  shape: "linear" | "cosine" | "step";
-}
+import type { ScheduleConfig } from "../config/schema.ts";
 
 /** The probability of the schedule at `(step, epoch)`. */
 export function scheduledRatio(s: ScheduleConfig, step: number, epoch: number): number {

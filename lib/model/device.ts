@@ -3,7 +3,7 @@
  * @jax-js/jax runs evaluation on wasm), `wasm` (@jax-js/jax, multi-threaded
  * through Web Workers in Deno) or `webgpu`, with clear errors when a device
  * is not available. Every device trains in fp32 (`train.precision` was removed:
- * lib/experiment/schema.ts `REMOVED_KEYS`).
+ * lib/config/schema.ts `REMOVED_KEYS`).
  *
  * @module
  */

@@ -55,6 +55,13 @@ import {
   STATE_VOCAB,
 } from "../data/types.ts";
 import { MISSION_VOCAB_SIZE } from "../env/babyai/vocab.ts";
+import {
+  MODEL_PRESETS as CONFIG_PRESETS,
+  MODEL_SIZES,
+  modelDims,
+  type ModelSection,
+  type ModelSize,
+} from "../config/schema.ts";
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -77,12 +84,15 @@ export interface ModelConfig {
   missionVocab: number;
 }
 
-/** Size presets: `tiny` for tests, `small` for the quick profile, `base` for the full study. */
-export const MODEL_PRESETS = {
-  tiny: { dModel: 32, nLayers: 2, nHeads: 2, dFF: 64 },
-  small: { dModel: 128, nLayers: 4, nHeads: 4, dFF: 512 },
-  base: { dModel: 192, nLayers: 6, nHeads: 6, dFF: 768 },
-} as const;
+/** The config schema's size presets (lib/config/schema.ts) in this module's field names. */
+export const MODEL_PRESETS: Readonly<
+  Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>
+> = Object.fromEntries(
+  MODEL_SIZES.map((k) => {
+    const p = CONFIG_PRESETS[k];
+    return [k, { dModel: p.d_model, nLayers: p.n_layers, nHeads: p.n_heads, dFF: p.d_ff }];
+  }),
+) as Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>;
 
 /**
  * Rough peak memory of one training step in bytes, calibrated on @jax-js/jax
@@ -116,22 +126,19 @@ export function batchSizeAdvice(
   }x to keep the effective batch, or use a smaller model.size`;
 }
 
-/** Preset names. */
-export type ModelSize = keyof typeof MODEL_PRESETS;
+/** Preset names (the schema's). */
+export type { ModelSize };
 
 /** Default mission vocabulary size: the BabyAI vocabulary's (lib/env/babyai/vocab.ts). */
 export const DEFAULT_MISSION_VOCAB: number = MISSION_VOCAB_SIZE;
 
-/** The `model` section of the YAML config (snake_case), as far as this module reads it. */
-export interface ModelSection {
-  size?: string;
-  d_model?: number | null;
-  n_layers?: number | null;
-  n_heads?: number | null;
-  d_ff?: number | null;
-  position?: string;
-  mission_vocab?: number | null;
-}
+/**
+ * The `model` section as {@link resolveModelConfig} accepts it: the schema's, every key optional,
+ * `size` and `position` any string (checked here, for callers that build it by hand).
+ */
+export type ModelSectionInput =
+  & Partial<Omit<ModelSection, "size" | "position">>
+  & { size?: string; position?: string };
 
 /**
  * Resolve a {@link ModelConfig} from the YAML `model` and `window` sections:
@@ -139,29 +146,30 @@ export interface ModelSection {
  * (non-null) override it.
  */
 export function resolveModelConfig(
-  model: ModelSection,
+  model: ModelSectionInput,
   window: { length: number; mission_len: number },
   opts: { missionVocab?: number; explicitOverrides?: boolean } = {},
 ): ModelConfig {
-  const size = (model.size ?? "small") as string;
-  if (!(size in MODEL_PRESETS)) {
-    throw new Error(
-      `model.size: unknown preset '${size}'; use one of ${Object.keys(MODEL_PRESETS).join(", ")}`,
-    );
-  }
   if (model.position !== undefined && model.position !== "learned") {
     throw new Error(
       `model.position: '${model.position}' is not supported; only 'learned' (time, cell, slot-kind) embeddings are implemented`,
     );
   }
-  const p = MODEL_PRESETS[size as ModelSize];
+  // The schema's resolver: the preset of `size` (checked there), explicit sizes over it.
   const override = opts.explicitOverrides ?? true;
-  const pick = (v: number | null | undefined, d: number) => (override && v != null ? v : d);
+  const given = (v: number | null | undefined) => (override ? v ?? null : null);
+  const dims = modelDims({
+    size: (model.size ?? "small") as ModelSize,
+    d_model: given(model.d_model),
+    n_layers: given(model.n_layers),
+    n_heads: given(model.n_heads),
+    d_ff: given(model.d_ff),
+  });
   const cfg: ModelConfig = {
-    dModel: pick(model.d_model, p.dModel),
-    nLayers: pick(model.n_layers, p.nLayers),
-    nHeads: pick(model.n_heads, p.nHeads),
-    dFF: pick(model.d_ff, p.dFF),
+    dModel: dims.d_model,
+    nLayers: dims.n_layers,
+    nHeads: dims.n_heads,
+    dFF: dims.d_ff,
     frames: window.length,
     missionLen: window.mission_len,
     missionVocab: model.mission_vocab ?? opts.missionVocab ?? DEFAULT_MISSION_VOCAB,

@@ -39,14 +39,15 @@ import {
   type HostParams,
   initHostParams,
   type ModelConfig,
-  type ModelSection,
+  type ModelSectionInput,
   type Params,
   resolveModelConfig,
   seqLen,
   splitLogits,
 } from "../model/transformer.ts";
 import { resolveDevice, selectDevice } from "../model/device.ts";
-import { encodeTargets, HEADS, type HeadWeights, type LossMode } from "./loss.ts";
+import { encodeTargets, HEADS, type LossMode } from "./loss.ts";
+import type { Config } from "../config/schema.ts";
 import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
@@ -58,36 +59,17 @@ import {
   zeroMoments,
 } from "./engine.ts";
 
-/** The `train` config section (snake_case, as in the YAML). */
-export interface TrainSection {
-  device: string;
-  batch_size: number;
-  grad_accum: number;
-  steps: number;
-  lr: number;
-  min_lr: number;
-  warmup_steps: number;
-  weight_decay: number;
-  beta1: number;
-  beta2: number;
-  adam_eps: number;
-  clip_norm: number;
-  loss: string;
-  head_weights: HeadWeights;
-  log_every: number;
-  eval_every: number;
-  eval_batches: number;
-  ckpt_every: number;
-  keep_last: number;
-}
+/** The `train` config section (the schema's). */
+export type TrainSection = Config["train"];
 
-/** The parts of the experiment config the loop reads. */
-export interface TrainRunConfig {
-  seed: number;
-  model: ModelSection;
-  window: { length: number; mission_len: number };
-  train: TrainSection;
-}
+/**
+ * The parts of the experiment config the loop reads: a resolved `Config` fits, and so does a
+ * hand-built one (tests, notebooks) with only the model keys it sets.
+ */
+export type TrainRunConfig = Pick<Config, "seed" | "train"> & {
+  model: ModelSectionInput;
+  window: Pick<Config["window"], "length" | "mission_len">;
+};
 
 /** A training micro-batch and the epoch it belongs to. */
 export interface BatchItem {

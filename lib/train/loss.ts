@@ -21,23 +21,13 @@ import {
   type ModelConfig,
   type Params,
 } from "../model/transformer.ts";
+import type { HeadWeights } from "../config/schema.ts";
 
 /** Loss normalisation mode. */
 export type LossMode = "mean" | "elbo";
 
-/** Per-head loss weights. */
-export interface HeadWeights {
-  /** Object head. */
-  obj: number;
-  /** Colour head. */
-  color: number;
-  /** State head. */
-  state: number;
-  /** Direction head. */
-  dir: number;
-  /** Action head. */
-  action: number;
-}
+/** Per-head loss weights: the schema's `train.head_weights`. */
+export type { HeadWeights };
 
 /** Head order of the aux statistics. */
 export const HEADS = ["obj", "color", "state", "dir", "action"] as const;

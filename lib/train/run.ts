@@ -28,13 +28,14 @@ import {
   type TrainRunConfig,
 } from "./loop.ts";
 import type { MetricsRecord } from "./log.ts";
+import type { Config } from "../config/schema.ts";
 
 /** The parts of the experiment config a run reads (a resolved `Config` fits). */
-export interface RunConfig extends TrainRunConfig {
-  data: { dataset: string; envs?: string[] };
-  window: { length: number; stride: number; mission_len: number };
+export type RunConfig = TrainRunConfig & {
+  window: Config["window"];
+  data: Pick<Config["data"], "dataset"> & Partial<Config["data"]>;
   masking: Partial<MaskingConfig>;
-}
+};
 
 /** Options of {@link runTraining}. */
 export interface RunOptions {
