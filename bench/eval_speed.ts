@@ -34,14 +34,9 @@ import type { Batch, Mask, Predictor } from "../lib/data/types.ts";
 import { selectDevice } from "../lib/model/device.ts";
 import { loadBlas } from "../lib/model/blas.ts";
 import { type EvalPredictor, makeNativePredictor } from "../lib/model/native_predict.ts";
-import {
-  initHostParams,
-  makePredictor,
-  type ModelConfig,
-  paramsFromHost,
-  resolveModelConfig,
-  seqLen,
-} from "../lib/model/transformer.ts";
+import { initHostParams, paramsFromHost } from "../lib/model/params.ts";
+import { makePredictor } from "../lib/model/decode.ts";
+import { type ModelConfig, resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
 import { syntheticBatch, syntheticMask } from "../lib/train/mod.ts";
 import { rolloutModel } from "../lib/eval/rollout.ts";
 import process from "node:process";

@@ -70,7 +70,7 @@ globalThis.Worker = TimedWorker as typeof Worker;
 
 // The engine must load after the wrapper is installed.
 const { init, defaultDevice, tree, blockUntilReady } = await import("@jax-js/jax");
-const tf = await import("../lib/model/transformer.ts");
+const tf = await import("../lib/model/mod.ts");
 const tr = await import("../lib/train/mod.ts");
 
 function arg(name: string, def: string): string {

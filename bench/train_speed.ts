@@ -33,16 +33,9 @@ import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKE
 import { jit, numpy as np } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
 import { type BlasCandidate, blasCandidates, blasInfo, loadBlas } from "../lib/model/blas.ts";
-import {
-  encodeInputs,
-  initHostParams,
-  type ModelConfig,
-  OUT_COLS,
-  paramCount,
-  resolveModelConfig,
-  seqLen,
-  tokRows,
-} from "../lib/model/transformer.ts";
+import { encodeInputs } from "../lib/model/transformer.ts";
+import { initHostParams, paramCount } from "../lib/model/params.ts";
+import { type ModelConfig, OUT_COLS, resolveModelConfig, seqLen, tokRows } from "../lib/model/model_config.ts";
 import {
   BENCH_OPTIM,
   encodeTargets,

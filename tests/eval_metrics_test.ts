@@ -50,12 +50,9 @@ import { loadConfig } from "../lib/experiment/config.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
 import { make } from "../lib/env/registry.ts";
 import { BabyAIBot } from "../lib/env/babyai/bot.ts";
-import {
-  decodeIterative,
-  initParams,
-  makePredictor,
-  resolveModelConfig,
-} from "../lib/model/transformer.ts";
+import { decodeIterative, makePredictor } from "../lib/model/decode.ts";
+import { initParams } from "../lib/model/params.ts";
+import { resolveModelConfig } from "../lib/model/model_config.ts";
 import { tree } from "@jax-js/jax";
 
 /** Point logits at the truth of `batch` for every slot: a perfect (cheating) predictor. */

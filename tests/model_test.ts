@@ -1,18 +1,9 @@
 import assert from "node:assert";
 import { defaultDevice, init, tree } from "@jax-js/jax";
-import {
-  decodeIterative,
-  initHostParams,
-  initParams,
-  makePredictor,
-  MODEL_PRESETS,
-  multiHotHost,
-  paramCount,
-  paramsToHost,
-  predict,
-  resolveModelConfig,
-  seqLen,
-} from "../lib/model/transformer.ts";
+import { decodeIterative, makePredictor, predict } from "../lib/model/decode.ts";
+import { initHostParams, initParams, paramCount, paramsToHost } from "../lib/model/params.ts";
+import { MODEL_PRESETS, resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
+import { multiHotHost } from "../lib/model/transformer.ts";
 import {
   decodeSafetensors,
   encodeSafetensors,

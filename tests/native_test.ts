@@ -11,19 +11,10 @@ import { hasBlas } from "../lib/model/blas.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import { makeBestPredictor, makeNativePredictor } from "../lib/model/native_predict.ts";
 import { fexp } from "../lib/model/native_kernels.ts";
-import {
-  decodeIterative,
-  decodeIterativeWith,
-  encodeInputs,
-  forward,
-  initHostParams,
-  inputsToDevice,
-  makePredictor,
-  type ModelConfig,
-  paramsFromHost,
-  paramsToHost,
-  resolveModelConfig,
-} from "../lib/model/transformer.ts";
+import { decodeIterative, decodeIterativeWith, makePredictor } from "../lib/model/decode.ts";
+import { encodeInputs, forward, inputsToDevice } from "../lib/model/transformer.ts";
+import { initHostParams, paramsFromHost, paramsToHost } from "../lib/model/params.ts";
+import { type ModelConfig, resolveModelConfig } from "../lib/model/model_config.ts";
 import {
   adamwUpdateHost,
   BENCH_OPTIM,

@@ -2,14 +2,9 @@ import assert from "node:assert";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { defaultDevice, init, numpy as np, tree } from "@jax-js/jax";
-import {
-  encodeInputs,
-  initHostParams,
-  inputsToDevice,
-  paramsFromHost,
-  paramsToHost,
-  resolveModelConfig,
-} from "../lib/model/transformer.ts";
+import { encodeInputs, inputsToDevice } from "../lib/model/transformer.ts";
+import { initHostParams, paramsFromHost, paramsToHost } from "../lib/model/params.ts";
+import { resolveModelConfig } from "../lib/model/model_config.ts";
 import { listCheckpoints, loadCheckpoint } from "../lib/model/checkpoint.ts";
 import {
   adamwUpdate,
@@ -502,7 +497,7 @@ Deno.test({
   fn: async () => {
     const { commonValidation, scoreCommonValidation, VAL_ELBO_TS, jaxEngine, UNIT_HEAD_WEIGHTS } =
       await import("../lib/train/mod.ts");
-    const { splitLogits } = await import("../lib/model/transformer.ts");
+    const { splitLogits } = await import("../lib/model/decode.ts");
     const { ACTION_NONE, CELLS } = await import("../lib/data/types.ts");
     const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
     const batches = [syntheticBatch(6, K, M, 7), syntheticBatch(6, K, M, 8)];

@@ -19,7 +19,7 @@ import { loadDataset } from "../data/store.ts";
 import { selectEpisodes } from "../data/episodes.ts";
 import { tokenizeEpisodes } from "../data/tokenize.ts";
 import { loadWindows, runTraining } from "../train/run.ts";
-import type { HostParams } from "../model/transformer.ts";
+import type { HostParams } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
 import { evaluateModel, type Metrics } from "./mod.ts";
 

@@ -29,7 +29,7 @@ import { fillBatch, type WindowedDataset } from "../data/tokenize.ts";
 import { applyEvalMask, type EvalMaskSpec, hideObservedCells } from "../masking/eval.ts";
 import { lastValidFrame, validFrames } from "../masking/core.ts";
 import { Rng } from "../masking/prng.ts";
-import { decodeIterativeWith } from "../model/transformer.ts";
+import { decodeIterativeWith } from "../model/decode.ts";
 
 const ATTR_V = [OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB] as const;
 const ATTR_KEYS = ["obj", "color", "state"] as const;

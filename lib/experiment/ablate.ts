@@ -22,7 +22,7 @@ import { writeFileAtomicSync } from "../util/fs.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
 import { MetricsSink } from "../train/log.ts";
-import { paramsToHost } from "../model/transformer.ts";
+import { paramsToHost } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
 import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "../eval/finetune.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { HostParams } from "./transformer.ts";
+import type { HostParams } from "./params.ts";
 
 /** A tensor to store: shape and float32 / int32 data. */
 export interface Tensor {

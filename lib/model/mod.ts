@@ -3,6 +3,9 @@
  *
  * @module
  */
+export * from "./model_config.ts";
+export * from "./params.ts";
 export * from "./transformer.ts";
+export * from "./decode.ts";
 export * from "./checkpoint.ts";
 export * from "./device.ts";

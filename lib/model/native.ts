@@ -38,13 +38,13 @@ import {
 import {
   batchSizeAdvice,
   HEAD_COLS,
-  type HostInputs,
   type ModelConfig,
   OUT_COLS,
   positionIndex,
   seqLen,
   tokRows,
-} from "./transformer.ts";
+} from "./model_config.ts";
+import { type HostInputs } from "./transformer.ts";
 
 /** Parameters (or gradients, or moments) by dotted name, as flat float32 arrays. */
 export type NamedArrays = Record<string, Float32Array>;

@@ -25,20 +25,14 @@ import { resolveDevice } from "./device.ts";
 import { type NamedArrays, NativeModel } from "./native.ts";
 import {
   checkHostShapes,
-  decodeIterative,
-  decodeIterativeWith,
-  encodeInputs,
-  type HostInputs,
   type HostParams,
-  makePredictor,
-  type ModelConfig,
-  OUT_COLS,
   type Params,
   paramsFromHost,
   paramsToHost,
-  seqLen,
-  splitLogits,
-} from "./transformer.ts";
+} from "./params.ts";
+import { decodeIterative, decodeIterativeWith, makePredictor, splitLogits } from "./decode.ts";
+import { encodeInputs, type HostInputs } from "./transformer.ts";
+import { type ModelConfig, OUT_COLS, seqLen } from "./model_config.ts";
 
 /** A {@link Predictor} that may hold threads or device memory: call `dispose()` when done. */
 export type EvalPredictor = Predictor & {

@@ -14,14 +14,12 @@
  */
 
 import { tree } from "@jax-js/jax";
-import type { HostInputs, HostParams, ModelConfig, Params } from "../model/transformer.ts";
-import {
-  checkHostShapes,
-  inputsToDevice,
-  jitForward,
-  paramsFromHost,
-  paramsToHost,
-} from "../model/transformer.ts";
+import type { HostInputs } from "../model/transformer.ts";
+import type { HostParams, Params } from "../model/params.ts";
+import type { ModelConfig } from "../model/model_config.ts";
+import { checkHostShapes, paramsFromHost, paramsToHost } from "../model/params.ts";
+import { inputsToDevice } from "../model/transformer.ts";
+import { jitForward } from "../model/decode.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../model/native.ts";
 import { type HeadWeights, type HostTargets, targetsToDevice } from "./loss.ts";
 import { adamwUpdateHost, type OptimConfig } from "./optim.ts";

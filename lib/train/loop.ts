@@ -30,21 +30,10 @@ import {
   pruneCheckpoints,
   saveCheckpoint,
 } from "../model/checkpoint.ts";
-import {
-  batchSizeAdvice,
-  describeModel,
-  encodeInputs,
-  estimateStepBytes,
-  type HostInputs,
-  type HostParams,
-  initHostParams,
-  type ModelConfig,
-  type ModelSectionInput,
-  type Params,
-  resolveModelConfig,
-  seqLen,
-  splitLogits,
-} from "../model/transformer.ts";
+import { batchSizeAdvice, estimateStepBytes, type ModelConfig, type ModelSectionInput, resolveModelConfig, seqLen } from "../model/model_config.ts";
+import { describeModel, type HostParams, initHostParams, type Params } from "../model/params.ts";
+import { encodeInputs, type HostInputs } from "../model/transformer.ts";
+import { splitLogits } from "../model/decode.ts";
 import { resolveDevice, selectDevice } from "../model/device.ts";
 import { encodeTargets, HEADS, type LossMode } from "./loss.ts";
 import type { Config } from "../config/schema.ts";

@@ -14,13 +14,9 @@
 
 import { lax, nn, numpy as np } from "@jax-js/jax";
 import { type Batch, CELLS, type Mask } from "../data/types.ts";
-import {
-  forward,
-  type ForwardInputs,
-  HEAD_COLS,
-  type ModelConfig,
-  type Params,
-} from "../model/transformer.ts";
+import { forward, type ForwardInputs } from "../model/transformer.ts";
+import { HEAD_COLS, type ModelConfig } from "../model/model_config.ts";
+import { type Params } from "../model/params.ts";
 import type { HeadWeights } from "../config/schema.ts";
 
 /** Loss normalisation mode. */

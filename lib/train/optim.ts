@@ -11,7 +11,7 @@
  */
 
 import { numpy as np } from "@jax-js/jax";
-import { type BlockParams, flattenNamed, isDecayed, type Params } from "../model/transformer.ts";
+import { type BlockParams, flattenNamed, isDecayed, type Params } from "../model/params.ts";
 
 /** Optimizer hyperparameters (camelCase view of the `train` config section). */
 export interface OptimConfig {

@@ -7,7 +7,9 @@
  */
 
 import { jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import type { ForwardInputs, ModelConfig, Params } from "../model/transformer.ts";
+import type { ForwardInputs } from "../model/transformer.ts";
+import type { ModelConfig } from "../model/model_config.ts";
+import type { Params } from "../model/params.ts";
 import { type HeadWeights, lossFn, type Targets } from "./loss.ts";
 import {
   adamwUpdate,

@@ -12,7 +12,7 @@
  */
 
 import { ACTION_NONE, type Batch, CELLS, type Mask } from "../data/types.ts";
-import { mulberry32 } from "../model/transformer.ts";
+import { mulberry32 } from "../model/params.ts";
 
 /** A seeded synthetic batch of B windows of K frames with an M-word mission prefix. */
 export function syntheticBatch(B: number, K: number, M: number, seed: number): Batch {

@@ -8,14 +8,10 @@
  *   deno run -A tests/support/webgpu_compare.ts
  */
 import { defaultDevice, init, tree } from "@jax-js/jax";
-import {
-  encodeInputs,
-  initHostParams,
-  inputsToDevice,
-  paramsFromHost,
-  predict,
-  resolveModelConfig,
-} from "../../lib/model/transformer.ts";
+import { encodeInputs, inputsToDevice } from "../../lib/model/transformer.ts";
+import { initHostParams, paramsFromHost } from "../../lib/model/params.ts";
+import { predict } from "../../lib/model/decode.ts";
+import { resolveModelConfig } from "../../lib/model/model_config.ts";
 import { hasWebGPUAdapter, selectDevice } from "../../lib/model/device.ts";
 import {
   encodeTargets,
