@@ -25,26 +25,10 @@ import {
 import { applyEvalMask } from "../lib/masking/eval.ts";
 import { drawMask } from "../lib/masking/mod.ts";
 import { lastValidFrame } from "../lib/masking/core.ts";
-import {
-  actionCopyPredictor,
-  type ClassCounts,
-  classCounts,
-  copyPreviousPredictor,
-  elboSlots,
-  eligibleWindows,
-  evalSet,
-  evaluateCorrupted,
-  evaluateElbo,
-  evaluateMasked,
-  iterativePredictor,
-  majorityPredictor,
-  newTally,
-  scoreBatch,
-  summarize,
-  VIEW_SOURCES,
-  viewSourcesFor,
-  windowFacts,
-} from "../lib/eval/metrics.ts";
+import { actionCopyPredictor, type ClassCounts, classCounts, copyPreviousPredictor, majorityPredictor, VIEW_SOURCES, viewSourcesFor } from "../lib/eval/baselines.ts";
+import { elboSlots, evaluateCorrupted, evaluateElbo, evaluateMasked, iterativePredictor } from "../lib/eval/metrics.ts";
+import { eligibleWindows, evalSet, windowFacts } from "../lib/eval/windows.ts";
+import { newTally, scoreBatch, summarize } from "../lib/eval/score.ts";
 import { EVAL_VERSION, type EvalEpisodes, evaluateModel } from "../lib/eval/mod.ts";
 import { loadConfig } from "../lib/experiment/config.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";

@@ -26,21 +26,25 @@ import {
   actionCopyPredictor,
   classCounts,
   copyPreviousPredictor,
+  majorityPredictor,
+} from "./baselines.ts";
+import {
   type EvalOptions,
-  evalSet,
   evaluateCorrupted,
   evaluateElbo,
   evaluateEndOfEpisode,
   evaluateMaskedGroups,
   type GroupedSummary,
   iterativePredictor,
-  majorityPredictor,
-  type ObsSummary,
-  windowFacts,
 } from "./metrics.ts";
+import { evalSet, windowFacts } from "./windows.ts";
+import { type ObsSummary } from "./score.ts";
 import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./rollout.ts";
 
+export * from "./score.ts";
+export * from "./windows.ts";
 export * from "./metrics.ts";
+export * from "./baselines.ts";
 export * from "./rollout.ts";
 
 /**

@@ -22,7 +22,8 @@ import { allocMask, fillWindows } from "../masking/core.ts";
 import { hideAllSlotsAt } from "../masking/any_order.ts";
 import { applyEvalMask } from "../masking/eval.ts";
 import { Rng } from "../masking/prng.ts";
-import { elboSlots, newTally, scoreBatch, summarize as summarizeTally } from "../eval/metrics.ts";
+import { elboSlots } from "../eval/metrics.ts";
+import { newTally, scoreBatch, summarize as summarizeTally } from "../eval/score.ts";
 import {
   checkpointName,
   listCheckpoints,
