@@ -504,9 +504,10 @@ Deno.test(
       import { makeNativePredictor } from "${
         new URL("../lib/model/native_predict.ts", import.meta.url).href
       }";
-      import { initHostParams, resolveModelConfig } from "${
-        new URL("../lib/model/transformer.ts", import.meta.url).href
+      import { resolveModelConfig } from "${
+        new URL("../lib/model/model_config.ts", import.meta.url).href
       }";
+      import { initHostParams } from "${new URL("../lib/model/params.ts", import.meta.url).href}";
       import { syntheticBatch, syntheticMask } from "${
         new URL("../lib/train/synthetic.ts", import.meta.url).href
       }";

@@ -36,7 +36,6 @@ import {
   swigluInfer,
 } from "./native_kernels.ts";
 import {
-  batchSizeAdvice,
   HEAD_COLS,
   type ModelConfig,
   OUT_COLS,
@@ -45,6 +44,8 @@ import {
   tokRows,
 } from "./model_config.ts";
 import { type HostInputs } from "./transformer.ts";
+import { defaultThreads, Helpers, sab, shared } from "./native_threads.ts";
+import { checkHostMemory, workspaceLayout } from "./native_memory.ts";
 
 /** Parameters (or gradients, or moments) by dotted name, as flat float32 arrays. */
 export type NamedArrays = Record<string, Float32Array>;
@@ -58,59 +59,6 @@ const LOSS_HEADS = [
   { key: "action", cols: HEAD_COLS.action, attr: -1 },
 ] as const;
 
-/** Helper threads (lib/model/native_worker.ts) that take a share of the parallel loops. */
-class Helpers {
-  private workers: Worker[] = [];
-  private waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-
-  constructor(n: number) {
-    for (let i = 0; i < n; i++) {
-      const w = new Worker(new URL("./native_worker.ts", import.meta.url).href, { type: "module" });
-      w.onmessage = (e: MessageEvent<{ id: number; error?: string }>) => {
-        const p = this.waiting.get(e.data.id);
-        this.waiting.delete(e.data.id);
-        if (!p) return;
-        if (e.data.error) p.reject(new Error(`blas helper thread: ${e.data.error}`));
-        else p.resolve();
-      };
-      w.onerror = (e) => {
-        e.preventDefault();
-        for (const p of this.waiting.values()) {
-          p.reject(new Error(`blas helper thread: ${e.message}`));
-        }
-        this.waiting.clear();
-      };
-      this.workers.push(w);
-    }
-  }
-
-  get count(): number {
-    return this.workers.length;
-  }
-
-  /** Send one task to helper i; resolves when it is done. */
-  run(i: number, task: Record<string, unknown>): Promise<void> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.workers[i].postMessage({ ...task, id });
-    });
-  }
-
-  terminate(): void {
-    for (const w of this.workers) w.terminate();
-    this.workers = [];
-  }
-}
-
-/** Threads the `blas` device uses by default: every core (BLAS_THREADS overrides). */
-export function defaultThreads(): number {
-  const env = Number(Deno.env.get("BLAS_THREADS"));
-  if (Number.isInteger(env) && env >= 1) return env;
-  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
-}
-
 /** Names of the split loops in a profile (`opts.profile`). */
 const PHASES: Record<string, string> = {
   attnF: "attention forward: per-head matmuls + softmax (split over threads)",
@@ -121,17 +69,13 @@ const PHASES: Record<string, string> = {
   swiI: "SwiGLU forward-only (split over threads)",
 };
 
-/** Shared-memory float32 array (visible to the helper threads). */
-const shared = (n: number) => new Float32Array(new SharedArrayBuffer(4 * n));
-const sab = (a: Float32Array) => a.buffer as SharedArrayBuffer;
-
 /**
  * Activation and scratch buffers of one batch size, named and sized by
  * {@link workspaceLayout}: `xs` (residual stream before each block and after the
  * last), per-layer arrays, and single buffers.
  */
 type Layout = ReturnType<typeof workspaceLayout>;
-type Workspace =
+export type Workspace =
   & { B: number; xs: Float32Array[] }
   & { [k in keyof Layout["perLayer"]]: Float32Array[] }
   & { [k in keyof Layout["once"]]: Float32Array };
@@ -588,91 +532,6 @@ function checkRows(idx: Int32Array, rows: number, what: string): void {
   }
 }
 
-/**
- * Float counts of the {@link Workspace} buffers for B windows: `xs` holds nLayers + 1
- * residuals, every `perLayer` buffer is allocated once per layer, `once` buffers once.
- * `forwardOnly`: the buffers only the backward pass reads have size 0 (and the caller
- * allocates two residuals and one buffer per `perLayer` name, see NativeModel).
- */
-function workspaceLayout(cfg: ModelConfig, B: number, forwardOnly = false) {
-  const { dModel: D, nHeads: H, dFF: F, frames: K } = cfg;
-  const L = seqLen(cfg), N = B * L, R = B * K * SLOTS_PER_FRAME;
-  const t = forwardOnly ? 0 : 1; // 0 for what only training needs
-  return {
-    residual: N * D,
-    perLayer: {
-      // x1: residual after the block's attention; P: attention probabilities [B, H, L, L]
-      x1: N * D,
-      rstd1: N,
-      rstd2: N,
-      h1: N * D,
-      h2: N * D,
-      qkv: N * 3 * D,
-      P: t * B * H * L * L,
-      O: N * D,
-      gu: N * 2 * F,
-      sig: t * N * F,
-      act: t * N * F,
-    },
-    once: {
-      // final norm, logits and key bias; then backward scratch
-      hf: R * D,
-      rstdf: R,
-      logits: R * OUT_COLS,
-      bias: N,
-      dxA: t * N * D,
-      dxB: t * N * D,
-      dh: t * N * D,
-      dO: t * N * D,
-      dqkv: t * N * 3 * D,
-      dact: t * N * F,
-      dgu: t * N * 2 * F,
-      dlogits: t * R * OUT_COLS,
-      dhf: t * R * D,
-    },
-  };
-}
-
-/**
- * Bytes of the activation and scratch buffers of one step of B windows (as allocated);
- * `forwardOnly`: of one forward pass of a forward-only model.
- */
-export function nativeStepBytes(cfg: ModelConfig, B: number, forwardOnly = false): number {
-  const { residual, perLayer, once } = workspaceLayout(cfg, B, forwardOnly);
-  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
-  if (forwardOnly) return 4 * (2 * residual + sum(perLayer) + sum(once));
-  return 4 * ((cfg.nLayers + 1) * residual + cfg.nLayers * sum(perLayer) + sum(once));
-}
-
-/** Throw a clear error when a step (or forward pass) of B windows would not fit in this machine's memory. */
-function checkHostMemory(cfg: ModelConfig, B: number, forwardOnly: boolean): void {
-  const bytes = (b: number) => nativeStepBytes(cfg, b, forwardOnly);
-  const need = bytes(B);
-  let total = Infinity;
-  try {
-    total = Deno.systemMemoryInfo().total;
-  } catch { /* unknown: do not guess */ }
-  if (need > 0.8 * total) {
-    const what = `(d_model=${cfg.dModel}, ${cfg.nLayers} layers, ${seqLen(cfg)} positions) needs ` +
-      `about ${(need / 2 ** 30).toFixed(1)} GiB of activations on the blas device, more than 80% ` +
-      `of this machine's ${(total / 2 ** 30).toFixed(1)} GiB`;
-    if (forwardOnly) {
-      let fit = B;
-      while (fit > 1 && bytes(fit) > 0.8 * total) fit = Math.floor(fit / 2);
-      throw new Error(
-        `a forward pass of ${B} windows of this model ${what}; pass at most ${fit} windows at a time ` +
-          `(the predictor's chunk option)`,
-      );
-    }
-    throw new Error(
-      `train.batch_size=${B}: one training step of this model ${what}; ${
-        batchSizeAdvice(B, 0.8 * total, bytes)
-      }`,
-    );
-  }
-}
-
-/** Zeroed arrays shaped like `like` (gradient or moment buffers). */
 export function zerosLike(like: NamedArrays): NamedArrays {
   const out: NamedArrays = {};
   for (const [k, v] of Object.entries(like)) out[k] = new Float32Array(v.length);
