@@ -37,7 +37,7 @@ import { type EvalPredictor, makeNativePredictor } from "../lib/model/native_pre
 import { initHostParams, paramsFromHost } from "../lib/model/params.ts";
 import { makePredictor } from "../lib/model/decode.ts";
 import { type ModelConfig, resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
-import { syntheticBatch, syntheticMask } from "../lib/train/mod.ts";
+import { syntheticBatch, syntheticMask } from "../lib/testing/synthetic.ts";
 import { rolloutModel } from "../lib/eval/rollout.ts";
 import process from "node:process";
 

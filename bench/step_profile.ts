@@ -71,7 +71,10 @@ globalThis.Worker = TimedWorker as typeof Worker;
 // The engine must load after the wrapper is installed.
 const { init, defaultDevice, tree, blockUntilReady } = await import("@jax-js/jax");
 const tf = await import("../lib/model/mod.ts");
-const tr = await import("../lib/train/mod.ts");
+const tr = {
+  ...(await import("../lib/train/mod.ts")),
+  ...(await import("../lib/testing/synthetic.ts")),
+};
 
 function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);

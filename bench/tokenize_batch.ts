@@ -11,7 +11,8 @@
  * @module
  */
 
-import { type EpisodeData, syntheticEpisodes, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { type EpisodeData, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
 import { BatchIterator } from "../lib/data/batch.ts";
 import { DEFAULT_MASKING, drawMask, type MaskingConfig } from "../lib/masking/mod.ts";
 

@@ -35,17 +35,20 @@ import { selectDevice } from "../lib/model/device.ts";
 import { type BlasCandidate, blasCandidates, blasInfo, loadBlas } from "../lib/model/blas.ts";
 import { encodeInputs } from "../lib/model/transformer.ts";
 import { initHostParams, paramCount } from "../lib/model/params.ts";
-import { type ModelConfig, OUT_COLS, resolveModelConfig, seqLen, tokRows } from "../lib/model/model_config.ts";
+import {
+  type ModelConfig,
+  OUT_COLS,
+  resolveModelConfig,
+  seqLen,
+  tokRows,
+} from "../lib/model/model_config.ts";
 import {
   BENCH_OPTIM,
-  encodeTargets,
-  type HostMicroBatch,
-  makeEngine,
   syntheticBatch,
   syntheticMask,
   UNIT_HEAD_WEIGHTS,
-  zeroMoments,
-} from "../lib/train/mod.ts";
+} from "../lib/testing/synthetic.ts";
+import { encodeTargets, type HostMicroBatch, makeEngine, zeroMoments } from "../lib/train/mod.ts";
 
 function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);

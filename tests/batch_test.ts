@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BatchIterator, epochPermutation } from "../lib/data/batch.ts";
-import { syntheticEpisodes, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
+import { tokenizeEpisodes } from "../lib/data/tokenize.ts";
 
 const ds = tokenizeEpisodes(syntheticEpisodes(50, 10, 7), {
   length: 4,

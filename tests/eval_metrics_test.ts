@@ -15,18 +15,27 @@ import {
   type Predictor,
   STATE_VOCAB,
 } from "../lib/data/types.ts";
-import {
-  allocBatch,
-  type EpisodeData,
-  fillBatch,
-  syntheticEpisodes,
-  tokenizeEpisodes,
-} from "../lib/data/tokenize.ts";
+import { allocBatch, type EpisodeData, fillBatch, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
 import { applyEvalMask } from "../lib/masking/eval.ts";
 import { drawMask } from "../lib/masking/mod.ts";
 import { lastValidFrame } from "../lib/masking/core.ts";
-import { actionCopyPredictor, type ClassCounts, classCounts, copyPreviousPredictor, majorityPredictor, VIEW_SOURCES, viewSourcesFor } from "../lib/eval/baselines.ts";
-import { elboSlots, evaluateCorrupted, evaluateElbo, evaluateMasked, iterativePredictor } from "../lib/eval/metrics.ts";
+import {
+  actionCopyPredictor,
+  type ClassCounts,
+  classCounts,
+  copyPreviousPredictor,
+  majorityPredictor,
+  VIEW_SOURCES,
+  viewSourcesFor,
+} from "../lib/eval/baselines.ts";
+import {
+  elboSlots,
+  evaluateCorrupted,
+  evaluateElbo,
+  evaluateMasked,
+  iterativePredictor,
+} from "../lib/eval/metrics.ts";
 import { eligibleWindows, evalSet, windowFacts } from "../lib/eval/windows.ts";
 import { newTally, scoreBatch, summarize } from "../lib/eval/score.ts";
 import { EVAL_VERSION, type EvalEpisodes, evaluateModel } from "../lib/eval/mod.ts";

@@ -1,7 +1,11 @@
 import { strict as assert } from "node:assert";
 import { ACTION_NONE, type Batch, type Mask } from "../lib/data/types.ts";
 import { allocBatch } from "../lib/data/tokenize.ts";
-import { type ClassCounts, copyPreviousPredictor, majorityPredictor } from "../lib/eval/baselines.ts";
+import {
+  type ClassCounts,
+  copyPreviousPredictor,
+  majorityPredictor,
+} from "../lib/eval/baselines.ts";
 import { newTally, scoreBatch, summarize } from "../lib/eval/score.ts";
 import { rolloutModel, rolloutRandom } from "../lib/eval/rollout.ts";
 

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  fillBatch,
-  syntheticEpisodes,
-  tokenizeEpisodes,
-  windowInfo,
-} from "../lib/data/tokenize.ts";
+import { fillBatch, tokenizeEpisodes, windowInfo } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
 import {
   decodeWindowFlat,
   encodeBatchFlat,

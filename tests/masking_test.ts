@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { fillBatch, syntheticEpisodes, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { fillBatch, tokenizeEpisodes } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
 import { ATTRS, type Batch, CELLS, type Mask, MASK_ID } from "../lib/data/types.ts";
 import {
   applyEvalMask,

@@ -14,7 +14,7 @@ import {
 } from "../lib/model/checkpoint.ts";
 import { selectDevice } from "../lib/model/device.ts";
 import { applyOverrides, ConfigError, parseConfigText, SCHEMA } from "../lib/experiment/mod.ts";
-import { syntheticBatch } from "../lib/train/synthetic.ts";
+import { syntheticBatch } from "../lib/testing/synthetic.ts";
 import { CELLS, type Logits, type Mask } from "../lib/data/types.ts";
 import { havePythonNumpy } from "./support/python.ts";
 

@@ -17,7 +17,6 @@ import { initHostParams, paramsFromHost, paramsToHost } from "../lib/model/param
 import { type ModelConfig, resolveModelConfig } from "../lib/model/model_config.ts";
 import {
   adamwUpdateHost,
-  BENCH_OPTIM,
   blasEngine,
   encodeTargets,
   type HeadWeights,
@@ -25,13 +24,12 @@ import {
   jaxEngine,
   lossFn,
   makeStepper,
-  syntheticBatch,
-  syntheticMask,
   targetsToDevice,
   train,
   type TrainRunConfig,
   zeroMoments,
 } from "../lib/train/mod.ts";
+import { BENCH_OPTIM, syntheticBatch, syntheticMask } from "../lib/testing/synthetic.ts";
 
 const ignore = !hasBlas();
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore };

@@ -6,12 +6,12 @@ import {
   evalWindowConfig,
   fillBatch,
   FRAME_SIZE,
-  syntheticEpisodes,
   tokenizeEpisodes,
   windowEnds,
   windowIdAt,
   windowInfo,
 } from "../lib/data/tokenize.ts";
+import { syntheticEpisodes } from "../lib/testing/synthetic.ts";
 import { ACTION_NONE } from "../lib/data/types.ts";
 import { decodeMission } from "../lib/env/babyai/vocab.ts";
 

@@ -17,12 +17,11 @@ import {
   NonFiniteLossError,
   type OptimConfig,
   readJsonl,
-  syntheticBatch,
-  syntheticMask,
   targetsToDevice,
   train,
   type TrainRunConfig,
 } from "../lib/train/mod.ts";
+import { syntheticBatch, syntheticMask } from "../lib/testing/synthetic.ts";
 import { hasBlas } from "../lib/model/blas.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -325,7 +324,8 @@ Deno.test({
   ...opts,
   fn: async () => {
     const { runTraining } = await import("../lib/train/run.ts");
-    const { syntheticEpisodes, tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+    const { tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+    const { syntheticEpisodes } = await import("../lib/testing/synthetic.ts");
     const { STRATEGIES } = await import("../lib/masking/mod.ts");
     const window = { length: 3, stride: 1, mission_len: 8 };
     const datasets = {
@@ -373,7 +373,8 @@ async function syntheticRun(
   masking: Record<string, unknown>,
   train: Partial<TrainRunConfig["train"]>,
 ) {
-  const { syntheticEpisodes, tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+  const { tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+  const { syntheticEpisodes } = await import("../lib/testing/synthetic.ts");
   const window = { length: 3, stride: 1, mission_len: 8 };
   const base = runConfig(train);
   return {
@@ -495,8 +496,10 @@ Deno.test({
     "shared validation ELBO: t strata over windows, the 1/t-weighted cross-entropy of the hidden slots, per scorable slot",
   ...opts,
   fn: async () => {
-    const { commonValidation, scoreCommonValidation, VAL_ELBO_TS, jaxEngine, UNIT_HEAD_WEIGHTS } =
-      await import("../lib/train/mod.ts");
+    const { UNIT_HEAD_WEIGHTS } = await import("../lib/testing/synthetic.ts");
+    const { commonValidation, scoreCommonValidation, VAL_ELBO_TS, jaxEngine } = await import(
+      "../lib/train/mod.ts"
+    );
     const { splitLogits } = await import("../lib/model/decode.ts");
     const { ACTION_NONE, CELLS } = await import("../lib/data/types.ts");
     const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
@@ -572,16 +575,17 @@ Deno.test({
   ...opts,
   ignore: !hasBlas(), // needs OpenBLAS (deno task setup installs it)
   fn: async () => {
-    const { commonValidation, scoreCommonValidation, makeEngine, UNIT_HEAD_WEIGHTS, zeroMoments } =
-      await import("../lib/train/mod.ts");
+    const { UNIT_HEAD_WEIGHTS } = await import("../lib/testing/synthetic.ts");
+    const { commonValidation, scoreCommonValidation, makeEngine, zeroMoments } = await import(
+      "../lib/train/mod.ts"
+    );
     const { optimConfigFrom } = await import("../lib/train/optim.ts");
     const mc = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });
     const optim = optimConfigFrom(runConfig().train);
     const p0 = initHostParams(mc, 5);
     // Windows of synthetic episodes: cells change and actions other than "none" are targets.
-    const { fillBatch, syntheticEpisodes, tokenizeEpisodes } = await import(
-      "../lib/data/tokenize.ts"
-    );
+    const { fillBatch, tokenizeEpisodes } = await import("../lib/data/tokenize.ts");
+    const { syntheticEpisodes } = await import("../lib/testing/synthetic.ts");
     const ds = tokenizeEpisodes(syntheticEpisodes(6, 10, 3), {
       length: K,
       stride: 1,

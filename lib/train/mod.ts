@@ -11,5 +11,4 @@ export * from "./step.ts";
 export * from "./engine.ts";
 export * from "./log.ts";
 export { readJsonl } from "../util/jsonl.ts";
-export { BENCH_OPTIM, syntheticBatch, syntheticMask, UNIT_HEAD_WEIGHTS } from "./synthetic.ts";
 export { loadWindows, type RunConfig, type RunOptions, runTraining } from "./run.ts";

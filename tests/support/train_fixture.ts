@@ -3,7 +3,8 @@
  * K = 3 frames, M = 5 mission words, batches of 8) and a deterministic
  * synthetic data stream addressed by position, as `train()` expects.
  */
-import { syntheticBatch, syntheticMask, type TrainRunConfig } from "../../lib/train/mod.ts";
+import { syntheticBatch, syntheticMask } from "../../lib/testing/synthetic.ts";
+import { type TrainRunConfig } from "../../lib/train/mod.ts";
 
 /** Frames per window, mission length and windows per batch of the fixture. */
 export const K = 3, M = 5, B = 8;

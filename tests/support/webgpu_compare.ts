@@ -13,14 +13,8 @@ import { initHostParams, paramsFromHost } from "../../lib/model/params.ts";
 import { predict } from "../../lib/model/decode.ts";
 import { resolveModelConfig } from "../../lib/model/model_config.ts";
 import { hasWebGPUAdapter, selectDevice } from "../../lib/model/device.ts";
-import {
-  encodeTargets,
-  initOptState,
-  makeStepper,
-  syntheticBatch,
-  syntheticMask,
-  targetsToDevice,
-} from "../../lib/train/mod.ts";
+import { encodeTargets, initOptState, makeStepper, targetsToDevice } from "../../lib/train/mod.ts";
+import { syntheticBatch, syntheticMask } from "../../lib/testing/synthetic.ts";
 
 const K = 2, M = 4, B = 4;
 const cfg = resolveModelConfig({ size: "tiny" }, { length: K, mission_len: M });

@@ -1,6 +1,7 @@
 /**
- * Seeded synthetic batches and masks with learnable structure, for tests and
- * benchmarks that must not depend on the dataset pipeline.
+ * Fixtures for tests and benchmarks (nothing in lib/ imports this folder): seeded synthetic
+ * batches and masks with learnable structure, for code that must not depend on the dataset
+ * pipeline, and random but valid episode data for the tokenizer and the batcher.
  *
  * Structure: every window shows one random scene repeated over its frames
  * (so a hidden cell can be copied from another frame), colours are a function
@@ -11,7 +12,17 @@
  * @module
  */
 
-import { ACTION_NONE, type Batch, CELLS, type Mask } from "../data/types.ts";
+import {
+  ACTION_NONE,
+  type Batch,
+  CELLS,
+  COLOR_VOCAB,
+  DIR_VOCAB,
+  type Mask,
+  OBJ_VOCAB,
+  STATE_VOCAB,
+} from "../data/types.ts";
+import { type EpisodeData, FRAME_SIZE } from "../data/tokenize.ts";
 import { mulberry32 } from "../model/params.ts";
 
 /** A seeded synthetic batch of B windows of K frames with an M-word mission prefix. */
@@ -83,3 +94,44 @@ export const BENCH_OPTIM = {
 
 /** Unit weights of the five output heads. */
 export const UNIT_HEAD_WEIGHTS = { obj: 1, color: 1, state: 1, dir: 1, action: 1 } as const;
+
+/**
+ * Random but valid episode data, for tests and benchmarks: `episodes` episodes of 1..`maxLen`
+ * frames (uniform), every value within its vocabulary, the final frame's action
+ * {@link ACTION_NONE}, BabyAI missions. Deterministic from `seed`.
+ */
+export function syntheticEpisodes(episodes: number, maxLen: number, seed = 0): EpisodeData {
+  let x = (seed * 2654435761 + 12345) >>> 0;
+  const rnd = (n: number): number => {
+    // xorshift32
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const lens: number[] = [];
+  for (let e = 0; e < episodes; e++) lens.push(1 + rnd(maxLen));
+  const F = lens.reduce((a, b) => a + b, 0);
+  const images = new Uint8Array(F * FRAME_SIZE);
+  for (let i = 0; i < images.length; i++) {
+    images[i] = rnd([OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB][i % 3]);
+  }
+  const directions = new Uint8Array(F), actions = new Uint8Array(F);
+  const episodeOffsets = new Int32Array(episodes + 1);
+  const colors = ["red", "green", "blue", "purple", "yellow", "grey"];
+  const objs = ["ball", "box", "key"];
+  const missions: string[] = [];
+  let f = 0;
+  for (let e = 0; e < episodes; e++) {
+    episodeOffsets[e] = f;
+    for (let k = 0; k < lens[e]; k++, f++) {
+      directions[f] = rnd(DIR_VOCAB);
+      actions[f] = k === lens[e] - 1 ? ACTION_NONE : rnd(7);
+    }
+    missions.push(`go to the ${colors[rnd(6)]} ${objs[rnd(3)]}`);
+  }
+  episodeOffsets[episodes] = F;
+  return { images, directions, actions, episodeOffsets, missions };
+}
