@@ -18,7 +18,7 @@ import { resolveDatasetDir } from "./data.ts";
 import { DEFAULT_DATA_DIR } from "../lib/data/collect.ts";
 import { loadDataset } from "../lib/data/store.ts";
 import { type SplitName, SPLITS } from "../lib/data/split.ts";
-import { exportLlada } from "../lib/data/export_llada.ts";
+import { exportLlada } from "../lib/experiment/export_llada.ts";
 import { DEFAULT_MASKING, STRATEGIES, type StrategyName } from "../lib/masking/mod.ts";
 
 const USAGE = `usage: deno task export-llada <dataset> [--split train] [--out file.jsonl]

@@ -13,7 +13,7 @@ import {
   maskedTargetsFlat,
   textToFlat,
 } from "../lib/data/flat.ts";
-import { exportLlada, type LladaRecord, lladaRecords } from "../lib/data/export_llada.ts";
+import { exportLlada, type LladaRecord, lladaRecords } from "../lib/experiment/export_llada.ts";
 import { DEFAULT_MASKING, drawMask } from "../lib/masking/mod.ts";
 import { MISSION_VOCAB } from "../lib/env/babyai/vocab.ts";
 

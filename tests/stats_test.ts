@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { meanCi95, pairedDiff, tQuantile975, wilson95 } from "../lib/experiment/stats.ts";
+import { meanCi95, pairedDiff, tQuantile975, wilson95 } from "../lib/util/stats.ts";
 import { meanCi } from "../lib/viz/summary.ts";
 
 Deno.test("meanCi95 matches a hand computation", () => {

@@ -22,7 +22,7 @@
 
 import type { Batch } from "./types.ts";
 import { allocBatch, fillBatch, type WindowedDataset } from "./tokenize.ts";
-import { Rng } from "../masking/prng.ts";
+import { Rng } from "../util/prng.ts";
 
 /** Domain tag mixed into shuffle seeds so they never coincide with mask streams. */
 const SHUFFLE_TAG = 0x5348;

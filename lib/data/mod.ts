@@ -23,4 +23,3 @@ export * from "./collect.ts";
 export * from "./tokenize.ts";
 export * from "./batch.ts";
 export * from "./flat.ts";
-export * from "./export_llada.ts";

@@ -101,3 +101,28 @@ export interface Logits {
  * Evaluation code depends only on this signature.
  */
 export type Predictor = (batch: Batch, mask: Mask) => Promise<Logits>;
+
+/**
+ * Host-side loss targets for a batch + mask (built by lib/train/loss.ts `encodeTargets`, read by
+ * both engines' losses).
+ */
+export interface HostTargets {
+  /** [B, K, 49, 3] int32 true cell attributes. */
+  cells: Int32Array;
+  /** [B, K] int32. */
+  dirs: Int32Array;
+  /** [B, K] int32. */
+  actions: Int32Array;
+  /** [B, K, 49, 3] float32 hidden indicator. */
+  mCells: Float32Array;
+  /** [B, K] float32. */
+  mDirs: Float32Array;
+  /** [B, K] float32. */
+  mActions: Float32Array;
+  /** [B] float32 per-window factor (weight / normalizer). */
+  winW: Float32Array;
+  /** Hidden slots per head (obj, color, state, dir, action). */
+  hiddenPerHead: number[];
+  /** Valid (non-padding) slots in the batch. */
+  validSlots: number;
+}

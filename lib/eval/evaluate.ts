@@ -17,7 +17,7 @@ import {
   type WindowedDataset,
 } from "../data/tokenize.ts";
 import { heldOutSeeds } from "../data/split.ts";
-import { wilson95 } from "../experiment/stats.ts";
+import { wilson95 } from "../util/stats.ts";
 import {
   actionCopyPredictor,
   classCounts,

@@ -24,7 +24,7 @@ import type { MiniGridEnv } from "../env/minigrid.ts";
 import { BabyAIBot } from "../env/babyai/bot.ts";
 import { RoomGridLevel } from "../env/babyai/roomgrid_level.ts";
 import { encodeMissionInto } from "../env/babyai/vocab.ts";
-import { Rng } from "../masking/prng.ts";
+import { Rng } from "../util/prng.ts";
 
 /** Outcome of a set of closed-loop episodes. */
 export interface RolloutSummary {

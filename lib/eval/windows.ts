@@ -9,7 +9,7 @@ import { ACTION_NONE, type Batch } from "../data/types.ts";
 import { fillBatch, type WindowedDataset } from "../data/tokenize.ts";
 
 import { lastValidFrame, validFrames } from "../masking/core.ts";
-import { Rng } from "../masking/prng.ts";
+import { Rng } from "../util/prng.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation sets: which windows are scored.

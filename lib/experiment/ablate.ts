@@ -25,7 +25,7 @@ import { MetricsSink } from "../train/log.ts";
 import { paramsToHost } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
 import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
-import { finetuneAndEvaluate, wantsFinetune } from "../eval/finetune.ts";
+import { finetuneAndEvaluate, wantsFinetune } from "./finetune.ts";
 import { writeStudyReport } from "./report.ts";
 
 /** Folder of the ablation configs. */

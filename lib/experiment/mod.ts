@@ -8,6 +8,6 @@
 export * from "./config.ts";
 export * from "./ablation.ts";
 export * from "./rundir.ts";
-export * from "./stats.ts";
+export * from "../util/stats.ts"; // the intervals of the reports (lib/util, shared with eval and viz)
 export { knownStudies, type RunResult, runStudy, studyFile, type StudyOptions } from "./ablate.ts";
 export { compareStudies, studySections, summarizeResults, writeStudyReport } from "./report.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import type { Ablation } from "./ablation.ts";
 import type { RunResult } from "./ablate.ts";
-import { meanCi95, pairedDiff } from "./stats.ts";
+import { meanCi95, pairedDiff } from "../util/stats.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { barFigure, type Figure, lineFigure } from "../viz/plotly.ts";

@@ -13,7 +13,7 @@
 
 import { type Batch, CELLS, type Mask } from "../data/types.ts";
 import { checkProbability, hideCell, hideOneUnit, type WindowFill } from "./core.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../util/prng.ts";
 
 /** Options of the any-order strategy. */
 export interface AnyOrderOptions {

@@ -17,7 +17,7 @@
  */
 
 import { ATTRS, type Batch, CELLS, type Mask, MASK_ID } from "../data/types.ts";
-import { Rng } from "./prng.ts";
+import { Rng } from "../util/prng.ts";
 
 /** Where a mask is drawn: everything its randomness depends on. */
 export interface MaskContext {

@@ -27,7 +27,7 @@ import { ATTRS, type Batch, CELLS, type Mask } from "../data/types.ts";
 import { fillWindows, hideCell, hideOneUnit, type WindowFill } from "./core.ts";
 import { fixedTFill } from "./any_order.ts";
 import { forwardDynamicsFill, nextActionFill } from "./targets.ts";
-import { Rng } from "./prng.ts";
+import { Rng } from "../util/prng.ts";
 
 /** Tag of evaluation-mask streams. */
 export const EVAL_MASK_TAG = 0x4556414c;

@@ -48,5 +48,5 @@ export {
   hideObservedCells,
   randomCellsFill,
 } from "./eval.ts";
-export { hashKeys, Rng } from "./prng.ts";
+export { hashKeys, Rng } from "../util/prng.ts";
 export * from "./draw.ts";

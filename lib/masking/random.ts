@@ -9,7 +9,7 @@
 
 import { ATTRS, type Batch, CELLS, type Mask } from "../data/types.ts";
 import { checkProbability, hideCell, hideOneUnit, type WindowFill } from "./core.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../util/prng.ts";
 
 /** Options of the cell and attribute strategies. */
 export interface RandomMaskOptions {

@@ -18,7 +18,7 @@
 
 import { ACTION_NONE, type Batch, type Mask } from "../data/types.ts";
 import { hideFrameCells, lastValidFrame, type WindowFill } from "./core.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../util/prng.ts";
 
 export { ACTION_NONE };
 

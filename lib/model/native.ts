@@ -21,7 +21,8 @@
  */
 
 import { CELLS, SLOTS_PER_FRAME } from "../data/types.ts";
-import type { HeadWeights, HostTargets } from "../train/loss.ts";
+import type { HeadWeights } from "../config/schema.ts";
+import type { HostTargets } from "../data/types.ts";
 import { type Blas, loadBlas } from "./blas.ts";
 import {
   attentionBackward,

@@ -18,6 +18,7 @@ import { forward, type ForwardInputs } from "../model/transformer.ts";
 import { HEAD_COLS, type ModelConfig } from "../model/model_config.ts";
 import { type Params } from "../model/params.ts";
 import type { HeadWeights } from "../config/schema.ts";
+import type { HostTargets } from "../data/types.ts";
 
 /** Loss normalisation mode. */
 export type LossMode = "mean" | "elbo";
@@ -28,27 +29,8 @@ export type { HeadWeights };
 /** Head order of the aux statistics. */
 export const HEADS = ["obj", "color", "state", "dir", "action"] as const;
 
-/** Host-side loss targets for a batch + mask. */
-export interface HostTargets {
-  /** [B, K, 49, 3] int32 true cell attributes. */
-  cells: Int32Array;
-  /** [B, K] int32. */
-  dirs: Int32Array;
-  /** [B, K] int32. */
-  actions: Int32Array;
-  /** [B, K, 49, 3] float32 hidden indicator. */
-  mCells: Float32Array;
-  /** [B, K] float32. */
-  mDirs: Float32Array;
-  /** [B, K] float32. */
-  mActions: Float32Array;
-  /** [B] float32 per-window factor (weight / normalizer). */
-  winW: Float32Array;
-  /** Hidden slots per head (obj, color, state, dir, action). */
-  hiddenPerHead: number[];
-  /** Valid (non-padding) slots in the batch. */
-  validSlots: number;
-}
+/** Host-side loss targets for a batch + mask: lib/data/types.ts's (the blas device reads them too). */
+export type { HostTargets };
 
 /** Device-side loss targets. */
 export type Targets = {

@@ -10,7 +10,7 @@ import { ATTRS, type Batch, CELLS, type Mask } from "../data/types.ts";
 import { allocMask, fillWindows } from "../masking/core.ts";
 import { hideAllSlotsAt } from "../masking/any_order.ts";
 import { applyEvalMask } from "../masking/eval.ts";
-import { Rng } from "../masking/prng.ts";
+import { Rng } from "../util/prng.ts";
 import { elboSlots } from "../eval/metrics.ts";
 import { newTally, scoreBatch, summarize as summarizeTally } from "../eval/score.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { meanCi95 } from "../experiment/stats.ts";
+import { meanCi95 } from "../util/stats.ts";
 
 /** Mean, spread and a 95% interval of a sample. */
 export interface MeanCi {

@@ -33,8 +33,8 @@ import {
   tokenizeEpisodes,
   type WindowConfig,
   windowInfo,
-} from "./tokenize.ts";
-import { encodeWindowFlat, flatToText, maskedTargetsFlat } from "./flat.ts";
+} from "../data/tokenize.ts";
+import { encodeWindowFlat, flatToText, maskedTargetsFlat } from "../data/flat.ts";
 import { DEFAULT_MASKING, drawMask, type MaskingConfig } from "../masking/mod.ts";
 
 /** Windows per masking chunk (part of the reproducibility contract above). */

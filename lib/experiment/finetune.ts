@@ -21,7 +21,7 @@ import { tokenizeEpisodes } from "../data/tokenize.ts";
 import { loadWindows, runTraining } from "../train/run.ts";
 import type { HostParams } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
-import { evaluateModel, type Metrics } from "./evaluate.ts";
+import { evaluateModel, type Metrics } from "../eval/evaluate.ts";
 
 /** Metrics repeated per k (the curve of the fine-tuning figure). */
 export const FINETUNE_METRICS = [
