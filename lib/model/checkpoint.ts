@@ -110,6 +110,11 @@ export interface CheckpointState {
   best: { loss: number; step: number } | null;
   /** Resolved model config. */
   modelConfig: unknown;
+  /**
+   * Architecture fingerprint of the weights (lib/model/params.ts `archFingerprint`); absent in
+   * checkpoints written before it existed.
+   */
+  arch?: string;
   /** Anything else (config hash, wall time, ...). */
   extra?: Record<string, unknown>;
 }

@@ -45,6 +45,16 @@ export interface ModelConfig {
   missionVocab: number;
 }
 
+/**
+ * Version of what the model computes (lib/model/transformer.ts `forward`: embeddings, blocks,
+ * head). Bump it with any change to the computation; checkpoints record it in their
+ * architecture fingerprint ({@link archFingerprint} in params.ts), so a run never resumes or
+ * evaluates weights that meant something else. The jax-js model is the reference: a change lands
+ * there first, and the blas device (lib/model/native.ts, `NATIVE_ARCH_VERSION`) refuses to run
+ * until it implements the same version and its equality tests pass.
+ */
+export const ARCH_VERSION = 1;
+
 /** The config schema's size presets (lib/config/schema.ts) in this module's field names. */
 export const MODEL_PRESETS: Readonly<
   Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>

@@ -37,6 +37,7 @@ import {
   swigluInfer,
 } from "./native_kernels.ts";
 import {
+  ARCH_VERSION,
   HEAD_COLS,
   type ModelConfig,
   OUT_COLS,
@@ -47,6 +48,13 @@ import {
 import { type HostInputs } from "./transformer.ts";
 import { defaultThreads, Helpers, sab, shared } from "./native_threads.ts";
 import { checkHostMemory, workspaceLayout } from "./native_memory.ts";
+
+/**
+ * The model architecture this file implements (lib/model/model_config.ts `ARCH_VERSION`, whose
+ * reference is the jax-js forward pass). Bump it only together with the port of a change and
+ * with tests/native_test.ts's equality tests passing.
+ */
+export const NATIVE_ARCH_VERSION = 1;
 
 /** Parameters (or gradients, or moments) by dotted name, as flat float32 arrays. */
 export type NamedArrays = Record<string, Float32Array>;
@@ -123,6 +131,14 @@ export class NativeModel {
       forwardOnly?: boolean;
     } = {},
   ) {
+    if (NATIVE_ARCH_VERSION !== ARCH_VERSION) {
+      throw new Error(
+        `the blas device implements model architecture ${NATIVE_ARCH_VERSION}, the jax-js model ` +
+          `(lib/model/transformer.ts) is at ${ARCH_VERSION}: port the change to ` +
+          `lib/model/native.ts and native_kernels.ts, then bump NATIVE_ARCH_VERSION (the ` +
+          `equality tests in tests/native_test.ts must pass), or train on train.device: wasm`,
+      );
+    }
     this.cfg = cfg;
     this.forwardOnly = opts.forwardOnly ?? false;
     this.weights = weights;

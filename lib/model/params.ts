@@ -8,6 +8,7 @@
 import { numpy as np } from "@jax-js/jax";
 
 import {
+  ARCH_VERSION,
   type ModelConfig,
   OUT_COLS,
   posRows,
@@ -15,6 +16,7 @@ import {
   tokRows,
   validateModelConfig,
 } from "./model_config.ts";
+import { jsonHash } from "../util/hash.ts";
 
 // ---------------------------------------------------------------------------
 // Parameters
@@ -222,4 +224,12 @@ export function describeModel(cfg: ModelConfig): string {
     `seq=${seqLen(cfg)} (K=${cfg.frames}, M=${cfg.missionLen}) params=${
       n.toLocaleString("en-US")
     } (${(n / 1e6).toFixed(2)}M)`;
+}
+
+/**
+ * The architecture fingerprint of a model: `a<ARCH_VERSION>-<12 hex digits>` of every parameter's
+ * name and shape. Checkpoints record it; resuming compares it (either engine).
+ */
+export function archFingerprint(cfg: ModelConfig): string {
+  return `a${ARCH_VERSION}-${jsonHash(initShapes(cfg)).slice(0, 12)}`;
 }

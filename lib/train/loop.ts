@@ -34,7 +34,13 @@ import {
   resolveModelConfig,
   seqLen,
 } from "../model/model_config.ts";
-import { describeModel, type HostParams, initHostParams, type Params } from "../model/params.ts";
+import {
+  archFingerprint,
+  describeModel,
+  type HostParams,
+  initHostParams,
+  type Params,
+} from "../model/params.ts";
 import { encodeInputs } from "../model/transformer.ts";
 
 import { resolveDevice, selectDevice } from "../model/device.ts";
@@ -262,6 +268,14 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           `but the config gives ${JSON.stringify(model)}; use the run's original config`,
       );
     }
+    const arch = archFingerprint(model);
+    if (ck.state.arch !== undefined && ck.state.arch !== arch) {
+      throw new Error(
+        `resume: checkpoint ${last.dir} holds weights of architecture ${ck.state.arch}, but this ` +
+          `code computes ${arch} (lib/model ARCH_VERSION changed); start a new run directory, or ` +
+          `evaluate it with the code that wrote it (its env.json names the git commit)`,
+      );
+    }
     if (!ck.m || !ck.v) throw new Error(`resume: checkpoint ${last.dir} has no optim.safetensors`);
     init = { params: ck.params, m: ck.m, v: ck.v };
     step = ck.state.step;
@@ -377,6 +391,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           },
           best,
           modelConfig: model,
+          arch: archFingerprint(model),
         },
       });
     };
