@@ -19,6 +19,7 @@
 import { cpuUsage } from "node:process";
 import { make } from "../lib/env/registry.ts";
 import { BabyAIBot, BotError, type RoomGridLevel } from "../lib/env/babyai/mod.ts";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 
 const WORKER_NAME = "babyai-bot-bench";
 
@@ -164,22 +165,23 @@ async function benchPython(cmd: string, ids: string[], seconds: number): Promise
 }
 
 async function main() {
-  const args = [...Deno.args];
-  let seconds = 3;
-  let workers = navigator.hardwareConcurrency || 1;
-  const ids: string[] = [];
-  while (args.length) {
-    const a = args.shift()!;
-    if (a === "--seconds") seconds = Number(args.shift());
-    else if (a === "--workers") workers = Number(args.shift());
-    else if (a === "--env") ids.push(args.shift()!);
-    else {
-      console.error(
-        `bot_speed: unknown argument ${a}; usage: deno task bench:bot [--seconds S] [--workers N] [--env ID]...`,
-      );
-      Deno.exit(2);
-    }
-  }
+  const parsed = parseCliArgs(
+    "bench:bot",
+    "usage: deno task bench:bot [--seconds S] [--workers N] [--env ID]...",
+    {
+      args: Deno.args,
+      options: {
+        seconds: { type: "string", default: "3" },
+        workers: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
+        env: { type: "string", multiple: true, default: [] },
+        help: HELP_OPTION,
+      },
+    },
+  );
+  if (typeof parsed === "number") Deno.exit(parsed);
+  const seconds = Number(parsed.values.seconds);
+  const workers = Number(parsed.values.workers);
+  const ids: string[] = parsed.values.env;
   if (!(seconds > 0) || !(workers >= 0)) {
     console.error("bot_speed: --seconds must be > 0 and --workers >= 0");
     Deno.exit(2);

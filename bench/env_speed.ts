@@ -20,19 +20,23 @@
 import { BatchedEnv } from "../lib/env/batch.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";
 import { Generator } from "../lib/env/rng.ts";
+import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
 
-const args = [...Deno.args];
-let seconds = 1.5;
-const envArg: string[] = [];
-while (args.length) {
-  const a = args.shift()!;
-  if (a === "--seconds") seconds = Number(args.shift());
-  else if (a === "--env") envArg.push(args.shift()!);
-  else {
-    console.error(`env_speed: unknown argument ${a}`);
-    Deno.exit(2);
-  }
-}
+const parsed = parseCliArgs(
+  "bench:env",
+  "usage: deno task bench:env [--seconds S] [--env ID]...",
+  {
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "1.5" },
+      env: { type: "string", multiple: true, default: [] },
+      help: HELP_OPTION,
+    },
+  },
+);
+if (typeof parsed === "number") Deno.exit(parsed);
+const seconds = Number(parsed.values.seconds);
+const envArg: string[] = parsed.values.env;
 if (!(seconds > 0)) {
   console.error("env_speed: --seconds must be > 0");
   Deno.exit(2);

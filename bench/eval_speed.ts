@@ -29,6 +29,7 @@
  */
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
+import { scriptArgs } from "../lib/util/cli.ts";
 import { tree } from "@jax-js/jax";
 import type { Batch, Mask, Predictor } from "../lib/data/types.ts";
 import { selectDevice } from "../lib/model/device.ts";
@@ -41,10 +42,27 @@ import { syntheticBatch, syntheticMask } from "../lib/testing/synthetic.ts";
 import { rolloutModel } from "../lib/eval/rollout.ts";
 import process from "node:process";
 
-function arg(name: string, def: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
-}
+const str = { type: "string" } as const, bool = { type: "boolean" } as const;
+const { arg, flag } = scriptArgs(
+  "bench:eval",
+  `usage: deno task bench:eval [--sizes tiny,small] [--frames 2,4] [--batches 64,128] [--reps 3]
+                       [--episodes 50,200] [--rollout-sizes tiny] [--rollout-frames 2]
+                       [--max-steps 64] [--chunks 16,37,74] [--no-rollout] [--no-forward]`,
+  {
+    sizes: str,
+    frames: str,
+    batches: str,
+    reps: str,
+    episodes: str,
+    "rollout-sizes": str,
+    "rollout-frames": str,
+    "max-steps": str,
+    chunks: str,
+    "no-rollout": bool,
+    "no-forward": bool,
+    child: bool,
+  },
+);
 const list = (name: string, def: string) =>
   arg(name, def).split(",").filter((s) => s !== "").map((s) => s.trim());
 const nums = (name: string, def: string) => list(name, def).map(Number);
@@ -108,7 +126,7 @@ async function parent(): Promise<never> {
       await child(["--sizes", size, "--frames", String(K), "--no-rollout"]);
     }
   }
-  if (!Deno.args.includes("--no-rollout")) {
+  if (!flag("no-rollout")) {
     for (const size of list("rollout-sizes", "tiny")) {
       for (const K of nums("rollout-frames", "2")) {
         for (const N of nums("episodes", "50,200")) {
@@ -133,9 +151,9 @@ async function parent(): Promise<never> {
   }));
   Deno.exit(0);
 }
-if (!Deno.args.includes("--child")) await parent();
+if (!flag("child")) await parent();
 
-for (const size of Deno.args.includes("--no-forward") ? [] : list("sizes", "tiny,small")) {
+for (const size of flag("no-forward") ? [] : list("sizes", "tiny,small")) {
   for (const K of nums("frames", "2,4")) {
     const cfg = modelOf(size, K);
     const host = initHostParams(cfg, 0);
@@ -193,7 +211,7 @@ function timed(p: Predictor, acc: { ms: number; calls: number }): Predictor {
   };
 }
 
-if (!Deno.args.includes("--no-rollout")) {
+if (!flag("no-rollout")) {
   const maxSteps = Number(arg("max-steps", "64"));
   for (const size of list("rollout-sizes", "tiny")) {
     for (const K of nums("rollout-frames", "2")) {

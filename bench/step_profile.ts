@@ -20,6 +20,8 @@
  * @module
  */
 
+import { scriptArgs } from "../lib/util/cli.ts";
+
 interface KernelStat {
   ms: number;
   dispatches: number;
@@ -76,10 +78,13 @@ const tr = {
   ...(await import("../lib/testing/synthetic.ts")),
 };
 
-function arg(name: string, def: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
-}
+const str = { type: "string" } as const;
+const { arg } = scriptArgs(
+  "bench:profile",
+  `usage: deno task bench:profile [--size small] [--batch 32] [--steps 4] [--top 20]
+                          [--device wasm|blas]`,
+  { size: str, batch: str, steps: str, top: str, device: str },
+);
 const size = arg("size", "small");
 const B = Number(arg("batch", "32"));
 const steps = Number(arg("steps", "4"));

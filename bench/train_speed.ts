@@ -30,6 +30,7 @@
  */
 
 import "../lib/model/workers.ts"; // first: engine worker count from JAXJS_WORKERS
+import { scriptArgs } from "../lib/util/cli.ts";
 import { jit, numpy as np } from "@jax-js/jax";
 import { selectDevice } from "../lib/model/device.ts";
 import { type BlasCandidate, blasCandidates, blasInfo, loadBlas } from "../lib/model/blas.ts";
@@ -50,10 +51,27 @@ import {
 } from "../lib/testing/synthetic.ts";
 import { encodeTargets, type HostMicroBatch, makeEngine, zeroMoments } from "../lib/train/mod.ts";
 
-function arg(name: string, def: string): string {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : def;
-}
+const str = { type: "string" } as const, bool = { type: "boolean" } as const;
+const { arg, flag } = scriptArgs(
+  "bench:train",
+  `usage: deno task bench:train [--sizes small,base] [--devices blas,wasm] [--steps 6] [--rounds 2]
+                        [--batch 32] [--frames 4] [--mission 12] [--no-torch]
+                        [--blas-libraries used|all]`,
+  {
+    sizes: str,
+    steps: str,
+    rounds: str,
+    batch: str,
+    frames: str,
+    mission: str,
+    devices: str,
+    device: str,
+    "no-torch": bool,
+    "blas-libraries": str,
+    child: str,
+    "child-peak": bool,
+  },
+);
 const sizes = arg("sizes", "small,base").split(",");
 const steps = Number(arg("steps", "6"));
 const rounds = Number(arg("rounds", "2"));
@@ -63,7 +81,7 @@ let B = 32;
 const K = Number(arg("frames", "4"));
 const M = Number(arg("mission", "12"));
 const devices = arg("devices", arg("device", "blas,wasm")).split(",");
-const withTorch = !Deno.args.includes("--no-torch");
+const withTorch = !flag("no-torch");
 const blasLibraries = arg("blas-libraries", "used");
 if (blasLibraries !== "used" && blasLibraries !== "all") {
   throw new Error(`--blas-libraries must be 'used' or 'all', got '${blasLibraries}'`);
@@ -221,7 +239,7 @@ const median = (xs: number[]) => {
 };
 
 // Child mode: the sgemm peak of the BLAS this process loads (BLAS_LIBRARY picks one).
-if (Deno.args.includes("--child-peak")) {
+if (flag("child-peak")) {
   const blas = loadBlas();
   console.log(JSON.stringify({ ...blasInfo(blas), sgemm_1024_gflops: +blasPeak().toFixed(1) }));
   Deno.exit(0);
@@ -262,7 +280,7 @@ async function runChild(
       String(M),
       "--devices",
       device,
-      ...(Deno.args.includes("--batch") ? ["--batch", String(B)] : []),
+      ...(arg("batch", "") !== "" ? ["--batch", String(B)] : []),
     ],
     env,
     stdout: "piped",

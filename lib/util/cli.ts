@@ -79,3 +79,32 @@ export const CONFIG_OPTIONS: {
   set: { type: "string", multiple: true, default: [] },
   profile: { type: "string" },
 };
+
+/** One option of a script: a string value or a flag (node:util parseArgs' option config). */
+export type ScriptOption = { type: "string" } | { type: "boolean" };
+
+/**
+ * The arguments of a script run top level (bench/*): `Deno.args` parsed with node:util's
+ * parseArgs against `options` (plus `--help`). Prints `usage` and exits 0 on `--help`; prints what
+ * was wrong and the usage and exits 2 on an unknown option or a missing value. Returns a lookup
+ * `arg(name, default)` for string options and `flag(name)` for boolean ones.
+ */
+export function scriptArgs(
+  name: string,
+  usage: string,
+  options: Record<string, ScriptOption>,
+): { arg: (key: string, def: string) => string; flag: (key: string) => boolean } {
+  const parsed = parseCliArgs(name, usage, {
+    args: Deno.args,
+    options: { ...options, help: HELP_OPTION },
+  });
+  if (typeof parsed === "number") Deno.exit(parsed);
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  return {
+    arg: (key, def) => {
+      const v = values[key];
+      return typeof v === "string" ? v : def;
+    },
+    flag: (key) => values[key] === true,
+  };
+}
