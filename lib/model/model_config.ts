@@ -66,9 +66,9 @@ export const MODEL_PRESETS: Readonly<
 ) as Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>;
 
 /**
- * Rough peak memory of one training step in bytes, calibrated on @jax-js/jax
- * 0.1.25 wasm (peak RSS 3.8 GB for `small` at 32 windows of 216 positions;
- * `base` at 16 windows exceeds 4 GiB): the jitted forward+backward keeps about
+ * Rough peak memory of one training step in bytes, fitted to the peak RSS of
+ * @jax-js/jax wasm training steps (`deno task bench:train` reports it per model
+ * size and device): the jitted forward+backward keeps about
  * 70 floats per position per residual channel, 25 per MLP channel and 15 per
  * attention score per layer alive at its peak. The wasm device has a 4 GiB
  * address space, so train.batch_size (the micro-batch) must keep this below it;
@@ -204,9 +204,9 @@ export function seqLen(cfg: ModelConfig): number {
 /**
  * Embedding tables get a row count rounded up to a multiple of 8 (the extra rows
  * are never selected). The wasm matmul kernels of @jax-js/jax 0.1.25 take their
- * SIMD path only for aligned sizes: the embedding gradient (one-hot^T @ dx,
- * [rows, B*L] @ [B*L, D]) with 93 rows ran at ~1 GFLOP/s (160 ms of a `small`
- * step), with 96 rows on the fast path.
+ * SIMD path only for aligned sizes, and the embedding gradient (one-hot^T @ dx,
+ * [rows, B*L] @ [B*L, D]) with an unaligned row count fell off it
+ * (`deno task bench:profile` shows the time per kernel).
  */
 const roundUp8 = (n: number) => Math.ceil(n / 8) * 8;
 

@@ -4,8 +4,8 @@
  * OpenBLAS (lib/model/blas.ts, all cores), the rest (embedding gather, RMSNorm,
  * softmax, SwiGLU, cross-entropy) are plain loops; the attention and SwiGLU
  * loops are split over helper threads (lib/model/native_kernels.ts,
- * native_worker.ts). This is the `blas` training device: on a 2-core CPU the
- * engine's wasm matmul kernels reach ~30-45 GFLOP/s, OpenBLAS 110-190.
+ * native_worker.ts). This is the `blas` training device, the fastest on CPU
+ * (`deno task bench:train` measures it against the wasm device and PyTorch).
  *
  * The jax-js model stays the reference: tests/native_test.ts checks that loss,
  * per-head statistics and every gradient here equal `valueAndGrad(lossFn)` on
