@@ -79,6 +79,16 @@ Deno.test({
         const v = r.metrics[`robust.${mode}.q0.3.success_rate`];
         assert.ok(v >= 0 && v <= 1, `${r.variant} robust.${mode}.q0.3.success_rate = ${v}`);
       }
+      // Where the run was made, and where its time went.
+      const env = JSON.parse(readFileSync(join(r.runDir, "env.json"), "utf8"));
+      assert.equal(env.run_hash, r.hash);
+      assert.ok(["blas", "wasm"].includes(env.backend), `backend ${env.backend}`);
+      if (env.backend === "blas") assert.ok(env.blas_library.path, "env.json names the BLAS");
+      const t = r.timings!;
+      for (const k of ["train", "offline_eval", "closed_loop", "finetune"] as const) {
+        assert.ok(t[k] > 0, `${r.variant}: timings.${k} = ${t[k]}`);
+      }
+      assert.ok(r.seconds >= t.train + t.offline_eval + t.closed_loop + t.finetune - 1e-6);
     }
     const html = readFileSync(join(reportDir, "report.html"), "utf8");
     assert.match(html, /after fine-tuning/);

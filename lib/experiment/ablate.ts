@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { configHash } from "./config.ts";
 import { type Ablation, loadAblation } from "./ablation.ts";
 import type { Config } from "../config/schema.ts";
-import { REPO_ROOT } from "./rundir.ts";
+import { envRecord, REPO_ROOT } from "./rundir.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";
 import { collectDataset } from "../data/collect.ts";
 import { runTraining } from "../train/run.ts";
@@ -250,6 +250,16 @@ async function runOne(
     if (opts.force && existsSync(dir)) Deno.removeSync(dir, { recursive: true });
     Deno.mkdirSync(dir, { recursive: true });
     writeFileAtomicSync(join(dir, "config.json"), JSON.stringify(cfg, null, 2) + "\n");
+    // Where the run was made (device, BLAS library, commit, machine); a resumed run keeps the
+    // record of its start and adds the resuming environment.
+    const envPath = join(dir, "env.json");
+    const env = { ...envRecord(cfg), run_hash: hash };
+    if (!existsSync(envPath)) writeFileAtomicSync(envPath, JSON.stringify(env, null, 2) + "\n");
+    else {
+      const prev = JSON.parse(readFileSync(envPath, "utf8"));
+      prev.resumed = [...(prev.resumed ?? []), env];
+      writeFileAtomicSync(envPath, JSON.stringify(prev, null, 2) + "\n");
+    }
     await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
     phase("collect");
     const res = await runTraining(cfg, { runDir: dir, resume: true, dataRoot, progress: false });
