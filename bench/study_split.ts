@@ -211,7 +211,7 @@ async function main(args: string[]): Promise<number> {
   console.log(JSON.stringify({
     bench: "step_peak",
     profile,
-    config_hash: runHash(cfg),
+    run_hash: runHash(cfg),
     size: step.size,
     frames: cfg.window.length,
     batch: step.batch,
