@@ -11,8 +11,9 @@
  * @module
  */
 
-import { type Batch, CELLS, type Mask } from "../data/types.ts";
-import { checkProbability, hideCell, hideOneUnit, type WindowFill } from "./core.ts";
+import { hideCellsAt } from "./random.ts";
+import { type Batch, type Mask } from "../data/types.ts";
+import { checkProbability, type WindowFill } from "./core.ts";
 import type { Rng } from "../util/prng.ts";
 
 /** Options of the any-order strategy. */
@@ -23,21 +24,7 @@ export interface AnyOrderOptions {
 
 /** Hide every slot of row `b`'s valid frames with probability `t`; weight `1/t`. */
 export function hideAllSlotsAt(batch: Batch, b: number, mask: Mask, rng: Rng, t: number): void {
-  const K = batch.K;
-  let hidden = 0;
-  for (let k = 0; k < K; k++) {
-    const j = b * K + k;
-    if (!batch.frameValid[j]) continue;
-    for (let c = 0; c < CELLS; c++) {
-      if (rng.uniform() < t) {
-        hideCell(mask, K, b, k, c);
-        hidden++;
-      }
-    }
-    if (rng.uniform() < t) (mask.dirs[j] = 1), hidden++;
-    if (rng.uniform() < t) (mask.actions[j] = 1), hidden++;
-  }
-  if (t > 0 && hidden === 0) hideOneUnit(batch, b, mask, rng, false, true);
+  hideCellsAt(batch, b, mask, rng, t, true);
   mask.weight[b] = 1 / t;
 }
 
