@@ -19,7 +19,7 @@
 import { cpuUsage } from "node:process";
 import { make } from "../lib/env/registry.ts";
 import { BabyAIBot, BotError, type RoomGridLevel } from "../lib/env/babyai/mod.ts";
-import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
+import { scriptArgs } from "../lib/util/cli.ts";
 
 const WORKER_NAME = "babyai-bot-bench";
 
@@ -165,23 +165,18 @@ async function benchPython(cmd: string, ids: string[], seconds: number): Promise
 }
 
 async function main() {
-  const parsed = parseCliArgs(
+  const cli = scriptArgs(
     "bench:bot",
     "usage: deno task bench:bot [--seconds S] [--workers N] [--env ID]...",
     {
-      args: Deno.args,
-      options: {
-        seconds: { type: "string", default: "3" },
-        workers: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
-        env: { type: "string", multiple: true, default: [] },
-        help: HELP_OPTION,
-      },
+      seconds: { type: "string" },
+      workers: { type: "string" },
+      env: { type: "string", multiple: true },
     },
   );
-  if (typeof parsed === "number") Deno.exit(parsed);
-  const seconds = Number(parsed.values.seconds);
-  const workers = Number(parsed.values.workers);
-  const ids: string[] = parsed.values.env;
+  const seconds = Number(cli.arg("seconds", "3"));
+  const workers = Number(cli.arg("workers", String(navigator.hardwareConcurrency || 1)));
+  const ids = cli.list("env");
   if (!(seconds > 0) || !(workers >= 0)) {
     console.error("bot_speed: --seconds must be > 0 and --workers >= 0");
     Deno.exit(2);

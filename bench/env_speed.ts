@@ -20,23 +20,14 @@
 import { BatchedEnv } from "../lib/env/batch.ts";
 import { isRegistered, make } from "../lib/env/registry.ts";
 import { Generator } from "../lib/env/rng.ts";
-import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
+import { scriptArgs } from "../lib/util/cli.ts";
 
-const parsed = parseCliArgs(
-  "bench:env",
-  "usage: deno task bench:env [--seconds S] [--env ID]...",
-  {
-    args: Deno.args,
-    options: {
-      seconds: { type: "string", default: "1.5" },
-      env: { type: "string", multiple: true, default: [] },
-      help: HELP_OPTION,
-    },
-  },
-);
-if (typeof parsed === "number") Deno.exit(parsed);
-const seconds = Number(parsed.values.seconds);
-const envArg: string[] = parsed.values.env;
+const cli = scriptArgs("bench:env", "usage: deno task bench:env [--seconds S] [--env ID]...", {
+  seconds: { type: "string" },
+  env: { type: "string", multiple: true },
+});
+const seconds = Number(cli.arg("seconds", "1.5"));
+const envArg = cli.list("env");
 if (!(seconds > 0)) {
   console.error("env_speed: --seconds must be > 0");
   Deno.exit(2);

@@ -80,30 +80,39 @@ export const CONFIG_OPTIONS: {
   profile: { type: "string" },
 };
 
-/** One option of a script: a string value or a flag (node:util parseArgs' option config). */
-export type ScriptOption = { type: "string" } | { type: "boolean" };
+/** One option of a script: a string value (or a repeatable one), or a flag (parseArgs' config). */
+export type ScriptOption = { type: "string"; multiple?: boolean } | { type: "boolean" };
 
 /**
  * The arguments of a script run top level (bench/*): `Deno.args` parsed with node:util's
  * parseArgs against `options` (plus `--help`). Prints `usage` and exits 0 on `--help`; prints what
  * was wrong and the usage and exits 2 on an unknown option or a missing value. Returns a lookup
- * `arg(name, default)` for string options and `flag(name)` for boolean ones.
+ * `arg(name, default)` for string options, `list(name)` for repeatable ones and `flag(name)` for
+ * boolean ones.
  */
 export function scriptArgs(
   name: string,
   usage: string,
   options: Record<string, ScriptOption>,
-): { arg: (key: string, def: string) => string; flag: (key: string) => boolean } {
+): {
+  arg: (key: string, def: string) => string;
+  list: (key: string) => string[];
+  flag: (key: string) => boolean;
+} {
   const parsed = parseCliArgs(name, usage, {
     args: Deno.args,
     options: { ...options, help: HELP_OPTION },
   });
   if (typeof parsed === "number") Deno.exit(parsed);
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   return {
     arg: (key, def) => {
       const v = values[key];
       return typeof v === "string" ? v : def;
+    },
+    list: (key) => {
+      const v = values[key];
+      return Array.isArray(v) ? v : [];
     },
     flag: (key) => values[key] === true,
   };
