@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
-import { EnvUsageError } from "../lib/env/minigrid.ts";
+import { EnvUsageError } from "../lib/env/env_api.ts";
 import { closestIds, listEnvIds, make, register } from "../lib/env/registry.ts";
 import { EmptyEnv } from "../lib/env/envs/empty.ts";
 

@@ -6,7 +6,7 @@
 
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert";
 import { Generator } from "../lib/env/rng.ts";
-import { EnvUsageError } from "../lib/env/minigrid.ts";
+import { EnvUsageError } from "../lib/env/env_api.ts";
 import { listEnvIds, make } from "../lib/env/registry.ts";
 import { WfcContradictionError, WfcEnv } from "../lib/env/envs/wfc.ts";
 import { patternCatalog } from "../lib/env/envs/wfc/catalog.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { EnvUsageError, type MiniGridEnv } from "./minigrid.ts";
+import { EnvUsageError } from "./env_api.ts";
+import { type MiniGridEnv } from "./minigrid.ts";
 import { make } from "./registry.ts";
 
 /** Options of BatchedEnv. */

@@ -6,7 +6,8 @@
  * Subclass it like the Python: implement `genGrid(width, height)` (Python `_gen_grid`) and, for
  * envs that change the step, override `doStep(action)` (Python `step`) calling `super.doStep`.
  * The public `step(action)` validates the action, refuses steps after the episode ended and
- * calls `doStep`.
+ * calls `doStep`. The records it takes and returns (Obs, StepResult, options, errors) are in
+ * env_api.ts.
  *
  * @module
  */
@@ -23,78 +24,16 @@ import {
 import { Grid, propagateVis } from "./grid.ts";
 import { type Point, Wall, type WorldObj } from "./objects.ts";
 import { Generator } from "./rng.ts";
-
-/** Observation: egocentric image [vs, vs, 3] uint8 (index ((vx*vs)+vy)*3+c), direction, mission. */
-export interface Obs {
-  /** Egocentric encoded view, numpy layout [vx, vy, c]. */
-  image: Uint8Array;
-  /** Agent direction 0..3. */
-  direction: number;
-  /** Mission string. */
-  mission: string;
-}
-
-/** What `step` returns (Python's 5-tuple as a record). */
-export interface StepResult {
-  /** Observation after the step. */
-  obs: Obs;
-  /** Reward (float64, bit-exact with Python). */
-  reward: number;
-  /** Episode ended by success/failure. */
-  terminated: boolean;
-  /** Episode ended by the step limit. */
-  truncated: boolean;
-  /** Extra info (empty for MiniGrid). */
-  info: Record<string, unknown>;
-}
-
-/** What `reset` returns. */
-export interface ResetResult {
-  /** First observation. */
-  obs: Obs;
-  /** Extra info (empty). */
-  info: Record<string, unknown>;
-}
-
-/** Options of `reset`. */
-export interface ResetOptions {
-  /** Non-negative integer seed; omitted = continue the current RNG stream (as gymnasium). */
-  seed?: number | bigint | null;
-}
-
-/** Base constructor options (camelCase of MiniGridEnv.__init__ kwargs). */
-export interface MiniGridOptions {
-  /** Square grid size (exclusive with width/height). */
-  gridSize?: number | null;
-  /** Grid width. */
-  width?: number | null;
-  /** Grid height. */
-  height?: number | null;
-  /** Step limit (truncation). Default 100. */
-  maxSteps?: number;
-  /** Skip occlusion (every in-window cell visible). Default false. */
-  seeThroughWalls?: boolean;
-  /** Odd view size >= 3. Default 7. */
-  agentViewSize?: number;
-}
-
-/** Raised when rejection sampling gives up (Python's RecursionError in place_obj/connect_all). */
-export class RecursionError extends Error {
-  /** @param message what failed */
-  constructor(message: string) {
-    super(message);
-    this.name = "RecursionError";
-  }
-}
-
-/** Raised on misuse of an env (bad action, step after the end, bad seed). */
-export class EnvUsageError extends Error {
-  /** @param message what was wrong and what to do */
-  constructor(message: string) {
-    super(message);
-    this.name = "EnvUsageError";
-  }
-}
+import {
+  checkSeed,
+  EnvUsageError,
+  type MiniGridOptions,
+  type Obs,
+  RecursionError,
+  type ResetOptions,
+  type ResetResult,
+  type StepResult,
+} from "./env_api.ts";
 
 /** A rejection predicate for placeObj: return true to reject position pos. */
 export type RejectFn = (env: MiniGridEnv, pos: Point) => boolean;
@@ -102,25 +41,6 @@ export type RejectFn = (env: MiniGridEnv, pos: Point) => boolean;
 const EMPTY_INFO: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 /** Shared wall used for out-of-world cells in the fast observation path. */
 const OUT_WALL = new Wall();
-
-/** Validate a seed like gymnasium (`int >= 0`), with a clear error. */
-export function checkSeed(seed: unknown): number | bigint {
-  if (typeof seed === "bigint") {
-    if (seed < 0n) throw new EnvUsageError(`seed must be >= 0, got ${seed}`);
-    return seed;
-  }
-  if (
-    typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || !Number.isSafeInteger(seed)
-  ) {
-    throw new EnvUsageError(
-      `seed must be a non-negative integer (got ${
-        typeof seed === "number" ? seed : typeof seed
-      }); ` +
-        `pass e.g. reset({ seed: 0 })`,
-    );
-  }
-  return seed;
-}
 
 /** Base MiniGrid environment. */
 export abstract class MiniGridEnv {

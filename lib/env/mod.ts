@@ -69,6 +69,7 @@ export * from "./constants.ts";
 export * from "./objects.ts";
 export * from "./grid.ts";
 export * from "./rng.ts";
+export * from "./env_api.ts";
 export * from "./minigrid.ts";
 export * from "./roomgrid.ts";
 export * from "./registry.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { EnvUsageError, type MiniGridEnv } from "./minigrid.ts";
+import { EnvUsageError } from "./env_api.ts";
+import { type MiniGridEnv } from "./minigrid.ts";
 import { editDistance } from "../util/text.ts";
 
 /** Builds an env from fully merged camelCase kwargs. */

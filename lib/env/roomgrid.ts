@@ -9,7 +9,8 @@
 
 import { COLOR_NAMES, type ColorName } from "./constants.ts";
 import { Grid } from "./grid.ts";
-import { EnvUsageError, MiniGridEnv, type MiniGridOptions, RecursionError } from "./minigrid.ts";
+import { EnvUsageError, type MiniGridOptions, RecursionError } from "./env_api.ts";
+import { MiniGridEnv } from "./minigrid.ts";
 import { Ball, Box, Door, Key, type Point, Wall, type WorldObj } from "./objects.ts";
 
 /** Python's `reject_next_to`: reject positions at Manhattan distance < 2 from the agent. */

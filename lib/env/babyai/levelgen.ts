@@ -14,7 +14,7 @@
  */
 
 import { COLOR_NAMES, type ColorName } from "../constants.ts";
-import { RecursionError } from "../minigrid.ts";
+import { RecursionError } from "../env_api.ts";
 import type { Room } from "../roomgrid.ts";
 import {
   type ActionInstr,

@@ -13,12 +13,7 @@
  */
 
 import { Actions } from "../constants.ts";
-import {
-  RecursionError,
-  type ResetOptions,
-  type ResetResult,
-  type StepResult,
-} from "../minigrid.ts";
+import { RecursionError, type ResetOptions, type ResetResult, type StepResult } from "../env_api.ts";
 import { Door } from "../objects.ts";
 import { RoomGrid, type RoomGridOptions } from "../roomgrid.ts";
 import { ActionInstr, type Instr, PutNextInstr, SeqInstr } from "./instructions.ts";

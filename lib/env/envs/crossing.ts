@@ -6,7 +6,8 @@
  */
 
 import { Grid } from "../grid.ts";
-import { EnvUsageError, MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { EnvUsageError, type MiniGridOptions } from "../env_api.ts";
+import { MiniGridEnv } from "../minigrid.ts";
 import { Goal, Lava, Wall, type WorldObj } from "../objects.ts";
 
 /** CrossingEnv options. */

@@ -5,7 +5,8 @@
  */
 
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions } from "../env_api.ts";
 import { Door, Goal, Key } from "../objects.ts";
 
 /** DoorKeyEnv options. */

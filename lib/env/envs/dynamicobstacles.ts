@@ -7,7 +7,8 @@
 
 import { Actions } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions, RecursionError, type StepResult } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions, RecursionError, type StepResult } from "../env_api.ts";
 import { Ball, Goal, type Point } from "../objects.ts";
 
 /** DynamicObstaclesEnv options. */

@@ -6,7 +6,8 @@
 
 import { COLOR_NAMES } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions, type StepResult } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions, type StepResult } from "../env_api.ts";
 import { Ball, Key, type WorldObj } from "../objects.ts";
 
 /** FetchEnv options. */

@@ -5,7 +5,7 @@
  */
 
 import { Actions } from "../constants.ts";
-import type { StepResult } from "../minigrid.ts";
+import type { StepResult } from "../env_api.ts";
 import type { WorldObj } from "../objects.ts";
 import { RoomGrid, type RoomGridOptions } from "../roomgrid.ts";
 

@@ -5,7 +5,8 @@
  */
 
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions } from "../env_api.ts";
 import { Goal, Lava, Wall, type WorldObj } from "../objects.ts";
 
 /** LavaGapEnv options. */

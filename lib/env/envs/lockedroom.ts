@@ -7,7 +7,8 @@
 
 import { COLOR_NAMES, type ColorName } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions } from "../env_api.ts";
 import { Door, Goal, Key, type Point, Wall } from "../objects.ts";
 
 /** A side room of LockedRoomEnv. */

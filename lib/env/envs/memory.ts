@@ -7,7 +7,8 @@
 
 import { Actions } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions, type StepResult } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions, type StepResult } from "../env_api.ts";
 import { Ball, Key, type Point, Wall } from "../objects.ts";
 
 /** MemoryEnv options. */

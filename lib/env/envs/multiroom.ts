@@ -6,7 +6,8 @@
 
 import { COLOR_NAMES, type ColorName } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { EnvUsageError, MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { EnvUsageError, type MiniGridOptions } from "../env_api.ts";
+import { MiniGridEnv } from "../minigrid.ts";
 import { Door, Goal, type Point, Wall } from "../objects.ts";
 
 /** One room of the chain. */

@@ -6,7 +6,7 @@
  */
 
 import { Actions, COLOR_NAMES, type ColorName, DIR_TO_VEC } from "../constants.ts";
-import type { StepResult } from "../minigrid.ts";
+import type { StepResult } from "../env_api.ts";
 import { Ball, Box, type Door, Key, type Point, type WorldObj } from "../objects.ts";
 import { RoomGrid, type RoomGridOptions } from "../roomgrid.ts";
 

@@ -6,7 +6,8 @@
 
 import { COLOR_NAMES } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions } from "../env_api.ts";
 import { Ball, Box, Door, Key, type WorldObj } from "../objects.ts";
 
 /** MiniGrid-Playground-v0. */

@@ -6,7 +6,8 @@
 
 import { Actions, COLOR_NAMES, type ColorName } from "../constants.ts";
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions, type StepResult } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions, type StepResult } from "../env_api.ts";
 import { Ball, Box, Key, type Point, type WorldObj } from "../objects.ts";
 
 /** PutNearEnv options. */

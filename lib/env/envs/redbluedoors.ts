@@ -5,7 +5,8 @@
  */
 
 import { Grid } from "../grid.ts";
-import { MiniGridEnv, type MiniGridOptions, type StepResult } from "../minigrid.ts";
+import { MiniGridEnv } from "../minigrid.ts";
+import { type MiniGridOptions, type StepResult } from "../env_api.ts";
 import { Door } from "../objects.ts";
 
 /** RedBlueDoorEnv options. */

@@ -10,7 +10,8 @@
  */
 
 import { Grid } from "../grid.ts";
-import { EnvUsageError, MiniGridEnv, type MiniGridOptions } from "../minigrid.ts";
+import { EnvUsageError, type MiniGridOptions } from "../env_api.ts";
+import { MiniGridEnv } from "../minigrid.ts";
 import { Goal, Wall } from "../objects.ts";
 import { patternCatalog } from "./wfc/catalog.ts";
 import { openCells } from "./wfc/connect.ts";

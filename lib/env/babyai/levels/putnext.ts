@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ResetOptions, ResetResult } from "../../minigrid.ts";
+import type { ResetOptions, ResetResult } from "../../env_api.ts";
 import type { WorldObj } from "../../objects.ts";
 import { descType as t, ObjDesc, PutNextInstr } from "../instructions.ts";
 import { RoomGridLevel, type RoomGridLevelOptions } from "../roomgrid_level.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { EnvUsageError } from "../../minigrid.ts";
+import { EnvUsageError } from "../../env_api.ts";
 
 /** One WFC preset: the source bitmap and the solver options the reference passes. */
 export interface WfcPreset {
