@@ -517,7 +517,7 @@ Deno.test(
       }";
       import { initHostParams } from "${new URL("../lib/model/params.ts", import.meta.url).href}";
       import { syntheticBatch, syntheticMask } from "${
-        new URL("../lib/train/synthetic.ts", import.meta.url).href
+        new URL("../lib/testing/synthetic.ts", import.meta.url).href
       }";
       const cfg = resolveModelConfig({ size: "tiny" }, { length: 2, mission_len: 3 });
       const p = makeNativePredictor(initHostParams(cfg, 1), cfg, { idleMs: 300 });
