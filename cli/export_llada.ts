@@ -1,7 +1,7 @@
 /**
  * `deno task export-llada <dataset> [--split train] [--out file.jsonl]`: write a split's windows as
  * JSONL for fine-tuning a pretrained masked-diffusion LM elsewhere. The format is documented in
- * `lib/data/export_llada.ts`.
+ * `lib/experiment/export_llada.ts`.
  *
  * Options: `--split train|val|test` (default train), `--out PATH` (default
  * `data/<dataset>/llada_<split>_<strategy>.jsonl`), `--strategy NAME` (masking strategy, default

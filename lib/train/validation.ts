@@ -83,11 +83,11 @@ export interface CommonScores {
    * (`elboSlots`).
    */
   val_elbo: number;
-  /** Next-frame cell accuracy (lib/eval/metrics.ts `cell_acc` under the `next_frame` mask). */
+  /** Next-frame cell accuracy (lib/eval/score.ts `cell_acc` under the `next_frame` mask). */
   next_frame_cell_acc: number;
   /** Next-frame accuracy on the cells that changed since the previous frame. */
   next_frame_changed_acc: number;
-  /** Next-action accuracy (lib/eval/metrics.ts `action_acc` under the `next_action` mask). */
+  /** Next-action accuracy (lib/eval/score.ts `action_acc` under the `next_action` mask). */
   next_action_acc: number;
 }
 
@@ -127,7 +127,7 @@ export function commonValidation(model: ModelConfig, batches: Batch[]): CommonVa
 
 /**
  * Score the engine's current parameters on the shared validation problems. Every figure comes
- * from the engine's logits, scored on the host by lib/eval/metrics.ts `scoreBatch` (independent
+ * from the engine's logits, scored on the host by lib/eval/score.ts `scoreBatch` (independent
  * of the run's head weights and loss mode), so the jax-js and blas engines give the same
  * figures to float32 rounding.
  */

@@ -1,6 +1,6 @@
 /**
  * Small summaries for plotting and notebooks. The mean and its interval come from
- * lib/experiment/stats.ts (Student t), the one interval helper of the workspace.
+ * lib/util/stats.ts (Student t), the one interval helper of the workspace.
  *
  * @module
  */
@@ -23,7 +23,7 @@ export interface MeanCi {
 
 /**
  * Mean and 95% Student-t interval of the finite values (non-finite ones are skipped, unlike
- * `meanCi95`, which rejects them): `meanCi95` of lib/experiment/stats.ts.
+ * `meanCi95`, which rejects them): `meanCi95` of lib/util/stats.ts.
  */
 export function meanCi(values: ArrayLike<number>): MeanCi {
   const r = meanCi95(Array.from(values).filter((x) => Number.isFinite(x)));
