@@ -20,7 +20,7 @@ import {
 import { SPLITS } from "../lib/data/split.ts";
 
 const USAGE =
-  `usage: deno task collect --config <yaml> [--set data.key=value ...] [--profile smoke|quick|full]
+  `usage: deno task collect --config <yaml> [--set data.key=value ...] [--profile smoke|quick|standard|full]
                          [--overwrite] [--workers N] [--data-dir DIR] [--shard-episodes N] [--quiet] [--json]`;
 
 /** Load and validate the config (extends chain, profile, --set overrides) and return its data section. */

@@ -1,5 +1,5 @@
 /**
- * `deno task render [notebook...] [--profile quick|smoke|full] [--no-check]`
+ * `deno task render [notebook...] [--profile smoke|quick|standard|full] [--no-check]`
  *
  * Executes notebooks headless with the Deno kernel (nbconvert), writes
  * runs/rendered/<name>.ipynb (with outputs) and runs/rendered/<name>.html
@@ -10,6 +10,7 @@
  */
 
 import { HELP_OPTION, parseCliArgs } from "../lib/util/cli.ts";
+import { PROFILE_NAMES } from "../lib/config/schema.ts";
 import {
   detectToolchain,
   executeNotebook,
@@ -23,7 +24,8 @@ import {
 } from "../lib/viz/notebook.ts";
 import { checkPages } from "../lib/viz/check_html.ts";
 
-const USAGE = `usage: deno task render [notebook...] [--profile quick|smoke|full] [--no-check]
+const USAGE =
+  `usage: deno task render [notebook...] [--profile smoke|quick|standard|full] [--no-check]
   notebook: a path or a name such as 01_environments (default: every notebooks/*.ipynb)`;
 
 async function main(args: string[]): Promise<number> {
@@ -40,8 +42,10 @@ async function main(args: string[]): Promise<number> {
   const { values, positionals: names } = parsed;
   const profile = values.profile;
   const check = !values["no-check"];
-  if (!["quick", "smoke", "full"].includes(profile)) {
-    console.error(`render: --profile must be quick, smoke or full (got "${profile}")`);
+  if (!(PROFILE_NAMES as readonly string[]).includes(profile)) {
+    console.error(
+      `render: --profile must be one of ${PROFILE_NAMES.join(", ")} (got "${profile}")`,
+    );
     return 2;
   }
   const root = repoRoot();
