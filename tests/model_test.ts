@@ -2,7 +2,8 @@ import assert from "node:assert";
 import { defaultDevice, init, tree } from "@jax-js/jax";
 import { decodeIterative, makePredictor, predict } from "../lib/model/decode.ts";
 import { initHostParams, initParams, paramCount, paramsToHost } from "../lib/model/params.ts";
-import { MODEL_PRESETS, resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
+import { resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
+import { MODEL_PRESETS } from "../lib/config/schema.ts";
 import { multiHotHost } from "../lib/model/transformer.ts";
 import {
   decodeSafetensors,
@@ -64,14 +65,14 @@ function frameLogits(l: Logits, b: number, K: number, f: number): number[] {
 
 Deno.test("config presets, overrides, parameter count and errors", () => {
   const small = resolveModelConfig({ size: "small" }, { length: 4, mission_len: 12 });
-  assertEquals(small.dModel, MODEL_PRESETS.small.dModel);
+  assertEquals(small.dModel, MODEL_PRESETS.small.d_model);
   assertEquals(seqLen(small), 12 + 4 * 51);
   const over = resolveModelConfig({ size: "tiny", d_model: 48, n_heads: 3 }, {
     length: 2,
     mission_len: 0,
   });
   assertEquals(over.dModel, 48);
-  assertEquals(over.nLayers, MODEL_PRESETS.tiny.nLayers);
+  assertEquals(over.nLayers, MODEL_PRESETS.tiny.n_layers);
   const host = initHostParams(cfg, 1);
   const n = Object.values(host).reduce((a, t) => a + t.data.length, 0);
   assertEquals(n, paramCount(cfg));

@@ -406,13 +406,20 @@ export function schemaAt(path: readonly string[]): SchemaNode | null {
   return node;
 }
 
-/** The default value of a schema node (objects: all non-optional fields filled in). */
-export function schemaDefault(node: SchemaNode): unknown {
+/**
+ * The default value of a schema node (objects: all non-optional fields filled in). With
+ * `resolveDerived`, a `derived` null is given its inner node's default instead (what the stages
+ * see outside the loader, which derives it from other keys).
+ */
+export function schemaDefault(node: SchemaNode, opts: { resolveDerived?: boolean } = {}): unknown {
+  if (opts.resolveDerived && node.kind === "nullable" && node.derived) {
+    return schemaDefault(node.inner, opts);
+  }
   if (node.kind === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, f] of Object.entries(node.fields)) {
       if (node.optional?.includes(k)) continue;
-      out[k] = schemaDefault(f);
+      out[k] = schemaDefault(f, opts);
     }
     return out;
   }
@@ -425,18 +432,9 @@ export function schemaDefault(node: SchemaNode): unknown {
  * default instead.
  */
 export function sectionDefault<K extends keyof Config>(key: K): Config[K] {
-  const fill = (node: SchemaNode): unknown => {
-    if (node.kind === "nullable" && node.derived) return fill(node.inner);
-    if (node.kind !== "object") return structuredClone(node.default);
-    const out: Record<string, unknown> = {};
-    for (const [k, f] of Object.entries(node.fields)) {
-      if (!node.optional?.includes(k)) out[k] = fill(f);
-    }
-    return out;
-  };
   const root: SchemaNode = SCHEMA;
   if (root.kind !== "object") throw new Error("the config schema's root must be a mapping");
-  return fill(root.fields[key]) as Config[K];
+  return schemaDefault(root.fields[key], { resolveDerived: true }) as Config[K];
 }
 
 /** A short description of what a schema node accepts, for error messages. */

@@ -16,13 +16,7 @@ import {
   STATE_VOCAB,
 } from "../data/types.ts";
 import { MISSION_VOCAB_SIZE } from "../env/babyai/vocab.ts";
-import {
-  MODEL_PRESETS as CONFIG_PRESETS,
-  MODEL_SIZES,
-  modelDims,
-  type ModelSection,
-  type ModelSize,
-} from "../config/schema.ts";
+import { modelDims, type ModelSection, type ModelSize } from "../config/schema.ts";
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -54,16 +48,6 @@ export interface ModelConfig {
  * until it implements the same version and its equality tests pass.
  */
 export const ARCH_VERSION = 1;
-
-/** The config schema's size presets (lib/config/schema.ts) in this module's field names. */
-export const MODEL_PRESETS: Readonly<
-  Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>
-> = Object.fromEntries(
-  MODEL_SIZES.map((k) => {
-    const p = CONFIG_PRESETS[k];
-    return [k, { dModel: p.d_model, nLayers: p.n_layers, nHeads: p.n_heads, dFF: p.d_ff }];
-  }),
-) as Record<ModelSize, { dModel: number; nLayers: number; nHeads: number; dFF: number }>;
 
 /**
  * Rough peak memory of one training step in bytes, fitted to the peak RSS of
