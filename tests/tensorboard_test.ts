@@ -238,5 +238,11 @@ Deno.test("setup --tensorboard: pip for the python3 on PATH, --user unless root;
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   if (TB) assert.match(text, /setup: ok: TensorBoard/);
-  else assert.match(text, /setup: missing: TensorBoard[^\n]*\n\s+install: python3 -m pip install/);
+  // Every line setup prints starts with "setup: "; the install command is indented below it.
+  else {
+    assert.match(
+      text,
+      /setup: missing: TensorBoard[^\n]*\nsetup: {3}install: python3 -m pip install (--user )?tensorboard\n/,
+    );
+  }
 });
