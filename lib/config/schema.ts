@@ -276,7 +276,11 @@ const TRAIN = obj({
   beta2: num(0.98, { min: 0, lt: 1, doc: "Adam beta2" }),
   adam_eps: num(1e-8, { gt: 0, doc: "Adam epsilon" }),
   clip_norm: num(1.0, { min: 0, doc: "global gradient-norm clip (0 = off)" }),
-  loss: en(["mean", "elbo"], "mean", "mean | elbo (1/t weights, used by any_order)"),
+  loss: en(
+    ["mean", "elbo", "balanced"],
+    "mean",
+    "mean (over hidden slots) | elbo (1/t weights over valid slots, any_order) | balanced (per window and head: each head's mean, weighted by head_weights; lib/train/loss.ts)",
+  ),
   head_weights: HEAD_WEIGHTS,
   log_every: int(10, 1, undefined, "steps between train log records"),
   eval_every: int(200, 1, undefined, "steps between validation passes"),

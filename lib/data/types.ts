@@ -76,6 +76,12 @@ export interface Mask {
   actions: Uint8Array;
   /** [B]: loss weight of each window (1 normally; 1/t for the any-order ELBO). */
   weight: Float32Array;
+  /**
+   * [B]: 1 where the window's hidden slots were drawn with probability t and weighted 1/t (the
+   * any-order ELBO): the balanced loss then divides each head by its valid slots, not its hidden
+   * ones (lib/train/loss.ts). Absent = all 0.
+   */
+  elbo?: Uint8Array;
 }
 
 /**
@@ -119,7 +125,10 @@ export interface HostTargets {
   mDirs: Float32Array;
   /** [B, K] float32. */
   mActions: Float32Array;
-  /** [B] float32 per-window factor (weight / normalizer). */
+  /**
+   * [B, 5] float32 factor of each window and head (obj, color, state, dir, action): the window's
+   * weight over the loss mode's normalizer (lib/train/loss.ts).
+   */
   winW: Float32Array;
   /** Hidden slots per head (obj, color, state, dir, action). */
   hiddenPerHead: number[];

@@ -26,6 +26,7 @@ export interface AnyOrderOptions {
 export function hideAllSlotsAt(batch: Batch, b: number, mask: Mask, rng: Rng, t: number): void {
   hideCellsAt(batch, b, mask, rng, t, true);
   mask.weight[b] = 1 / t;
+  if (mask.elbo) mask.elbo[b] = 1;
 }
 
 /** Row filler for `any_order` masking. */

@@ -51,6 +51,7 @@ export function allocMask(B: number, K: number): Mask {
     dirs: new Uint8Array(B * K),
     actions: new Uint8Array(B * K),
     weight,
+    elbo: new Uint8Array(B),
   };
 }
 

@@ -389,7 +389,6 @@ export class NativeModel {
     if (withGrad) dl.fill(0);
     for (let r = 0; r < R; r++) {
       const f = Math.floor(r / S), s = r - f * S, b = Math.floor(f / K);
-      const ww = t.winW[b];
       for (let hIdx = 0; hIdx < 5; hIdx++) {
         const head = LOSS_HEADS[hIdx];
         let tgt: number, m: number;
@@ -418,7 +417,7 @@ export class NativeModel {
         const ce = lse - picked;
         aux[hIdx * 2] += ce * m;
         aux[hIdx * 2 + 1] += (arg === tgt ? 1 : 0) * m;
-        const w = W[head.key] * m * ww;
+        const w = W[head.key] * m * t.winW[b * 5 + hIdx]; // (window, head) factor
         loss += w * ce;
         if (withGrad && w !== 0) {
           const inv = 1 / z;

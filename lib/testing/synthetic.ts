@@ -76,7 +76,10 @@ export function syntheticMask(batch: Batch, p: number, seed: number, elbo = fals
   // Guarantee at least one hidden slot so the loss is defined.
   if (!cells.some((x) => x)) cells[0] = 1;
   const weight = new Float32Array(B).fill(elbo ? 1 / p : 1);
-  return { cells, dirs, actions, weight };
+  // with `elbo`, odd windows are marked as any-order windows (the balanced loss's ELBO form)
+  const elboRows = new Uint8Array(B);
+  if (elbo) for (let b = 1; b < B; b += 2) elboRows[b] = 1;
+  return { cells, dirs, actions, weight, elbo: elboRows };
 }
 
 /** AdamW settings of the throughput benchmarks (bench/train_speed.ts, bench/step_profile.ts). */

@@ -44,7 +44,7 @@ import {
 import { encodeInputs } from "../model/transformer.ts";
 
 import { resolveDevice, selectDevice } from "../model/device.ts";
-import { encodeTargets, HEADS, type LossMode } from "./loss.ts";
+import { encodeTargets, HEADS, LOSS_MODES, type LossMode } from "./loss.ts";
 import type { Config } from "../config/schema.ts";
 import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
@@ -242,8 +242,8 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;
-  if (mode !== "mean" && mode !== "elbo") {
-    throw new Error(`train.loss: '${tc.loss}' must be 'mean' or 'elbo'`);
+  if (!LOSS_MODES.includes(mode)) {
+    throw new Error(`train.loss: '${tc.loss}' must be one of ${LOSS_MODES.join(", ")}`);
   }
   const accum = Math.max(1, tc.grad_accum | 0);
   const progress = new Progress(opts.progress ?? true);
