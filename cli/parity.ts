@@ -49,11 +49,11 @@ let files: string[];
 try {
   files = listFixtureFiles(dir);
 } catch (e) {
-  console.error(`parity: cannot read fixtures directory ${dir}: ${(e as Error).message}`);
+  console.error(`parity: cannot list the fixtures in ${dir}: ${(e as Error).message}`);
   Deno.exit(2);
 }
 if (files.length === 0) {
-  console.error(`parity: no fixture *.json files in ${dir}`);
+  console.error(`parity: no fixture *.json or *.json.gz files (or links to them) in ${dir}`);
   Deno.exit(2);
 }
 const results: EpisodeResult[] = [];

@@ -454,13 +454,29 @@ export function fixtureEnvId(name: string): string {
 
 /**
  * Fixture file names (sorted) of a directory: every `*.json` / `*.json.gz` except the index and
- * the RNG traces. Where both forms of one id exist, the plain `.json` wins.
+ * the RNG traces. Where both forms of one id exist, the plain `.json` wins. A symlink counts as
+ * the file it points to (a folder of links into another checkout works); a dangling one is an
+ * error naming the link and its target.
  */
 export function listFixtureFiles(dir: string | URL): string[] {
   const byId = new Map<string, string>();
+  const base = dir instanceof URL ? dir.pathname : dir;
   for (const e of Deno.readDirSync(dir)) {
-    if (!e.isFile || !/\.json(\.gz)?$/.test(e.name)) continue;
+    if (!/\.json(\.gz)?$/.test(e.name)) continue;
     if (e.name.startsWith("index.json") || e.name.startsWith("rng_traces")) continue;
+    if (e.isSymlink) {
+      const link = `${base.replace(/\/$/, "")}/${e.name}`;
+      let isFile = false;
+      try {
+        isFile = Deno.statSync(link).isFile;
+      } catch (err) {
+        throw new Error(
+          `fixture ${link} is a symlink to ${Deno.readLinkSync(link)}, which cannot be read ` +
+            `(${(err as Error).message}); fix or remove the link`,
+        );
+      }
+      if (!isFile) continue;
+    } else if (!e.isFile) continue;
     const id = fixtureEnvId(e.name);
     if (!byId.has(id) || e.name.endsWith(".json")) byId.set(id, e.name);
   }
