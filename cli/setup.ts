@@ -18,7 +18,12 @@
  *    WebGPU tests), `--torch` (PyTorch + OpenBLAS reference benchmark),
  *    `--numpy`, `--tensorboard` (the Python `tensorboard` package, whose
  *    reader tests/tensorboard_test.ts checks the event files with; installed
- *    with pip for the `python3` on PATH, `--user` when not root).
+ *    with pip for the `python3` on PATH, `--user` when not root);
+ *    `--test-extras` asks for every extra the tests use (what `.ci/run`
+ *    installs). With `--quiet-if-ready` (what `deno task test` runs) setup also
+ *    names the test files that missing extras leave ignored, and the one
+ *    command that enables them. `WORKSPACE_HIDE_EXTRAS=1` makes every extra
+ *    count as missing and installs none (lib/util/extras.ts).
  *
  * Prints each action. Exit code 0 when everything asked for is present, 1
  * when something is missing and could not be installed here.
@@ -30,6 +35,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { denoKernelBinary, kernelDirs } from "../lib/viz/notebook.ts";
 import { BLAS_NONROOT_HINT, describeBlas, hasBlas, loadBlas } from "../lib/model/blas.ts";
+import { extrasHidden, HIDE_EXTRAS_ENV } from "../lib/util/extras.ts";
 
 export { denoKernelBinary, kernelDirs };
 
@@ -51,6 +57,8 @@ export interface Requirement {
   otherWays?: string;
   /** Python packages installed with pip for the `python3` on PATH, instead of apt. */
   pip?: string[];
+  /** Test files that are ignored (with the reason in their names) where it is missing. */
+  tests?: string[];
 }
 
 /** Jupyter, always required. */
@@ -90,25 +98,88 @@ function shown(r: Requirement): string {
 
 /** Optional extras by flag. */
 export const EXTRAS: Record<string, Requirement> = {
-  chromium: { name: "Chromium (headless screenshots)", apt: ["chromium"], commands: ["chromium"] },
+  chromium: {
+    name: "Chromium (headless screenshots)",
+    apt: ["chromium"],
+    commands: ["chromium"],
+    tests: ["tests/notebooks_test.ts", "tests/viz_test.ts"],
+  },
   lavapipe: {
     name: "lavapipe (software Vulkan for WebGPU)",
     apt: ["mesa-vulkan-drivers"],
+    tests: ["tests/webgpu_test.ts"],
   },
   torch: {
     name: "PyTorch + OpenBLAS (reference benchmark)",
     apt: ["python3-torch", "libopenblas0-pthread"],
     pythonModules: ["torch"],
   },
-  numpy: { name: "NumPy", apt: ["python3-numpy"], pythonModules: ["numpy"] },
+  numpy: {
+    name: "NumPy",
+    apt: ["python3-numpy"],
+    pythonModules: ["numpy"],
+    // The system python (apt's) or the python3 on PATH (the one the tests compare with).
+    present: () => pythonHas(["numpy"]) || run("python3", ["-c", "import numpy"], { quiet: true }),
+    tests: [
+      "tests/npy_test.ts",
+      "tests/store_test.ts",
+      "tests/collect_test.ts",
+      "tests/model_test.ts",
+    ],
+  },
   tensorboard: {
     name: "TensorBoard (Python package; tests read the event files with its reader)",
     apt: [],
     pip: ["tensorboard"],
     // The python3 on PATH: the one the tests run (not necessarily the system python).
     present: () => run("python3", ["-c", "import tensorboard"], { quiet: true }),
+    tests: ["tests/tensorboard_test.ts"],
   },
 };
+
+/** The extras `--test-extras` installs: those the test suite uses (the set `.ci/run` installs). */
+export const TEST_EXTRAS = ["chromium", "lavapipe", "numpy", "tensorboard"] as const;
+
+/** What the test suite also uses that setup does not install: the test files and how to get it. */
+export const OTHER_TEST_NEEDS: {
+  name: string;
+  tests: string[];
+  how: string;
+  present: () => boolean;
+}[] = [
+  {
+    name: "a one-node Slurm (root)",
+    tests: ["tests/slurm_test.ts"],
+    how: 'eval "$(bash tools/slurm/one_node.sh start)"',
+    present: () => !extrasHidden() && ["sbatch", "slurmctld", "slurmd", "munged"].every(onPath),
+  },
+  {
+    name: "W&B (Python package)",
+    tests: ["tests/export_wandb_test.ts"],
+    how: pipCommand(["wandb"], isRoot()),
+    // Not hidden by WORKSPACE_HIDE_EXTRAS: .ci/run never installs it, so its branch runs there.
+    present: () => run("python3", ["-c", "import wandb"], { quiet: true }),
+  },
+];
+
+/** The `deno task setup` command that installs the test extras (the README's pinned Deno). */
+export const TEST_EXTRAS_COMMAND = "npx -y deno@2.9.6 task setup --test-extras";
+
+/**
+ * Lines naming the test files that will be ignored here for want of an optional extra, and the
+ * commands that enable them; none when everything is present.
+ */
+export function testExtrasReport(): string[] {
+  const missing = TEST_EXTRAS.map((k) => EXTRAS[k]).filter((r) => !isPresent(r));
+  const others = OTHER_TEST_NEEDS.filter((o) => !o.present());
+  if (!missing.length && !others.length) return [];
+  const lines = ["tests ignored here for want of optional extras (they say why in their names):"];
+  for (const r of missing) lines.push(`  ${r.name}: ${r.tests!.join(", ")}`);
+  if (missing.length) lines.push(`  enable them: ${TEST_EXTRAS_COMMAND}`);
+  for (const o of others) lines.push(`  ${o.name}: ${o.tests.join(", ")}; enable: ${o.how}`);
+  if (extrasHidden()) lines.push(`  (hidden on purpose: ${HIDE_EXTRAS_ENV}=1)`);
+  return lines;
+}
 
 /** The command to run to install Python `packages` with pip (`--user` unless root). */
 export function pipCommand(packages: string[], root: boolean): string {
@@ -176,6 +247,7 @@ function aptInstalled(pkg: string): boolean {
 
 /** Whether a requirement is met on this machine. */
 export function isPresent(r: Requirement): boolean {
+  if (extrasHidden() && Object.values(EXTRAS).includes(r)) return false;
   if (r.present) return r.present();
   if (r.commands?.some((c) => !onPath(c))) return false;
   if (r.pythonModules && !pythonHas(r.pythonModules)) return false;
@@ -257,6 +329,7 @@ export function main(args: string[]): number {
       numpy: { type: "boolean" },
       tensorboard: { type: "boolean" },
       all: { type: "boolean" },
+      "test-extras": { type: "boolean" },
       "quiet-if-ready": { type: "boolean" },
       check: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -264,8 +337,10 @@ export function main(args: string[]): number {
   });
   if (values.help) {
     console.log(
-      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--all] [--quiet-if-ready] [--check]\n" +
+      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--test-extras] [--all] [--quiet-if-ready] [--check]\n" +
         "Installs Jupyter and OpenBLAS (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
+        `--test-extras: also the extras the tests use (${TEST_EXTRAS.join(", ")}).\n` +
+        "--quiet-if-ready (deno task test): print only what is missing, and the tests it leaves ignored.\n" +
         "--check: report only, install nothing.",
     );
     return 0;
@@ -276,8 +351,11 @@ export function main(args: string[]): number {
     if (!quiet || !s.startsWith("ok:")) console.log(`setup: ${s}`);
   };
   const wanted: Requirement[] = [JUPYTER, OPENBLAS];
+  const testExtras = new Set<string>(values["test-extras"] ? TEST_EXTRAS : []);
   for (const [flag, req] of Object.entries(EXTRAS)) {
-    if (values.all || (values as Record<string, unknown>)[flag]) wanted.push(req);
+    if (values.all || testExtras.has(flag) || (values as Record<string, unknown>)[flag]) {
+      wanted.push(req);
+    }
   }
   let ok = true;
   for (const r of wanted) {
@@ -290,6 +368,11 @@ export function main(args: string[]): number {
       continue;
     }
     const before = isPresent(r);
+    if (!before && extrasHidden() && Object.values(EXTRAS).includes(r)) {
+      log(`missing: ${r.name} (hidden: ${HIDE_EXTRAS_ENV}=1; nothing installed)`);
+      ok = false;
+      continue;
+    }
     const now = before || ensure(r, log);
     if (before) log(`ok: ${shown(r)}`);
     else if (now && r.found) log(`installed: ${shown(r)}`);
@@ -312,6 +395,8 @@ export function main(args: string[]): number {
     log("skipped: Deno Jupyter kernel (needs Jupyter first)");
     ok = false;
   }
+  // The test task's mode: say which tests the missing extras leave ignored, and how to enable them.
+  if (quiet && !values.check) { for (const line of testExtrasReport()) log(line); }
   if (!ok) {
     console.log("setup: not everything is ready (see above)");
     return 1;

@@ -1,7 +1,16 @@
 /** `deno task setup`: the apt commands it prints, and the kernel lookup. */
 import assert from "node:assert/strict";
-import { aptCommand, EXTRAS, JUPYTER, kernelDirs } from "../cli/setup.ts";
+import {
+  aptCommand,
+  EXTRAS,
+  JUPYTER,
+  kernelDirs,
+  TEST_EXTRAS,
+  TEST_EXTRAS_COMMAND,
+  testExtrasReport,
+} from "../cli/setup.ts";
 import { numpyBundles } from "../lib/model/blas.ts";
+import { HIDE_EXTRAS_ENV } from "../lib/util/extras.ts";
 
 Deno.test("setup prints the exact apt command (sudo unless root)", () => {
   assert.equal(
@@ -77,3 +86,28 @@ Deno.test(
     );
   },
 );
+
+Deno.test("with the extras hidden, setup names every test file they leave ignored and one command", () => {
+  const old = Deno.env.get(HIDE_EXTRAS_ENV);
+  try {
+    Deno.env.set(HIDE_EXTRAS_ENV, "1");
+    const text = testExtrasReport().join("\n");
+    for (const k of TEST_EXTRAS) {
+      const r = EXTRAS[k];
+      assert.ok(r.tests?.length, `${k} names its tests`);
+      assert.ok(text.includes(`${r.name}: ${r.tests!.join(", ")}`), `${k} in:\n${text}`);
+    }
+    assert.equal(text.split("\n").filter((l) => l.includes(TEST_EXTRAS_COMMAND)).length, 1);
+    assert.match(
+      text,
+      /tests\/slurm_test\.ts; enable: eval "\$\(bash tools\/slurm\/one_node\.sh start\)"/,
+    );
+    assert.match(text, new RegExp(`hidden on purpose: ${HIDE_EXTRAS_ENV}=1`));
+    for (const f of TEST_EXTRAS.flatMap((k) => EXTRAS[k].tests!)) {
+      assert.ok(Deno.statSync(new URL(`../${f}`, import.meta.url)).isFile, `${f} exists`);
+    }
+  } finally {
+    if (old === undefined) Deno.env.delete(HIDE_EXTRAS_ENV);
+    else Deno.env.set(HIDE_EXTRAS_ENV, old);
+  }
+});

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runDirOf } from "../lib/experiment/ablate.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
+import { extrasHidden, HIDE_EXTRAS_ENV } from "../lib/util/extras.ts";
 import {
   arraySpec,
   resubmitCommand,
@@ -63,6 +64,7 @@ function onPath(bin: string): boolean {
 
 /** Why the real-Slurm test cannot run here, or null when it can. */
 function slurmUnavailable(): string | null {
+  if (extrasHidden()) return `the optional extras are hidden (${HIDE_EXTRAS_ENV}=1)`;
   if (Deno.build.os !== "linux") return "Slurm is started on Linux only";
   const bins = ["slurmctld", "slurmd", "munged", "sbatch", "squeue", "scontrol"];
   const missing = bins.filter((b) => !onPath(b));
@@ -193,7 +195,8 @@ const unavailable = slurmUnavailable();
 
 Deno.test({
   name:
-    "slurm: a smoke study on a real one-node Slurm, a failed task re-submitted, reports equal local",
+    "slurm: a smoke study on a real one-node Slurm, a failed task re-submitted, reports equal local" +
+    (unavailable ? ` (ignored: ${unavailable})` : ""),
   ignore: unavailable !== null,
   sanitizeOps: false,
   sanitizeResources: false,

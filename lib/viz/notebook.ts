@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.ts";
+import { extrasHidden } from "../util/extras.ts";
 
 /** The subset of the .ipynb (nbformat 4) structure used here. */
 export interface Notebook {
@@ -146,8 +147,12 @@ async function runQuiet(cmd: string, args: string[]): Promise<{ ok: boolean; out
   }
 }
 
-/** Finds a Chromium binary on PATH (chromium, chromium-browser, google-chrome). */
+/**
+ * Finds a Chromium binary: `$CHROMIUM`, else on PATH (chromium, chromium-browser, google-chrome);
+ * none while the optional extras are hidden (`WORKSPACE_HIDE_EXTRAS=1`, lib/util/extras.ts).
+ */
 export async function findChromium(): Promise<string | undefined> {
+  if (extrasHidden()) return undefined;
   const env = Deno.env.get("CHROMIUM");
   if (env) return env;
   for (const c of ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]) {

@@ -5,8 +5,14 @@
  * @module
  */
 
-/** True when `python3 -c "import <module>"` succeeds here (false when python3 itself is missing). */
+import { extrasHidden } from "../../lib/util/extras.ts";
+
+/**
+ * True when `python3 -c "import <module>"` succeeds here (false when python3 itself is missing,
+ * and while the optional extras are hidden: `WORKSPACE_HIDE_EXTRAS=1`, lib/util/extras.ts).
+ */
 export async function havePythonModule(module: string): Promise<boolean> {
+  if (extrasHidden()) return false;
   try {
     const out = await new Deno.Command("python3", {
       args: ["-c", `import ${module}`],
