@@ -2,7 +2,8 @@
  * `deno task train --config <yaml> [--set key=value ...] [--profile quick] [--resume]`
  *
  * Thin entry point: load the config (lib/experiment/config.ts), pick the run
- * directory, and call `runTraining` (lib/train/run.ts). Ctrl-C stops after the
+ * directory, collect the config's dataset when it is not there yet (as `deno task
+ * ablate` does; it says so), and call `runTraining` (lib/train/run.ts). Ctrl-C stops after the
  * current step with a checkpoint; `--resume` continues exactly from the newest
  * checkpoint of the run directory.
  *
@@ -15,6 +16,8 @@ import { runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
 import { createRunDir, DEFAULT_RUNS_DIR } from "../lib/experiment/rundir.ts";
+import { collectDataset } from "../lib/data/collect.ts";
+import type { Config } from "../lib/config/schema.ts";
 
 const USAGE = `usage: deno task train --config <yaml> [options]
 
@@ -24,11 +27,35 @@ const USAGE = `usage: deno task train --config <yaml> [options]
   --resume              continue the run from its newest checkpoint (exact)
   --run-dir <dir>       run directory (default: a new runs/<name>/<time>-<config hash>/;
                         with --resume: the newest one of this config that has a checkpoint)
-  --data-dir <dir>      dataset root (default: data)
+  --data-dir <dir>      dataset root (default: data); a missing dataset is collected first
   --quiet, -q           no progress line
   --help, -h            this text`;
 
 type Obj = Record<string, unknown>;
+
+/**
+ * Collects the config's dataset into `<dataRoot>/<data.dataset>/` when its manifest is absent or
+ * unfinished (an interrupted collection resumes), saying so on stderr; a complete dataset is
+ * reused as it is. Returns whether it collected.
+ */
+async function collectIfMissing(cfg: Config, dataRoot: string): Promise<boolean> {
+  const dir = `${dataRoot}/${cfg.data.dataset}`;
+  let status: string | undefined;
+  try {
+    status = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)).status;
+  } catch { /* no manifest */ }
+  if (status === "complete") return false;
+  console.error(
+    `train: dataset '${cfg.data.dataset}' ${
+      status ? "is incomplete" : "not found"
+    } in ${dataRoot}/; collecting it first (as 'deno task collect --config <this config>' would)`,
+  );
+  const c = await collectDataset(cfg, { dataDir: dataRoot });
+  console.error(
+    `train: collected ${c.episodesCollected} episodes into ${c.dir} in ${c.seconds.toFixed(1)} s`,
+  );
+  return true;
+}
 
 /** Newest run folder of this config (`runs/<name>/<time>-<hash>[-n]`) that has checkpoints. */
 async function findRunToResume(root: string, name: string, hash: string): Promise<string | null> {
@@ -79,6 +106,9 @@ async function main(args: string[]): Promise<number> {
   else await Deno.mkdir(runDir, { recursive: true });
   console.error(`run directory: ${runDir}`);
 
+  const dataRoot = values["data-dir"] ?? "data";
+  await collectIfMissing(cfg, dataRoot);
+
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) Deno.exit(130);
@@ -91,7 +121,7 @@ async function main(args: string[]): Promise<number> {
   const r = await runTraining(cfg, {
     runDir,
     resume: values.resume,
-    dataRoot: values["data-dir"] ?? "data",
+    dataRoot,
     progress: !values.quiet,
     signal: abort.signal,
   });
