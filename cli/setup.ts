@@ -35,6 +35,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { denoKernelBinary, kernelDirs } from "../lib/viz/notebook.ts";
 import { BLAS_NONROOT_HINT, describeBlas, hasBlas, loadBlas } from "../lib/model/blas.ts";
+import { installPeers, peersCommand, peersReady, peersVenv } from "../bench/peers.ts";
 import { extrasHidden, HIDE_EXTRAS_ENV } from "../lib/util/extras.ts";
 
 export { denoKernelBinary, kernelDirs };
@@ -57,6 +58,8 @@ export interface Requirement {
   otherWays?: string;
   /** Python packages installed with pip for the `python3` on PATH, instead of apt. */
   pip?: string[];
+  /** A custom installer (replaces apt and pip) and the command it runs, shown when missing. */
+  install?: { run: (log: (s: string) => void) => boolean; command: string };
   /** Test files that are ignored (with the reason in their names) where it is missing. */
   tests?: string[];
 }
@@ -127,6 +130,13 @@ export const EXTRAS: Record<string, Requirement> = {
       "tests/model_test.ts",
     ],
   },
+  peers: {
+    name: "PyTorch 2 + JAX in a venv (bench:train's peers, bench/peers.ts)",
+    apt: [],
+    present: peersReady,
+    found: peersVenv,
+    install: { run: installPeers, command: peersCommand() },
+  },
   tensorboard: {
     name: "TensorBoard (Python package; tests read the event files with its reader)",
     apt: [],
@@ -188,6 +198,7 @@ export function pipCommand(packages: string[], root: boolean): string {
 
 /** The install command of a requirement: pip or apt. */
 function installCommand(r: Requirement, root: boolean): string {
+  if (r.install) return r.install.command;
   return r.pip ? pipCommand(r.pip, root) : aptCommand(r.apt, root);
 }
 
@@ -274,6 +285,7 @@ let aptUpdated = false;
 export function ensure(r: Requirement, log: (s: string) => void): boolean {
   if (isPresent(r)) return true;
   const root = isRoot();
+  if (r.install) return r.install.run(log) && isPresent(r);
   if (r.pip) {
     log(`installing ${r.name}: ${pipCommand(r.pip, root)}`);
     const args = ["-m", "pip", "install", ...(root ? [] : ["--user"]), ...r.pip];
@@ -328,6 +340,7 @@ export function main(args: string[]): number {
       torch: { type: "boolean" },
       numpy: { type: "boolean" },
       tensorboard: { type: "boolean" },
+      peers: { type: "boolean" },
       all: { type: "boolean" },
       "test-extras": { type: "boolean" },
       "quiet-if-ready": { type: "boolean" },
@@ -337,8 +350,9 @@ export function main(args: string[]): number {
   });
   if (values.help) {
     console.log(
-      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--test-extras] [--all] [--quiet-if-ready] [--check]\n" +
+      "usage: deno task setup [--chromium] [--lavapipe] [--torch] [--numpy] [--tensorboard] [--peers] [--test-extras] [--all] [--quiet-if-ready] [--check]\n" +
         "Installs Jupyter and OpenBLAS (apt, when root on Debian/Ubuntu) and registers the Deno kernel; idempotent.\n" +
+        "--peers: a venv with PyTorch 2 and JAX for bench:train's peers (PEERS_VENV sets where).\n" +
         `--test-extras: also the extras the tests use (${TEST_EXTRAS.join(", ")}).\n` +
         "--quiet-if-ready (deno task test): print only what is missing, and the tests it leaves ignored.\n" +
         "--check: report only, install nothing.",
