@@ -395,12 +395,14 @@ export abstract class MiniGridEnv {
   }
 
   /**
-   * Write the egocentric observation image into out at offset (numpy layout [vx, vy, c]),
-   * without allocating. Returns out.
+   * The egocentric view as world cells, without allocating: `cells[vy * vs + vx]` the object at
+   * view cell (vx, vy) (a wall outside the grid; the agent's own cell as the grid holds it, not
+   * the carried object) and `mask[vx * vs + vy]` 1 where it is visible (Python's
+   * `gen_obs_grid` + `process_vis`). The one projection of the workspace: genObsImage and the
+   * BabyAI bot's `_process_obs` both use it. Both arrays hold `agentViewSize ** 2` entries.
    */
-  genObsImage(out: Uint8Array, offset: number): Uint8Array {
+  projectView(cells: (WorldObj | null)[], mask: Uint8Array): void {
     const vs = this.agentViewSize, hs = vs >> 1;
-    const cells = this.viewCells, mask = this.viewMask;
     const dir = this.agentDir;
     const dx = DIR_DX[dir], dy = DIR_DY[dir];
     const rx = -dy, ry = dx;
@@ -423,6 +425,16 @@ export abstract class MiniGridEnv {
       mask.fill(0);
       propagateVis(cells, vs, vs, hs, vs - 1, mask);
     }
+  }
+
+  /**
+   * Write the egocentric observation image into out at offset (numpy layout [vx, vy, c]),
+   * without allocating. Returns out.
+   */
+  genObsImage(out: Uint8Array, offset: number): Uint8Array {
+    const vs = this.agentViewSize, hs = vs >> 1;
+    const cells = this.viewCells, mask = this.viewMask;
+    this.projectView(cells, mask);
     cells[(vs - 1) * vs + hs] = this.carrying;
     let o = offset;
     for (let vx = 0; vx < vs; vx++) {

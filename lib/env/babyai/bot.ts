@@ -25,8 +25,7 @@
  */
 
 import { Actions, DIR_DX, DIR_DY } from "../constants.ts";
-import { propagateVis } from "../grid.ts";
-import { Door, Wall, WorldObj } from "../objects.ts";
+import { Door, WorldObj } from "../objects.ts";
 import {
   AfterInstr,
   AndInstr,
@@ -79,7 +78,6 @@ interface PathResult {
   withBlockers: boolean;
 }
 
-const OUT_WALL = new Wall();
 const EMPTY_PATH: number[] = [];
 const NEVER: Accept = () => false;
 /** The 8 neighbours in the reference's order, and their classes (findDropPos scratch). */
@@ -573,27 +571,13 @@ export class BabyAIBot {
   private processObs(): void {
     const env = this.env;
     const vs = env.agentViewSize, hs = vs >> 1;
-    const cells = this.sc.viewCells, mask = this.sc.viewMask;
-    const dir = env.agentDir;
-    const dx = DIR_DX[dir], dy = DIR_DY[dir];
+    const mask = this.sc.viewMask;
+    // The env's own egocentric projection (the Python bot calls the env's gen_obs_grid).
+    env.projectView(this.sc.viewCells, mask);
+    const dx = DIR_DX[env.agentDir], dy = DIR_DY[env.agentDir];
     const rx = -dy, ry = dx;
     const ax = env.agentX, ay = env.agentY;
     const W = this.W, H = this.H;
-    const g = env.grid.grid;
-    for (let vy = 0; vy < vs; vy++) {
-      const fwd = vs - 1 - vy;
-      const bx = ax + dx * fwd, by = ay + dy * fwd;
-      for (let vx = 0; vx < vs; vx++) {
-        const side = vx - hs;
-        const x = bx + rx * side, y = by + ry * side;
-        cells[vy * vs + vx] = x >= 0 && x < W && y >= 0 && y < H ? g[y * W + x] : OUT_WALL;
-      }
-    }
-    if (env.seeThroughWalls) mask.fill(1);
-    else {
-      mask.fill(0);
-      propagateVis(cells, vs, vs, hs, vs - 1, mask);
-    }
     const vis = this.visMask;
     for (let vy = 0; vy < vs; vy++) {
       const fwd = vs - 1 - vy;
