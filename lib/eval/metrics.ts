@@ -19,16 +19,23 @@ import {
   type Predictor,
 } from "../data/types.ts";
 import { type WindowedDataset } from "../data/tokenize.ts";
-import { applyEvalMask, type EvalMaskSpec, hideObservedCells } from "../masking/eval.ts";
-import { lastValidFrame } from "../masking/core.ts";
+import {
+  applyEvalMask,
+  type EvalMaskSpec,
+  hideObservedCells,
+  noiseObservedTokens,
+} from "../masking/eval.ts";
+import { lastValidFrame, maskedInput } from "../masking/core.ts";
 
 import { decodeIterativeWith } from "../model/decode.ts";
 import {
   ATTR_KEYS,
   newTally,
+  type ObsNllSummary,
   type ObsSummary,
   scoreBatch,
   summarize,
+  summarizeObsNll,
   type Tally,
 } from "./score.ts";
 import { evalBatches, type EvalSet, evalSet, type EvalTask } from "./windows.ts";
@@ -43,11 +50,39 @@ export interface EvalOptions {
   maxWindows?: number;
   /** The windows to score (default: the eligible windows of the mask's task, see {@link evalSet}). */
   set?: EvalSet;
+  /**
+   * Give the predictor the batch with its hidden slots already [MASK] ({@link blindInput}) rather
+   * than the true batch and the mask (default false; the observation NLL always blinds). A model
+   * masks its own input, so its figures are the same either way; a predictor that reads hidden
+   * truth (a test's oracle) is caught by it.
+   */
+  blind?: boolean;
 }
 
-/** The task whose windows a mask kind scores. */
+/**
+ * The task whose windows a mask kind scores (`whole_frame`: the next-frame windows, at least two
+ * valid frames, so the hidden frame always has context).
+ */
 function taskOf(spec: EvalMaskSpec): EvalTask {
-  return spec.kind === "next_frame" ? "next_frame" : spec.kind === "next_action" ? "action" : "any";
+  switch (spec.kind) {
+    case "next_frame":
+    case "whole_frame":
+      return "next_frame";
+    case "next_action":
+      return "action";
+    case "random_cells":
+    case "any_order_t":
+      return "any";
+  }
+}
+
+/**
+ * What a predictor is given for `(batch, mask)`: the batch with every hidden slot already
+ * [MASK] ({@link maskedInput}), so no evaluator hands a predictor the true value of a slot it is
+ * scored on, whatever the predictor does with the mask.
+ */
+export function blindInput(batch: Batch, mask: Mask): Batch {
+  return maskedInput(batch, mask);
 }
 
 function setOf(ds: WindowedDataset, spec: EvalMaskSpec, opts: EvalOptions): EvalSet {
@@ -75,6 +110,9 @@ export function addTally(dst: Tally, src: Tally): void {
     dst[k][1] += src[k][1];
   }
   dst.nll += src.nll;
+  dst.cellNll += src.cellNll;
+  dst.dirNll += src.dirNll;
+  dst.actionNll += src.actionNll;
   dst.slots += src.slots;
   dst.windows += src.windows;
 }
@@ -133,14 +171,38 @@ function rowsOnly(batch: Batch, mask: Mask, keep: (b: number) => boolean): Mask 
   return out;
 }
 
-function groupedResult(pooled: Tally, perGroup: Map<number, Tally> | null, names: string[]) {
-  const groups: Record<string, ObsSummary> = {};
+function groupedResult<S>(
+  pooled: Tally,
+  perGroup: Map<number, Tally> | null,
+  names: string[],
+  sum: (t: Tally) => S,
+): { pooled: S; groups: Record<string, S> } {
+  const groups: Record<string, S> = {};
   if (perGroup) {
     for (const [g, t] of [...perGroup.entries()].sort((a, b) => a[0] - b[0])) {
-      groups[names[g] ?? `group${g}`] = summarize(t);
+      groups[names[g] ?? `group${g}`] = sum(t);
     }
   }
-  return { pooled: summarize(pooled), groups };
+  return { pooled: sum(pooled), groups };
+}
+
+/** Pooled and per-group tallies of `predictor` under `spec` (inputs blinded, {@link blindInput}). */
+async function tallyGroups(
+  predictor: Predictor,
+  ds: WindowedDataset,
+  spec: EvalMaskSpec,
+  opts: EvalOptions,
+): Promise<{ pooled: Tally; perGroup: Map<number, Tally> | null; names: string[] }> {
+  const set = setOf(ds, spec, opts);
+  const pooled = newTally();
+  const perGroup = set.groupOf ? new Map<number, Tally>() : null;
+  let i = 0;
+  for (const { batch, from } of evalBatches(ds, set.windows, opts.batchSize)) {
+    const mask = applyEvalMask(batch, spec, { seed: opts.seed, batchIndex: i++ });
+    const logits = await predictor(opts.blind ? blindInput(batch, mask) : batch, mask);
+    scoreGrouped(batch, scoredSlots(spec, mask), logits, pooled, perGroup, set.groupOf, from);
+  }
+  return { pooled, perGroup, names: set.groups };
 }
 
 /** Score `predictor` under the fixed evaluation mask `spec`: pooled and per-group figures. */
@@ -150,16 +212,48 @@ export async function evaluateMaskedGroups(
   spec: EvalMaskSpec,
   opts: EvalOptions,
 ): Promise<GroupedSummary> {
+  const t = await tallyGroups(predictor, ds, spec, opts);
+  return groupedResult(t.pooled, t.perGroup, t.names, summarize);
+}
+
+/**
+ * Observation NLL, NLL_obs = -log p(O_t | the rest of the window): in each window of the
+ * next-frame set, one whole frame's 49 cells and direction hidden (`whole_frame`, the middle
+ * valid frame, see lib/masking/eval.ts), every other frame and every action visible; pooled and
+ * per group. The predictor gets the window with the hidden frame already [MASK]
+ * ({@link blindInput}): it cannot read the frame it is scored on.
+ */
+export async function evaluateObsNll(
+  predictor: Predictor,
+  ds: WindowedDataset,
+  opts: EvalOptions,
+): Promise<{ pooled: ObsNllSummary; groups: Record<string, ObsNllSummary> }> {
+  const t = await tallyGroups(predictor, ds, { kind: "whole_frame" }, { ...opts, blind: true });
+  return groupedResult(t.pooled, t.perGroup, t.names, summarizeObsNll);
+}
+
+/**
+ * Noise robustness: a fraction `rho` of the context's observation tokens (cell attributes that
+ * are not targets of `spec`) replaced by random valid tokens ({@link noiseObservedTokens}; not
+ * [MASK]), the targets of `spec` scored against the clean truth.
+ */
+export async function evaluateNoised(
+  predictor: Predictor,
+  ds: WindowedDataset,
+  spec: EvalMaskSpec,
+  rho: number,
+  opts: EvalOptions,
+): Promise<ObsSummary> {
   const set = setOf(ds, spec, opts);
-  const pooled = newTally();
-  const perGroup = set.groupOf ? new Map<number, Tally>() : null;
+  const t = newTally();
   let i = 0;
-  for (const { batch, from } of evalBatches(ds, set.windows, opts.batchSize)) {
-    const mask = applyEvalMask(batch, spec, { seed: opts.seed, batchIndex: i++ });
-    const logits = await predictor(batch, mask);
-    scoreGrouped(batch, scoredSlots(spec, mask), logits, pooled, perGroup, set.groupOf, from);
+  for (const { batch } of evalBatches(ds, set.windows, opts.batchSize)) {
+    const target = applyEvalMask(batch, spec, { seed: opts.seed, batchIndex: i });
+    const noisy = noiseObservedTokens(batch, target, { rho, seed: opts.seed, batchIndex: i++ });
+    const logits = await predictor(opts.blind ? blindInput(noisy, target) : noisy, target);
+    scoreBatch(batch, scoredSlots(spec, target), logits, t);
   }
-  return groupedResult(pooled, perGroup, set.groups);
+  return summarize(t);
 }
 
 /** Score `predictor` under the fixed evaluation mask `spec` over a split (pooled figures). */

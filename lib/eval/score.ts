@@ -36,6 +36,12 @@ export interface Tally {
   action: [number, number];
   /** Sum of -log p(target) over every hidden slot scored. */
   nll: number;
+  /** The part of `nll` from cell attributes. */
+  cellNll: number;
+  /** The part of `nll` from directions. */
+  dirNll: number;
+  /** The part of `nll` from actions. */
+  actionNll: number;
   /** Number of hidden slots in `nll`. */
   slots: number;
   /** Number of windows with at least one hidden slot. */
@@ -51,6 +57,9 @@ export function newTally(): Tally {
     dir: [0, 0],
     action: [0, 0],
     nll: 0,
+    cellNll: 0,
+    dirNll: 0,
+    actionNll: 0,
     slots: 0,
     windows: 0,
   };
@@ -104,6 +113,7 @@ export function scoreBatch(batch: Batch, target: Mask, logits: Logits, t: Tally)
             right++;
           }
           t.nll += nll;
+          t.cellNll += nll;
           t.slots++;
         }
         if (hidden === 0) continue;
@@ -127,6 +137,7 @@ export function scoreBatch(batch: Batch, target: Mask, logits: Logits, t: Tally)
         t.dir[1]++;
         if (p === batch.dirs[j]) t.dir[0]++;
         t.nll += nll;
+        t.dirNll += nll;
         t.slots++;
         any = true;
       }
@@ -135,6 +146,7 @@ export function scoreBatch(batch: Batch, target: Mask, logits: Logits, t: Tally)
         t.action[1]++;
         if (p === batch.actions[j]) t.action[0]++;
         t.nll += nll;
+        t.actionNll += nll;
         t.slots++;
         any = true;
       }
@@ -188,5 +200,30 @@ export function summarize(t: Tally): ObsSummary {
     bits_per_frame: t.windows > 0 ? t.nll / Math.LN2 / t.windows : NaN,
     cells: t.cell[1],
     changed_cells: t.changed[1],
+  };
+}
+
+/** Observation-NLL figures of a tally scored under a `whole_frame` mask (one hidden frame per window). */
+export interface ObsNllSummary {
+  /** Nats per hidden frame: cell attributes and direction together. */
+  per_frame: number;
+  /** Nats per hidden cell (its three attributes). */
+  per_cell: number;
+  /** Nats per hidden direction. */
+  dir: number;
+  /** Hidden cells with all three attributes right. */
+  cell_acc: number;
+  /** Hidden frames scored (one per window). */
+  frames: number;
+}
+
+/** Summarise a `whole_frame` tally as {@link ObsNllSummary}. */
+export function summarizeObsNll(t: Tally): ObsNllSummary {
+  return {
+    per_frame: t.windows > 0 ? (t.cellNll + t.dirNll) / t.windows : NaN,
+    per_cell: t.cell[1] > 0 ? t.cellNll / t.cell[1] : NaN,
+    dir: t.dir[1] > 0 ? t.dirNll / t.dir[1] : NaN,
+    cell_acc: ratio(t.cell),
+    frames: t.windows,
   };
 }

@@ -11,7 +11,17 @@
  * - `next_action`: hide the last valid frame's action;
  * - `random_cells`: hide each cell of every valid frame with probability `ratio` (cells only, all
  *   three attributes; at least one per window);
- * - `any_order_t`: hide every slot with probability `t` and weight 1/t (ELBO at a fixed t).
+ * - `any_order_t`: hide every slot with probability `t` and weight 1/t (ELBO at a fixed t);
+ * - `whole_frame`: hide one whole observation unit (the 49 cells and the direction) of one frame,
+ *   every other frame and every action visible (observation NLL, -log p(O_t | the rest)). The
+ *   hidden frame is the valid frame at position floor(V/2) of the V valid frames
+ *   ({@link wholeFrameIndex}): with V >= 3 it has context on both sides (K = 4, a full window:
+ *   two frames before, one after); with V = 2 it is the last frame (the past only); with V = 1
+ *   the only one (no context; such windows are not scored, see lib/eval/windows.ts).
+ *
+ * Noise ({@link noiseObservedTokens}): a fraction rho of the observation tokens (cell attributes)
+ * of the context frames replaced by a uniformly drawn valid value of their vocabulary (never
+ * [MASK]); the targets of the evaluation mask are not touched.
  *
  * Robustness ({@link hideObservedCells}): with the prediction targets fixed by an evaluation mask,
  * additionally hide a fraction q of the *observed* context cells — cells of valid frames that are
@@ -23,8 +33,16 @@
  * @module
  */
 
-import { ATTRS, type Batch, CELLS, type Mask } from "../data/types.ts";
-import { fillWindows, hideCell, hideOneUnit, type WindowFill } from "./core.ts";
+import {
+  ATTRS,
+  type Batch,
+  CELLS,
+  COLOR_VOCAB,
+  type Mask,
+  OBJ_VOCAB,
+  STATE_VOCAB,
+} from "../data/types.ts";
+import { fillWindows, hideCell, hideFrameCells, hideOneUnit, type WindowFill } from "./core.ts";
 import { fixedTFill } from "./any_order.ts";
 import { forwardDynamicsFill, nextActionFill } from "./targets.ts";
 import { Rng } from "../util/prng.ts";
@@ -33,13 +51,16 @@ import { Rng } from "../util/prng.ts";
 export const EVAL_MASK_TAG = 0x4556414c;
 /** Tag of robustness-corruption streams. */
 export const CORRUPT_TAG = 0x434f5252;
+/** Tag of observation-noise streams. */
+export const NOISE_TAG = 0x4e4f4953;
 
 /** A fixed evaluation mask. */
 export type EvalMaskSpec =
   | { kind: "next_frame"; hideAction?: boolean }
   | { kind: "next_action" }
   | { kind: "random_cells"; ratio: number }
-  | { kind: "any_order_t"; t: number };
+  | { kind: "any_order_t"; t: number }
+  | { kind: "whole_frame" };
 
 /** Row filler hiding each cell with probability `ratio` (cells only). */
 export function randomCellsFill(ratio: number): WindowFill {
@@ -62,6 +83,25 @@ export function randomCellsFill(ratio: number): WindowFill {
   };
 }
 
+/**
+ * The frame of row `b` that a `whole_frame` mask hides: the valid frame at position floor(V/2)
+ * among the row's V valid frames (in slot order); -1 for an all-padding row.
+ */
+export function wholeFrameIndex(batch: Batch, b: number): number {
+  const K = batch.K;
+  const valid: number[] = [];
+  for (let k = 0; k < K; k++) if (batch.frameValid[b * K + k]) valid.push(k);
+  return valid.length ? valid[Math.floor(valid.length / 2)] : -1;
+}
+
+/** Row filler hiding the cells and direction of the {@link wholeFrameIndex} frame. */
+export const wholeFrameFill: WindowFill = (batch, b, mask) => {
+  const k = wholeFrameIndex(batch, b);
+  if (k < 0) return;
+  hideFrameCells(mask, batch.K, b, k);
+  mask.dirs[b * batch.K + k] = 1;
+};
+
 /** The evaluation mask `spec` for `batch`, reproducible from `(seed, batchIndex)`. */
 export function applyEvalMask(
   batch: Batch,
@@ -83,10 +123,13 @@ export function applyEvalMask(
     case "any_order_t":
       fill = fixedTFill(spec.t);
       break;
+    case "whole_frame":
+      fill = wholeFrameFill;
+      break;
     default:
       throw new Error(
         `unknown evaluation mask kind ${JSON.stringify((spec as { kind: string }).kind)}; ` +
-          `use next_frame, next_action, random_cells or any_order_t`,
+          `use next_frame, next_action, random_cells, any_order_t or whole_frame`,
       );
   }
   return fillWindows(batch, fill, rng);
@@ -151,4 +194,51 @@ export function hideObservedCells(
   }
   const out = mode === "unseen" ? { ...batch, cells } : batch;
   return { batch: out, inputMask, hidden, eligible };
+}
+
+/** Vocabulary size of each cell attribute (object, colour, state): the valid values. */
+const ATTR_SIZES = [OBJ_VOCAB, COLOR_VOCAB, STATE_VOCAB] as const;
+
+/**
+ * Replace each cell attribute of `image` (a 49 x 3 observation, changed in place) with a uniformly
+ * drawn valid value of its vocabulary with probability `rho` (the closed-loop form of
+ * {@link noiseObservedTokens}). Returns the number of tokens replaced (a draw may equal the old value).
+ */
+export function noiseImage(image: Uint8Array | Int32Array, rho: number, rng: Rng): number {
+  let n = 0;
+  for (let i = 0; i < CELLS * ATTRS; i++) {
+    if (rng.uniform() >= rho) continue;
+    image[i] = rng.int(ATTR_SIZES[i % ATTRS]);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Observation noise: with the targets fixed by `target`, replace each cell attribute of the valid
+ * frames that is not a target with a uniformly drawn valid value (never [MASK]) with probability
+ * `rho`, in a copy of the batch; the mask is unchanged (the model sees the noise as real tokens).
+ * Deterministic from `(seed, batchIndex)`. Returns the batch to feed.
+ */
+export function noiseObservedTokens(
+  batch: Batch,
+  target: Mask,
+  opts: { rho: number; seed: number; batchIndex?: number },
+): Batch {
+  const { rho } = opts;
+  if (!(rho >= 0 && rho <= 1)) {
+    throw new Error(`eval.noise_rho values must be in [0, 1], got ${rho}`);
+  }
+  const rng = new Rng(opts.seed, opts.batchIndex ?? 0, NOISE_TAG);
+  const cells = batch.cells.slice();
+  const { B, K } = batch;
+  for (let j = 0; j < B * K; j++) {
+    if (!batch.frameValid[j]) continue;
+    for (let i = j * CELLS * ATTRS; i < (j + 1) * CELLS * ATTRS; i++) {
+      if (target.cells[i]) continue;
+      if (rng.uniform() >= rho) continue;
+      cells[i] = rng.int(ATTR_SIZES[i % ATTRS]);
+    }
+  }
+  return { ...batch, cells };
 }
