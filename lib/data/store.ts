@@ -330,6 +330,65 @@ function fromStored(bytes: Uint8Array, label: string) {
   return a.data;
 }
 
+/** Why a dataset whose manifest is not `complete` cannot be read, and what to do. */
+function incomplete(status: string): string {
+  return `collection is not complete (status ${status}); rerun the same deno task collect to resume`;
+}
+
+/**
+ * One file of a shard: checked against its record (size, sha256, npy header) when `verify`, else
+ * read as it is; the error names the file and what to do.
+ */
+async function readShardFile(
+  datasetDir: string,
+  shard: ShardRecord,
+  name: string,
+  verify: boolean,
+): Promise<Uint8Array> {
+  const label = `${datasetDir}/${shard.path}/${name}`;
+  if (!verify) return await readFileNamed(label, label);
+  const r = await checkFile(datasetDir, shard, name);
+  if (r.problem) {
+    throw new Error(
+      `dataset ${datasetDir}: ${r.problem}; run deno task data verify, then recollect`,
+    );
+  }
+  return r.bytes!;
+}
+
+/**
+ * Decodes one shard into episodes, checking every field's dtype and shape and the episodes'
+ * consistency; throws naming the file. The one shard reader of {@link loadDataset} and
+ * {@link verifyDataset}.
+ */
+async function loadShard(
+  datasetDir: string,
+  shard: ShardRecord,
+  numEnvs: number,
+  verify: boolean,
+): Promise<Episodes> {
+  const fields: Partial<Record<string, unknown>> = {};
+  for (const f of NPY_FIELDS) {
+    const label = `${datasetDir}/${shard.path}/${f.file}`;
+    const bytes = await readShardFile(datasetDir, shard, f.file, verify);
+    const h = parseNpyHeader(bytes, label);
+    const want = storedShape(f, shard.frames, shard.episodes);
+    if (h.dtype !== f.dtype || h.shape.join(",") !== want.join(",")) {
+      throw new Error(`${label}: ${h.dtype} [${h.shape}], expected ${f.dtype} [${want}]`);
+    }
+    fields[f.field] = fromStored(bytes, label);
+  }
+  const mbytes = await readShardFile(datasetDir, shard, MISSIONS_FILE, verify);
+  fields.missions = parseJsonl<{ mission: string }>(
+    new TextDecoder().decode(mbytes),
+    `${datasetDir}/${shard.path}/${MISSIONS_FILE}`,
+  ).map((r) => r.mission);
+  const ep = fields as unknown as Episodes;
+  const problems = checkEpisodes(ep, `${datasetDir}/${shard.path}`, numEnvs);
+  if (problems.length > 0) throw new Error(`inconsistent shard:\n  ${problems.join("\n  ")}`);
+  return ep;
+}
+
 /**
  * Load one split of a dataset into memory, checking every shard's checksums,
  * shapes and consistency. A missing, truncated or corrupted shard file is an
@@ -348,9 +407,7 @@ export async function loadDataset(
   }
   const m = await readManifest(datasetDir);
   if (m.status !== "complete") {
-    throw new Error(
-      `${datasetDir}: collection is not complete (status ${m.status}); rerun the same deno task collect to resume`,
-    );
+    throw new Error(`${datasetDir}: ${incomplete(m.status)}`);
   }
   const sum = m.splits[split];
   if (!sum || sum.shards.length === 0) {
@@ -359,47 +416,7 @@ export async function loadDataset(
   const verify = opts.verify ?? true;
   const parts: Episodes[] = [];
   for (const shard of sum.shards) {
-    const fields: Partial<Record<string, unknown>> = {};
-    for (const f of NPY_FIELDS) {
-      const label = `${datasetDir}/${shard.path}/${f.file}`;
-      let bytes: Uint8Array;
-      if (verify) {
-        const r = await checkFile(datasetDir, shard, f.file);
-        if (r.problem) {
-          throw new Error(
-            `dataset ${datasetDir}: ${r.problem}; run deno task data verify, then recollect`,
-          );
-        }
-        bytes = r.bytes!;
-      } else {
-        bytes = await readFileNamed(label, label);
-      }
-      const h = parseNpyHeader(bytes, label);
-      const want = storedShape(f, shard.frames, shard.episodes);
-      if (h.dtype !== f.dtype || h.shape.join(",") !== want.join(",")) {
-        throw new Error(`${label}: ${h.dtype} [${h.shape}], expected ${f.dtype} [${want}]`);
-      }
-      fields[f.field] = fromStored(bytes, label);
-    }
-    const mlabel = `${shard.path}/${MISSIONS_FILE}`;
-    let mbytes: Uint8Array;
-    if (verify) {
-      const r = await checkFile(datasetDir, shard, MISSIONS_FILE);
-      if (r.problem) {
-        throw new Error(
-          `dataset ${datasetDir}: ${r.problem}; run deno task data verify, then recollect`,
-        );
-      }
-      mbytes = r.bytes!;
-    } else mbytes = await readFileNamed(`${datasetDir}/${mlabel}`, mlabel);
-    fields.missions = parseJsonl<{ mission: string }>(
-      new TextDecoder().decode(mbytes),
-      `${datasetDir}/${mlabel}`,
-    ).map((r) => r.mission);
-    const ep = fields as unknown as Episodes;
-    const problems = checkEpisodes(ep, `${datasetDir}/${shard.path}`, m.env_ids.length);
-    if (problems.length > 0) throw new Error(`inconsistent shard:\n  ${problems.join("\n  ")}`);
-    parts.push(ep);
+    parts.push(await loadShard(datasetDir, shard, m.env_ids.length, verify));
   }
   let all = concatEpisodes(parts);
   if (opts.envs) {
@@ -462,9 +479,7 @@ export async function verifyDataset(datasetDir: string): Promise<VerifyReport> {
     return report;
   }
   if (m.status !== "complete") {
-    report.problems.push(
-      `manifest.json: collection not complete (status ${m.status}); rerun deno task collect to resume`,
-    );
+    report.problems.push(`manifest.json: ${incomplete(m.status)}`);
   }
   for (const split of SPLITS) {
     const s = m.splits[split];
@@ -478,7 +493,7 @@ export async function verifyDataset(datasetDir: string): Promise<VerifyReport> {
       let probs = await verifyShard(datasetDir, shard);
       if (probs.length === 0) {
         try {
-          await loadShardUnchecked(datasetDir, shard, m.env_ids.length);
+          await loadShard(datasetDir, shard, m.env_ids.length, false); // checksums just verified
         } catch (e) {
           probs = [(e as Error).message];
         }
@@ -491,21 +506,4 @@ export async function verifyDataset(datasetDir: string): Promise<VerifyReport> {
   }
   report.ok = report.problems.length === 0;
   return report;
-}
-
-/** Decode a shard (already checksum-verified) and check its consistency; throws on problems. */
-async function loadShardUnchecked(
-  datasetDir: string,
-  shard: ShardRecord,
-  numEnvs: number,
-): Promise<void> {
-  const fields: Record<string, unknown> = {};
-  for (const f of NPY_FIELDS) {
-    const label = `${shard.path}/${f.file}`;
-    fields[f.field] = fromStored(await Deno.readFile(`${datasetDir}/${label}`), label);
-  }
-  const text = await Deno.readTextFile(`${datasetDir}/${shard.path}/${MISSIONS_FILE}`);
-  fields.missions = text.split("\n").filter((l) => l.length > 0);
-  const probs = checkEpisodes(fields as unknown as Episodes, shard.path, numEnvs);
-  if (probs.length > 0) throw new Error(probs.join("; "));
 }
