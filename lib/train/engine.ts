@@ -21,7 +21,7 @@ import { checkHostShapes, paramsFromHost, paramsToHost } from "../model/params.t
 import { inputsToDevice } from "../model/transformer.ts";
 import { jitForward } from "../model/decode.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../model/native.ts";
-import { type HeadWeights, type HostTargets, targetsToDevice } from "./loss.ts";
+import { type HeadWeights, type HostTargets, N_HEADS, targetsToDevice } from "./loss.ts";
 import { adamwUpdateHost, type OptimConfig } from "./optim.ts";
 import { makeStepper } from "./step.ts";
 
@@ -153,11 +153,11 @@ export function blasEngine(
     async step(s, micro) {
       for (const g of Object.values(grads)) g.fill(0);
       let loss = 0;
-      const aux = new Float64Array(10);
+      const aux = new Float64Array(N_HEADS * 2); // per head: loss sum, correct count
       for (const b of micro) {
         const r = await net.run(params, b.inputs, b.targets, grads);
         loss += r.loss;
-        for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
+        for (let i = 0; i < aux.length; i++) aux[i] += r.aux[i];
       }
       const gnorm = adamwUpdateHost(optim, params, grads, m, v, s, 1 / micro.length);
       return { loss: loss / micro.length, gnorm, aux };
