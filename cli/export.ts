@@ -1,6 +1,14 @@
 /**
- * `deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]`: turn
- * finished runs into Weights & Biases offline runs, ready for `wandb sync`, with no network call.
+ * `deno task export <target> ...`: hand data and runs to tools outside this workspace.
+ *
+ * - `deno task export llada <dataset> [--split train,val,test] [--format aomt|dfactory|tokens]
+ *   [--obs text|tokens] [--out DIR] [--overwrite]`: a stored dataset's trajectories as JSONL for
+ *   fine-tuning a pretrained masked-diffusion LM (LLaDA 2.0 with dFactory, the AOMT pipeline);
+ *   the formats are documented in lib/experiment/export_llada.ts and docs/llada.md. Bad input (an
+ *   unknown dataset, split or format, an output folder that exists without `--overwrite`, a
+ *   dataset that fails its checksums) stops with a clear error and exit code 2, writing nothing.
+ * - `deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]`: turn
+ *   finished runs into Weights & Biases offline runs, ready for `wandb sync`, with no network call.
  *
  * For each run directory (of `deno task train`: `config.yaml`, `env.json`, `metrics.jsonl`; or of
  * `deno task ablate`: `config.json`, `metrics.jsonl`, `result.json`) this builds one W&B run:
@@ -29,10 +37,25 @@ import { parse as parseYaml } from "yaml";
 import { recordScalars } from "../lib/train/tensorboard.ts";
 import { parseJsonlLenient } from "../lib/util/jsonl.ts";
 import { sha256Hex } from "../lib/util/hash.ts";
+import { resolveDatasetDir } from "./data.ts";
+import { DEFAULT_DATA_DIR } from "../lib/data/collect.ts";
+import { readManifest } from "../lib/data/manifest.ts";
+import { DEFAULT_MASKING, STRATEGIES, type StrategyName } from "../lib/masking/mod.ts";
+import {
+  ExportInputError,
+  exportLladaDataset,
+  LLADA_FILES,
+  LLADA_FORMATS,
+  LLADA_OBS,
+  type LladaFormat,
+  type LladaObs,
+} from "../lib/experiment/export_llada.ts";
 
-const USAGE =
-  `usage: deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]
-  Writes each finished run as a W&B offline run under RUN_DIR/wandb/offline-run-*;
+const USAGE = `usage: deno task export llada <dataset> [--split train,val,test]
+                         [--format aomt|dfactory|tokens] [--obs text|tokens] [--out DIR] [--overwrite]
+       deno task export wandb RUN_DIR... [--project NAME] [--python python3] [--partial]
+  llada: see deno task export llada --help
+  wandb: writes each finished run as a W&B offline run under RUN_DIR/wandb/offline-run-*;
   upload later with: wandb sync RUN_DIR/wandb/offline-run-*
   --project NAME   W&B project (default: masked-diffusion-minigrid)
   --python PATH    the Python that has the wandb package (default: python3)
@@ -247,6 +270,7 @@ export const EXPORT_SCRIPT: string =
 
 /** Runs `deno task export ...`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "llada") return await lladaMain(args.slice(1));
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -265,7 +289,7 @@ export async function main(args: string[]): Promise<number> {
   if (target !== "wandb" || dirs.length === 0) {
     console.error(
       target && target !== "wandb"
-        ? `export: unknown target '${target}' (only 'wandb'; TensorBoard needs no export: ` +
+        ? `export: unknown target '${target}' (use 'llada' or 'wandb'; TensorBoard needs no export: ` +
           `every run writes its event file, so run tensorboard --logdir runs/)\n${USAGE}`
         : USAGE,
     );
@@ -305,6 +329,192 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- export llada
+
+const LLADA_USAGE = `usage: deno task export llada <dataset> [--split train,val,test]
+                         [--format aomt|dfactory|tokens] [--obs text|tokens] [--out DIR] [--overwrite]
+  Writes a stored dataset's trajectories as JSONL for fine-tuning a pretrained LM (docs/llada.md):
+  <out>/<split>/<files> and <out>/manifest.json.
+  <dataset>        a name under data/ (or --data-dir), or a dataset folder
+  --split S,...    splits to export (default: all of the dataset's)
+  --format F       aomt (default): sft_standard, prefix_sft_s1, aomt .jsonl
+                   dfactory: sft_standard (history as chat turns), prefix_sft_s1 .jsonl
+                   tokens: windows.jsonl, flat token windows (the earlier export)
+  --obs O          text (default): BabyAI-Text sentences; tokens: flat cell tokens
+  --out DIR        default: data/<dataset>/llada-<format>[-obs-tokens]
+  --overwrite      replace an existing output folder
+  format tokens only: --strategy next_action --ratio 0.3 --seed 0 --k 4 --stride 1
+                   --mission-len 12 --limit N --ids`;
+
+/** Shell-quotes one argument for the command recorded in an export manifest. */
+function shellWord(a: string): string {
+  return /^[A-Za-z0-9_./,=:@+-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+}
+
+function intOption(v: string | undefined, name: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new ExportInputError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** The datasets (folders with a manifest.json) under `dataDir`, sorted. */
+function datasetsUnder(dataDir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dataDir)]
+      .filter((e) => e.isDirectory && existsSync(join(dataDir, e.name, "manifest.json")))
+      .map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Runs `deno task export llada ...`; returns the exit code (2 for bad input). */
+export async function lladaMain(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        split: { type: "string", multiple: true },
+        format: { type: "string" },
+        obs: { type: "string" },
+        out: { type: "string" },
+        overwrite: { type: "boolean", default: false },
+        "data-dir": { type: "string" },
+        strategy: { type: "string" },
+        ratio: { type: "string" },
+        seed: { type: "string" },
+        k: { type: "string" },
+        stride: { type: "string" },
+        "mission-len": { type: "string" },
+        limit: { type: "string" },
+        ids: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    console.error(`export llada: ${(e as Error).message}\n${LLADA_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(LLADA_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(
+      `export llada: ${positionals.length === 0 ? "missing <dataset>" : "give one <dataset>"}\n` +
+        LLADA_USAGE,
+    );
+    return 2;
+  }
+  try {
+    const format = (values.format ?? "aomt") as LladaFormat;
+    if (!LLADA_FORMATS.includes(format)) {
+      throw new ExportInputError(
+        `unknown --format ${JSON.stringify(values.format)}; use one of ${
+          LLADA_FORMATS.join(", ")
+        } (${LLADA_FORMATS.map((f) => `${f}: ${LLADA_FILES[f].join(", ")}`).join("; ")})`,
+      );
+    }
+    const obs = (values.obs ?? (format === "tokens" ? "tokens" : "text")) as LladaObs;
+    if (!LLADA_OBS.includes(obs)) {
+      throw new ExportInputError(
+        `unknown --obs ${JSON.stringify(values.obs)}; use one of ${LLADA_OBS.join(", ")}`,
+      );
+    }
+    if (format === "tokens" && obs !== "tokens") {
+      throw new ExportInputError(
+        "--format tokens writes flat token windows; --obs text applies to aomt and dfactory",
+      );
+    }
+    const tokenFlags = ["strategy", "ratio", "seed", "k", "stride", "mission-len", "limit", "ids"]
+      .filter((k) => (values as Record<string, unknown>)[k] !== undefined);
+    if (format !== "tokens" && tokenFlags.length > 0) {
+      throw new ExportInputError(
+        `--${tokenFlags[0]} applies to --format tokens only (the token windows)`,
+      );
+    }
+    let tokenOptions;
+    if (format === "tokens") {
+      const strategy = (values.strategy ?? "next_action") as StrategyName;
+      if (!STRATEGIES.includes(strategy)) {
+        throw new ExportInputError(
+          `unknown --strategy ${JSON.stringify(strategy)}; use one of ${STRATEGIES.join(", ")}`,
+        );
+      }
+      const ratio = values.ratio === undefined ? DEFAULT_MASKING.ratio : Number(values.ratio);
+      if (!(ratio >= 0 && ratio <= 1)) {
+        throw new ExportInputError(`--ratio must be in [0, 1], got ${values.ratio}`);
+      }
+      tokenOptions = {
+        window: {
+          length: intOption(values.k, "k", 1) ?? 4,
+          stride: intOption(values.stride, "stride", 1) ?? 1,
+          mission_len: intOption(values["mission-len"], "mission-len", 1) ?? 12,
+        },
+        masking: { ...DEFAULT_MASKING, strategy, ratio },
+        seed: intOption(values.seed, "seed", 0) ?? 0,
+        ids: values.ids ?? false,
+        limit: intOption(values.limit, "limit", 1),
+      };
+    }
+    const name = positionals[0];
+    const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR;
+    const dir = resolveDatasetDir(name, dataDir);
+    if (!existsSync(dir)) {
+      const have = datasetsUnder(dataDir);
+      throw new ExportInputError(
+        `no dataset ${JSON.stringify(name)}: ${dir} does not exist (datasets under ${dataDir}: ${
+          have.length ? have.join(", ") : "none"
+        }). Collect it first with deno task collect, e.g. ` +
+          "`deno task collect --config configs/base.yaml --profile quick` writes " +
+          "data/gotoredball-quick; then `deno task export llada gotoredball-quick`",
+      );
+    }
+    const m = await readManifest(dir).catch((e) => {
+      throw new ExportInputError((e as Error).message);
+    });
+    const splits = values.split?.flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) =>
+      s.length > 0
+    );
+    const out = values.out ??
+      join(dir, `llada-${format}${format !== "tokens" && obs === "tokens" ? "-obs-tokens" : ""}`);
+    const t0 = performance.now();
+    const r = await exportLladaDataset(dir, {
+      format,
+      obs,
+      splits,
+      out,
+      overwrite: values.overwrite,
+      tokenOptions,
+      command: ["deno", "task", "export", "llada", ...args].map(shellWord).join(" "),
+    });
+    const sec = (performance.now() - t0) / 1000;
+    console.log(`wrote ${r.out} (${m.dataset}, ${format}, obs ${obs}) in ${sec.toFixed(1)} s`);
+    for (const [s, x] of Object.entries(r.manifest.splits)) {
+      const files = Object.entries(x!.files).map(([f, v]) =>
+        `${f} ${v.records} (${(v.bytes / 1e6).toFixed(2)} MB)`
+      );
+      console.log(
+        `  ${s.padEnd(5)} ${x!.episodes} episodes, ${x!.frames} frames: ${files.join(", ")}`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ExportInputError) {
+      console.error(`export llada: ${e.message}`);
+      return 2;
+    }
+    console.error(`export llada: ${(e as Error).message}`);
+    return 1;
   }
 }
 

@@ -12,31 +12,7 @@ import {
 } from "../lib/data/text.ts";
 import { make } from "../lib/env/registry.ts";
 import { Actions } from "../lib/env/constants.ts";
-
-/** One episode of tests/fixtures/babyai_text/episodes.json (tools/fixtures/gen_babyai_text.py). */
-export interface TextFixtureEpisode {
-  env_id: string;
-  seed: number;
-  policy: "bot" | "random";
-  mission: string;
-  actions: number[];
-  directions: number[];
-  images: string[];
-  descriptions: string[][];
-  success: boolean;
-}
-
-/** The fixture episodes. */
-export function loadTextFixture(): TextFixtureEpisode[] {
-  const url = new URL("./fixtures/babyai_text/episodes.json", import.meta.url);
-  return JSON.parse(Deno.readTextFileSync(url)).episodes;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+import { hexBytes, loadTextFixture } from "./support/text_fixture.ts";
 
 const FIXTURE = loadTextFixture();
 

@@ -13,7 +13,7 @@ import {
   maskedTargetsFlat,
   textToFlat,
 } from "../lib/data/flat.ts";
-import { exportLlada, type LladaRecord, lladaRecords } from "../lib/experiment/export_llada.ts";
+import { lladaRecords } from "../lib/experiment/export_llada.ts";
 import { DEFAULT_MASKING, drawMask } from "../lib/masking/mod.ts";
 import { MISSION_VOCAB } from "../lib/env/babyai/vocab.ts";
 
@@ -91,52 +91,6 @@ Deno.test("export: next_action records hide exactly the last action; the respons
     const lastAction = batch.actions[w * K + K - 1];
     assert.equal(r.response, `a${lastAction}`);
     assert.ok(r.prompt.includes(`<mission> ${data.missions[info.episode]} </mission>`));
-  }
-});
-
-Deno.test("export: JSONL file is written atomically and parses back into windows", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = `${dir}/x.jsonl`;
-    const res = await exportLlada(data, out, {
-      window: W,
-      masking: { ...DEFAULT_MASKING, strategy: "cell", ratio: 0.2 },
-      ids: true,
-      limit: 50,
-      seed: 3,
-    });
-    assert.equal(res.records, 50);
-    const text = await Deno.readTextFile(out);
-    assert.equal(new TextEncoder().encode(text).length, res.bytes);
-    const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l) as LladaRecord);
-    assert.equal(lines.length, 50);
-    for (const [w, r] of lines.entries()) {
-      assert.deepEqual(textToFlat(r.prompt), Int32Array.from(r.prompt_ids!));
-      assert.deepEqual(textToFlat(r.response), Int32Array.from(r.response_ids!));
-      const filled = r.prompt_ids!.slice();
-      let t = 0;
-      for (let i = 0; i < filled.length; i++) {
-        if (filled[i] === FLAT.mask) filled[i] = r.response_ids![t++];
-      }
-      assert.equal(t, r.response_ids!.length);
-      assert.deepEqual(Int32Array.from(filled), encodeWindowFlat(batch, w));
-    }
-    assert.deepEqual(
-      [...Deno.readDirSync(dir)].map((e) => e.name),
-      ["x.jsonl"],
-      "no temp file left",
-    );
-    // deterministic
-    await exportLlada(data, `${dir}/y.jsonl`, {
-      window: W,
-      masking: { ...DEFAULT_MASKING, strategy: "cell", ratio: 0.2 },
-      ids: true,
-      limit: 50,
-      seed: 3,
-    });
-    assert.equal(await Deno.readTextFile(`${dir}/y.jsonl`), text);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
