@@ -306,6 +306,12 @@ const EVAL = obj({
   decode_steps: int(4, 1, undefined, "iterative low-confidence remasking steps (next frame)"),
   closed_loop: CLOSED_LOOP,
   robustness_q: arr(prob(0), [0, 0.1, 0.2, 0.3, 0.4, 0.5], undefined, "extra hidden fractions q"),
+  noise_rho: arr(
+    prob(0.1),
+    [0.1, 0.2, 0.3],
+    undefined,
+    "observation-noise fractions rho: that share of observation tokens replaced by random valid tokens (offline and closed loop)",
+  ),
   finetune_demos: arr(
     int(0, 0),
     [0, 10],

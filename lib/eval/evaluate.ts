@@ -30,11 +30,14 @@ import {
   evaluateElbo,
   evaluateEndOfEpisode,
   evaluateMaskedGroups,
+  evaluateNoised,
+  evaluateObsNll,
   type GroupedSummary,
   iterativePredictor,
 } from "./metrics.ts";
+import { OBS_FIELDS, OBS_NLL_FIELDS, PER_ENV_KEYS } from "./catalogue.ts";
 import { evalSet, windowFacts } from "./windows.ts";
-import { type ObsSummary } from "./score.ts";
+import { type ObsNllSummary, type ObsSummary } from "./score.ts";
 import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./rollout.ts";
 
 /**
@@ -46,8 +49,19 @@ import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./
  * and episodes, per-env metrics; action accuracy over every decision; one-pass and iterative
  * next-frame accuracy; ELBO denominator without "none" slots; frequency-model baselines and the
  * action-aware copy; Wilson intervals for success rates.
+ * 4: observation NLL (`obs_nll.*`, one whole frame hidden) for the model and the baselines;
+ * observation noise (`noise.rho<r>.*`, offline and closed loop); `unseen.success_rate` over
+ * held-out envs; only the catalogue's keys written (lib/eval/catalogue.ts); per-episode
+ * closed-loop outcomes for paired comparisons.
  */
-export const EVAL_VERSION = 3;
+export const EVAL_VERSION = 4;
+
+/**
+ * Per-episode closed-loop outcomes of one evaluation, per env id: the held-out seeds played and
+ * 1 / 0 for success, in the same order. Every model of a study plays the same seeds of an env (at
+ * the same seed index), so outcomes pair by episode.
+ */
+export type ClosedLoopEpisodes = Record<string, { seeds: number[]; success: number[] }>;
 
 /** Flat metric name -> value (NaN where undefined). */
 export type Metrics = Record<string, number>;
@@ -97,13 +111,15 @@ export interface EvaluateOptions {
    * included) and `closed_loop` (the rollouts in the environments, robustness included).
    */
   timings?: { offline?: number; closed_loop?: number };
+  /** Filled with the per-episode outcomes of the closed loop (clean observations). */
+  episodes?: ClosedLoopEpisodes;
 }
 
 /** Fixed seed of the evaluation masks and samples (mixed with `data.seed`). */
 export const EVAL_SEED = 12345;
 
-/** Per-env figures kept of each evaluation (`<env_id>.<prefix><name>`). */
-const PER_ENV = ["cell_acc", "changed_cell_acc", "nats_per_slot"] as const;
+/** Keys also written per env id (`<env_id>.<key>`, lib/eval/catalogue.ts). */
+const PER_ENV = new Set<string>(PER_ENV_KEYS);
 
 async function loadSplit(
   cfg: Config,
@@ -133,9 +149,12 @@ async function loadSplit(
  * low-confidence remasking, when > 1); `action_acc` over decisions and `action_end_acc`
  * (predicting "none" at an episode's end); `random_cells.*`; `elbo_nats_per_slot`;
  * `robust.<mode>.q<q>.*`; closed loop `success_rate` with its Wilson 95% interval
- * (`success_rate.wilson_lo/hi`, `success.episodes`). Per env id: `<env_id>.<key>`. Baselines on the
- * same windows and masks: `copy_prev.`, `action_copy.`, `majority.` (the frequency model);
- * closed-loop bounds `bot.` / `random.`.
+ * (`success_rate.wilson_lo/hi`, `success.episodes`), `unseen.success_rate` over the test envs that
+ * are not training envs; `obs_nll.*` (one whole frame hidden, the rest of the window visible);
+ * `noise.rho<r>.*` (observation tokens replaced by random valid tokens). Per env id:
+ * `<env_id>.<key>`. Baselines on the same windows and masks: `copy_prev.`, `action_copy.`,
+ * `majority.` (the frequency model); closed-loop bounds `bot.` / `random.`. Every key is in the
+ * catalogue (lib/eval/catalogue.ts).
  */
 export async function evaluateModel(
   cfg: Config,
@@ -189,12 +208,24 @@ export async function evaluateModel(
   const put = (prefix: string, rec: object) => {
     for (const [k, v] of Object.entries(rec)) out[`${prefix}${k}`] = v as number;
   };
-  const putGrouped = (prefix: string, g: GroupedSummary, keys: readonly (keyof ObsSummary)[]) => {
-    put(prefix, g.pooled);
+  // Pooled `fields` of a summary under `prefix`; per env id the catalogue's per-env keys.
+  const putFields = <S extends object>(
+    prefix: string,
+    g: { pooled: S; groups: Record<string, S> },
+    fields: readonly (keyof S & string)[],
+  ) => {
+    for (const k of fields) out[`${prefix}${k}`] = g.pooled[k] as number;
     for (const [env, s] of Object.entries(g.groups)) {
-      for (const k of keys) out[`${env}.${prefix}${k}`] = s[k];
+      for (const k of fields) {
+        if (PER_ENV.has(`${prefix}${k}`)) out[`${env}.${prefix}${k}`] = s[k] as number;
+      }
     }
   };
+  const putGrouped = (prefix: string, g: GroupedSummary) => putFields(prefix, g, OBS_FIELDS);
+  const putNll = (
+    prefix: string,
+    g: { pooled: ObsNllSummary; groups: Record<string, ObsNllSummary> },
+  ) => putFields(prefix, g, OBS_NLL_FIELDS);
   const nf = { kind: "next_frame" as const };
   const na = { kind: "next_action" as const };
   const baselinePredictors = counts
@@ -206,37 +237,28 @@ export async function evaluateModel(
     : null;
   if (want("observation")) {
     // Next frame (cells and direction) given the history; the frame's own action is hidden.
-    putGrouped(
-      "next_frame.",
-      await evaluateMaskedGroups(predictor, testDs, nf, eo(sets.nf)),
-      PER_ENV,
-    );
+    putGrouped("next_frame.", await evaluateMaskedGroups(predictor, testDs, nf, eo(sets.nf)));
     if (cfg.eval.decode_steps > 1) {
       const iter = iterativePredictor(predictor, cfg.eval.decode_steps);
-      putGrouped(
-        "next_frame_iter.",
-        await evaluateMaskedGroups(iter, testDs, nf, eo(sets.nf)),
-        PER_ENV,
-      );
+      putGrouped("next_frame_iter.", await evaluateMaskedGroups(iter, testDs, nf, eo(sets.nf)));
     }
     for (const [name, p] of Object.entries(baselinePredictors ?? {})) {
-      putGrouped(
-        `${name}.next_frame.`,
-        await evaluateMaskedGroups(p, testDs, nf, eo(sets.nf)),
-        PER_ENV,
-      );
+      putGrouped(`${name}.next_frame.`, await evaluateMaskedGroups(p, testDs, nf, eo(sets.nf)));
+    }
+    // Observation NLL: one whole frame hidden, the rest of the window visible, on the same
+    // windows as the next frame; the baselines on the same windows and masks.
+    putNll("obs_nll.", await evaluateObsNll(predictor, testDs, eo(sets.nf)));
+    for (const [name, p] of Object.entries(baselinePredictors ?? {})) {
+      putNll(`${name}.obs_nll.`, await evaluateObsNll(p, testDs, eo(sets.nf)));
     }
     // Random cells at the eval ratio.
     const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
-    putGrouped("random_cells.", await evaluateMaskedGroups(predictor, testDs, rc, eo(sets.any)), [
-      "cell_acc",
-    ]);
+    putGrouped("random_cells.", await evaluateMaskedGroups(predictor, testDs, rc, eo(sets.any)));
     if (baselinePredictors) {
       for (const name of ["copy_prev", "action_copy"] as const) {
         putGrouped(
           `${name}.random_cells.`,
           await evaluateMaskedGroups(baselinePredictors[name], testDs, rc, eo(sets.any)),
-          ["cell_acc"],
         );
       }
     }
@@ -281,11 +303,23 @@ export async function evaluateModel(
       out[`robust.${mode}.q${q}.action_acc`] = a.action_acc;
     }
   }
+  // Noise robustness: a fraction rho of the context's observation tokens replaced by random
+  // valid tokens (not [MASK]).
+  for (const rho of want("robustness") ? cfg.eval.noise_rho : []) {
+    if (want("observation")) {
+      const f = await evaluateNoised(predictor, testDs, nf, rho, eo(sets.nf));
+      out[`noise.rho${rho}.cell_acc`] = f.cell_acc;
+    }
+    if (want("action")) {
+      const a = await evaluateNoised(predictor, testDs, na, rho, eo(sets.act));
+      out[`noise.rho${rho}.action_acc`] = a.action_acc;
+    }
+  }
   lap("offline", t0);
   if (!want("closed_loop")) return out;
   const t1 = performance.now();
   try {
-    await closedLoop(cfg, predictor, testEnvs, baselines, want("robustness"), out);
+    await closedLoop(cfg, predictor, testEnvs, baselines, want("robustness"), out, opts.episodes);
   } finally {
     lap("closed_loop", t1);
   }
@@ -300,10 +334,12 @@ async function closedLoop(
   baselines: boolean,
   robustness: boolean,
   out: Metrics,
+  episodes?: ClosedLoopEpisodes,
 ): Promise<void> {
   // Closed loop on held-out seeds of each test env; Wilson 95% intervals over the episodes.
   const cl = cfg.eval.closed_loop;
   const tot = { wins: 0, n: 0, bot: 0, botN: 0, random: 0, len: 0, rew: 0 };
+  const unseen = { wins: 0, n: 0 };
   const putRate = (key: string, wins: number, n: number) => {
     const w = wilson95(wins, n);
     out[key] = w.p;
@@ -315,6 +351,11 @@ async function closedLoop(
     const m = await rolloutModel(predictor, envId, seeds, policyOptions(cfg));
     const wins = Math.round(m.success_rate * m.episodes);
     putRate(`${envId}.success_rate`, wins, m.episodes);
+    if (episodes) episodes[envId] = { seeds, success: m.outcomes };
+    if (!cfg.data.envs.includes(envId)) {
+      unseen.wins += wins;
+      unseen.n += m.episodes;
+    }
     tot.wins += wins;
     tot.n += m.episodes;
     tot.len += m.mean_length * m.episodes;
@@ -331,6 +372,10 @@ async function closedLoop(
   }
   putRate("success_rate", tot.wins, tot.n);
   out["success.episodes"] = tot.n;
+  if (unseen.n > 0) {
+    putRate("unseen.success_rate", unseen.wins, unseen.n);
+    out["unseen.episodes"] = unseen.n;
+  }
   out["mean_reward"] = tot.n ? tot.rew / tot.n : NaN;
   out["mean_length"] = tot.n ? tot.len / tot.n : NaN;
   if (baselines) {
@@ -357,6 +402,19 @@ async function closedLoop(
         }
         out[`robust.${mode}.q${q}.success_rate`] = n ? wins / n : NaN;
       }
+    }
+    for (const rho of cfg.eval.noise_rho) {
+      let wins = 0, n = 0;
+      for (const envId of testEnvs) {
+        const seeds = heldOutSeeds(cfg.data.seed, envId, cl.episodes);
+        const m = await rolloutModel(predictor, envId, seeds, {
+          ...policyOptions(cfg),
+          noise: { rho },
+        });
+        wins += Math.round(m.success_rate * m.episodes);
+        n += m.episodes;
+      }
+      out[`noise.rho${rho}.success_rate`] = n ? wins / n : NaN;
     }
   }
 }

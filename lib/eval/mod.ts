@@ -15,3 +15,4 @@ export * from "./metrics.ts";
 export * from "./baselines.ts";
 export * from "./rollout.ts";
 export * from "./evaluate.ts";
+export * from "./catalogue.ts";

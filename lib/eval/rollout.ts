@@ -25,6 +25,7 @@ import { BabyAIBot } from "../env/babyai/bot.ts";
 import { RoomGridLevel } from "../env/babyai/roomgrid_level.ts";
 import { encodeMissionInto } from "../env/babyai/vocab.ts";
 import { Rng } from "../util/prng.ts";
+import { NOISE_TAG, noiseImage } from "../masking/eval.ts";
 
 /** Outcome of a set of closed-loop episodes. */
 export interface RolloutSummary {
@@ -36,15 +37,19 @@ export interface RolloutSummary {
   mean_length: number;
   /** Episodes run. */
   episodes: number;
+  /** Per episode, in the order of the seeds: 1 = success, 0 = not (for paired comparisons). */
+  outcomes: number[];
 }
 
-function summarize(rewards: number[], lengths: number[], wins: number): RolloutSummary {
+function summarize(rewards: number[], lengths: number[], outcomes: number[]): RolloutSummary {
   const n = rewards.length;
+  const wins = outcomes.reduce((a, b) => a + b, 0);
   return {
     success_rate: n ? wins / n : NaN,
     mean_reward: n ? rewards.reduce((a, b) => a + b, 0) / n : NaN,
     mean_length: n ? lengths.reduce((a, b) => a + b, 0) / n : NaN,
     episodes: n,
+    outcomes,
   };
 }
 
@@ -73,6 +78,12 @@ export interface RolloutOptions {
    * it to the model as [MASK] in every window that contains the frame.
    */
   hide?: { q: number; mode: "mask" | "unseen" };
+  /**
+   * Observation noise (robustness): each cell attribute of each new observation is replaced by a
+   * uniformly drawn valid value with probability `rho` (never [MASK]; lib/masking/eval.ts
+   * `noiseImage`), from its own stream of `seed`. Applied before `hide`.
+   */
+  noise?: { rho: number };
 }
 
 /** Tag of the closed-loop hiding stream. */
@@ -108,6 +119,7 @@ export async function rolloutModel(
     frames: number;
   }[] = [];
   const hideRng = new Rng(opts.seed, 0, HIDE_TAG);
+  const noiseRng = new Rng(opts.seed, 0, NOISE_TAG);
   /** Apply opts.hide to a fresh observation; writes the cells to give as [MASK] into `hidden`. */
   const observe = (img: Uint8Array, hidden: Uint8Array): void => {
     const h = opts.hide;
@@ -124,6 +136,7 @@ export async function rolloutModel(
     const h = hist[i];
     const img = image.slice();
     opts.corrupt?.(img, i, step);
+    if (opts.noise && opts.noise.rho > 0) noiseImage(img, opts.noise.rho, noiseRng);
     const f = h.frames;
     observe(img, h.hidden.subarray(f * CELLS, (f + 1) * CELLS));
     h.images.set(img, f * FRAME_SIZE);
@@ -133,7 +146,7 @@ export async function rolloutModel(
   const missions: Int32Array[] = [];
   const rewards = new Array(N).fill(0), lengths = new Array(N).fill(0);
   const done = new Array(N).fill(false);
-  let wins = 0;
+  const outcomes = new Array(N).fill(0);
   const rng = new Rng(opts.seed, 0, 0x524f4c4c);
   for (let i = 0; i < N; i++) {
     const { obs } = envs[i].reset({ seed: seeds[i] });
@@ -202,11 +215,11 @@ export async function rolloutModel(
       record(i, r.obs.image, r.obs.direction, lengths[i]);
       if (r.terminated || r.truncated || lengths[i] >= cap(env)) {
         done[i] = true;
-        if (r.terminated && r.reward > 0) wins++;
+        if (r.terminated && r.reward > 0) outcomes[i] = 1;
       }
     }
   }
-  return summarize(rewards, lengths, wins);
+  return summarize(rewards, lengths, outcomes);
 }
 
 /** The expert bot on the same seeds (BabyAI levels only; null elsewhere). */
@@ -215,8 +228,7 @@ export function rolloutBot(
   seeds: number[],
   maxSteps: number | null,
 ): RolloutSummary | null {
-  const rewards: number[] = [], lengths: number[] = [];
-  let wins = 0;
+  const rewards: number[] = [], lengths: number[] = [], outcomes: number[] = [];
   for (const seed of seeds) {
     const env = make(envId);
     if (!(env instanceof RoomGridLevel)) return null;
@@ -240,9 +252,9 @@ export function rolloutBot(
     }
     rewards.push(total);
     lengths.push(n);
-    if (win) wins++;
+    outcomes.push(win ? 1 : 0);
   }
-  return summarize(rewards, lengths, wins);
+  return summarize(rewards, lengths, outcomes);
 }
 
 /** Uniformly random actions on the same seeds (seeded). */
@@ -253,8 +265,7 @@ export function rolloutRandom(
   seed: number,
 ): RolloutSummary {
   const rng = new Rng(seed, 1, 0x524f4c4c);
-  const rewards: number[] = [], lengths: number[] = [];
-  let wins = 0;
+  const rewards: number[] = [], lengths: number[] = [], outcomes: number[] = [];
   for (const s of seeds) {
     const env = make(envId);
     env.reset({ seed: s });
@@ -271,7 +282,7 @@ export function rolloutRandom(
     }
     rewards.push(total);
     lengths.push(n);
-    if (win) wins++;
+    outcomes.push(win ? 1 : 0);
   }
-  return summarize(rewards, lengths, wins);
+  return summarize(rewards, lengths, outcomes);
 }
