@@ -1,11 +1,19 @@
-"""PyTorch reference for bench/train_speed.ts: the same masked-diffusion transformer
+"""PyTorch peer of bench/train_speed.ts: the same masked-diffusion transformer
 (factorized embeddings, learned (time, slot, kind) positions, pre-norm RMSNorm, SwiGLU,
 full attention with a key padding bias, one 32-column output layer), the same batch
 shape, masked cross-entropy, forward + backward + AdamW (decay on matrices only) and
 global-norm clipping, on the CPU with torch.set_num_threads(threads).
 
-Prints one JSON object: ms/step, tokens/s (sequence positions per second), params.
-Run with Debian's python3-torch (+ libopenblas0-pthread): /usr/bin/python3 bench/torch_train.py --size small
+--mode eager:   plain eager PyTorch (attention as softmax(q k^T / sqrt(hd) + bias) v);
+--mode sdpa:    eager with torch.nn.functional.scaled_dot_product_attention;
+--mode compile: the SDPA model's forward + loss under torch.compile (inductor; the backward
+                is compiled through AOTAutograd; AdamW and clipping stay eager). The first
+                call compiles (tens of seconds, cached afterwards); its time is reported as
+                compile_s and left out of the timed steps.
+
+Prints one JSON object: ms/step (median and best), tokens/s (sequence positions per
+second), params, cores used (process CPU time / wall time over the timed steps).
+Run from the venv of `deno task setup --peers`: <venv>/bin/python bench/torch_train.py --size tiny --frames 2
 """
 
 import argparse
@@ -36,9 +44,9 @@ class RMSNorm(torch.nn.Module):
 
 
 class Block(torch.nn.Module):
-    def __init__(self, d, h, f):
+    def __init__(self, d, h, f, sdpa=False):
         super().__init__()
-        self.h, self.f = h, f
+        self.h, self.f, self.sdpa = h, f, sdpa
         self.ln1, self.ln2 = RMSNorm(d), RMSNorm(d)
         self.wqkv = torch.nn.Linear(d, 3 * d, bias=False)
         self.wo = torch.nn.Linear(d, d, bias=False)
@@ -50,14 +58,17 @@ class Block(torch.nn.Module):
         hd = D // self.h
         qkv = self.wqkv(self.ln1(x)).view(B, L, 3, self.h, hd).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, dim=-1)
-        x = x + self.wo((att @ v).transpose(1, 2).reshape(B, L, D))
+        if self.sdpa:
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        else:
+            o = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, dim=-1) @ v
+        x = x + self.wo(o.transpose(1, 2).reshape(B, L, D))
         gu = self.w13(self.ln2(x))
         return x + self.w2(F.silu(gu[..., : self.f]) * gu[..., self.f :])
 
 
 class Model(torch.nn.Module):
-    def __init__(self, d, layers, h, f, K, M, vocab=64):
+    def __init__(self, d, layers, h, f, K, M, vocab=64, sdpa=False):
         super().__init__()
         self.K, self.M = K, M
         self.obj = torch.nn.Embedding(OBJ + 1, d)
@@ -67,7 +78,7 @@ class Model(torch.nn.Module):
         self.act = torch.nn.Embedding(ACT + 1, d)
         self.word = torch.nn.Embedding(vocab, d)
         self.pos = torch.nn.Parameter(torch.randn(M + K * SLOTS, d) * 0.02)  # (time, slot, kind) sum, precomputed
-        self.blocks = torch.nn.ModuleList([Block(d, h, f) for _ in range(layers)])
+        self.blocks = torch.nn.ModuleList([Block(d, h, f, sdpa) for _ in range(layers)])
         self.lnf = RMSNorm(d)
         self.head = torch.nn.Linear(d, OUT, bias=False)
 
@@ -92,12 +103,13 @@ def main():
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mode", choices=["eager", "sdpa", "compile"], default="eager")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     d, layers, h, f = PRESETS[a.size]
     B, K, M = a.batch, a.frames, a.mission
-    model = Model(d, layers, h, f, K, M)
+    model = Model(d, layers, h, f, K, M, sdpa=a.mode != "eager")
     decay = [p for n, p in model.named_parameters() if n.endswith(("wqkv.weight", "wo.weight", "w13.weight", "w2.weight", "head.weight"))]
     other = [p for n, p in model.named_parameters() if not n.endswith(("wqkv.weight", "wo.weight", "w13.weight", "w2.weight", "head.weight"))]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}],
@@ -118,7 +130,7 @@ def main():
     n_hidden = hide.sum() + hd.sum() + ha.sum()
     offs = [(0, OBJ), (OBJ, OBJ + COL), (OBJ + COL, OBJ + COL + STATE)]
 
-    def step():
+    def loss_fn():
         logits = model(inp, dirs_in, acts_in, mission, key_valid)
         loss = 0.0
         for i, (lo, hi) in enumerate(offs):
@@ -129,26 +141,40 @@ def main():
         loss = loss + (ce * hd.reshape(-1)).sum()
         ce = F.cross_entropy(logits[:, :, CELLS + 1, lo + DIR:].reshape(-1, ACT), acts.reshape(-1), reduction="none")
         loss = loss + (ce * ha.reshape(-1)).sum()
-        loss = loss / n_hidden
+        return loss / n_hidden
+
+    lossf = torch.compile(loss_fn) if a.mode == "compile" else loss_fn
+
+    def step():
+        loss = lossf()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss.item()
 
-    for _ in range(a.warmup):
+    t0 = time.perf_counter()
+    step()
+    first = time.perf_counter() - t0
+    for _ in range(a.warmup - 1):
         step()
     times = []
+    c0, w0 = time.process_time(), time.perf_counter()
     for _ in range(a.steps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
+    cores = (time.process_time() - c0) / (time.perf_counter() - w0)
     times.sort()
     med = times[len(times) // 2]
     L = M + K * SLOTS
     print(json.dumps({
         "engine": f"pytorch {torch.__version__} cpu",
+        "peer": {"eager": "torch_eager", "sdpa": "torch_sdpa", "compile": "torch_compile"}[a.mode],
+        "mode": a.mode,
         "threads": a.threads,
+        "cores_used": round(cores, 2),
+        "first_step_s": round(first, 2),
         "size": a.size,
         "params": sum(p.numel() for p in model.parameters()),
         "batch": B,

@@ -2,29 +2,39 @@
  * Training throughput of the masked-diffusion transformer on each training
  * device, timed through the same engine `deno task train` drives
  * (lib/train/engine.ts: `blas` = lib/model/native.ts on OpenBLAS, `wasm`/`webgpu`
- * = the compiled @jax-js/jax step), side by side with PyTorch on the same CPU
- * (bench/torch_train.py: same architecture, batch and objective; forward +
- * backward + AdamW).
+ * = the compiled @jax-js/jax step), side by side with the peers a user would pick
+ * on the same CPU, each on the same model, batch, objective and thread count
+ * (forward + backward + AdamW + clipping): PyTorch 2 eager, eager with
+ * `scaled_dot_product_attention`, `torch.compile` (bench/torch_train.py) and JAX
+ * `jit` (bench/jax_train.py), run by the Python of `deno task setup --peers`
+ * (bench/peers.ts; `--python` picks another).
  *
- *   deno task bench:train [--sizes small,base] [--devices blas,wasm] [--steps 6] [--rounds 2]
- *                          [--batch 32] [--frames 4] [--mission 12] [--no-torch]
- *                          [--blas-libraries used|all]
+ *   deno task bench:train [--rows tiny:2,tiny:4,small:2,small:4] [--threads 2,1]
+ *                         [--devices blas] [--peers torch_eager,torch_sdpa,torch_compile,jax_jit]
+ *                         [--steps 6] [--rounds 3] [--batch 32] [--mission 12]
+ *                         [--python PATH] [--no-torch] [--blas-libraries used|all]
+ *                         [--sizes small --frames 4]   (instead of --rows: sizes x one K)
+ *
+ * A row is a model size and a window length K (`size:K`), timed once per thread
+ * count: `--threads 2,1` (default: every core, then one, as a study's parallel runs
+ * use). The `blas` device's helper threads and OpenBLAS get that many threads, each
+ * peer `torch.set_num_threads` / a single-threaded XLA. `--peers none` (or
+ * `--no-torch`) times the devices alone.
  *
  * First it prints one `blas_libraries` line: every BLAS the search of
- * lib/model/blas.ts finds here (system, conda, LD_LIBRARY_PATH, numpy's wheel,
- * Accelerate), each with its 1024x1024 sgemm peak measured in its own child
- * process, side by side, and which one the `blas` device uses.
- * `--blas-libraries all` also times the `blas` device on each of them (one row
- * per library; the default times it on the one it uses).
+ * lib/model/blas.ts finds here, each with its 1024x1024 sgemm peak measured in
+ * its own child process, and which one the `blas` device uses; then one
+ * `peers_env` line: the peers' python and its torch/jax/numpy versions.
+ * `--blas-libraries all` also times the `blas` device on each library.
  *
- * Prints one JSON object per model size and device: tokens/s (sequence
- * positions per second), ms/step (median and best), cores used (process CPU
- * time / wall time), achieved GFLOP/s (analytic FLOPs of forward + backward),
- * the fraction of the device's measured 1024x1024 matmul peak, peak RSS, and
- * the PyTorch figures and ratio measured in the same run. Rounds alternate the
- * devices and PyTorch so that load from other processes hits all alike; each
- * round runs in a fresh child process (peak RSS per model size and device).
- * Never asserts on time.
+ * Prints one JSON object per row, thread count and device: ms/step (median and
+ * best), tokens/s (sequence positions per second), cores used (process CPU time /
+ * wall time), achieved GFLOP/s (analytic FLOPs of forward + backward), the fraction
+ * of the device's measured 1024x1024 matmul peak, peak RSS, every peer's figures
+ * (`peers`), the fastest peer (`best_peer`) and `ratio_vs_best_peer` (the fastest
+ * peer's median ms/step over this device's: above 1 = this device is faster).
+ * Rounds alternate the devices and the peers so that load from other processes
+ * hits all alike; each round runs in a fresh child process. Never asserts on time.
  *
  * @module
  */
@@ -50,14 +60,17 @@ import {
   UNIT_HEAD_WEIGHTS,
 } from "../lib/testing/synthetic.ts";
 import { encodeTargets, type HostMicroBatch, makeEngine, zeroMoments } from "../lib/train/mod.ts";
+import { peersCommand, peersPython, probePeers } from "./peers.ts";
 
 const str = { type: "string" } as const, bool = { type: "boolean" } as const;
 const { arg, flag } = scriptArgs(
   "bench:train",
-  `usage: deno task bench:train [--sizes small,base] [--devices blas,wasm] [--steps 6] [--rounds 2]
-                        [--batch 32] [--frames 4] [--mission 12] [--no-torch]
-                        [--blas-libraries used|all]`,
+  `usage: deno task bench:train [--rows tiny:2,tiny:4,small:2,small:4] [--threads 2,1]
+                        [--devices blas] [--peers torch_eager,torch_sdpa,torch_compile,jax_jit|none]
+                        [--steps 6] [--rounds 3] [--batch 32] [--mission 12] [--python PATH]
+                        [--no-torch] [--blas-libraries used|all] [--sizes small --frames 4]`,
   {
+    rows: str,
     sizes: str,
     steps: str,
     rounds: str,
@@ -66,22 +79,47 @@ const { arg, flag } = scriptArgs(
     mission: str,
     devices: str,
     device: str,
+    threads: str,
+    peers: str,
+    python: str,
     "no-torch": bool,
     "blas-libraries": str,
     child: str,
+    "child-threads": str,
     "child-peak": bool,
   },
 );
-const sizes = arg("sizes", "small,base").split(",");
+/** Every peer: its script and arguments. */
+const PEERS: Record<string, { script: string; args: string[] }> = {
+  torch_eager: { script: "torch_train.py", args: ["--mode", "eager"] },
+  torch_sdpa: { script: "torch_train.py", args: ["--mode", "sdpa"] },
+  torch_compile: { script: "torch_train.py", args: ["--mode", "compile"] },
+  jax_jit: { script: "jax_train.py", args: [] },
+};
 const steps = Number(arg("steps", "6"));
-const rounds = Number(arg("rounds", "2"));
+const rounds = Number(arg("rounds", "3"));
 /** Batch per size: `base` at 16+ windows exceeds the wasm device's 4 GiB, so it runs at 8 (both engines). */
 const batchFor = (size: string) => Number(arg("batch", size === "base" ? "8" : "32"));
 let B = 32;
-const K = Number(arg("frames", "4"));
+let K = Number(arg("frames", "4"));
 const M = Number(arg("mission", "12"));
-const devices = arg("devices", arg("device", "blas,wasm")).split(",");
-const withTorch = !flag("no-torch");
+const devices = arg("devices", arg("device", "blas")).split(",");
+const peerNames = flag("no-torch") ? [] : arg("peers", Object.keys(PEERS).join(","))
+  .split(",").filter((p) => p && p !== "none");
+for (const p of peerNames) {
+  if (!PEERS[p]) throw new Error(`--peers: unknown peer '${p}' (${Object.keys(PEERS).join(", ")})`);
+}
+/** Rows: `size:K` pairs (`--rows`), else every `--sizes` at `--frames`. */
+const rows: { size: string; K: number }[] = (arg("rows", "") ||
+  (arg("sizes", "") ? arg("sizes", "").split(",").map((z) => `${z}:${K}`).join(",") : "") ||
+  "tiny:2,tiny:4,small:2,small:4").split(",").map((r) => {
+    const [size, k] = r.split(":");
+    if (!size || !(Number(k) >= 1)) throw new Error(`--rows wants size:K pairs, got '${r}'`);
+    return { size, K: Number(k) };
+  });
+const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+const threadCounts = arg("threads", cores > 1 ? `${Math.min(cores, 8)},1` : "1").split(",")
+  .map(Number);
 const blasLibraries = arg("blas-libraries", "used");
 if (blasLibraries !== "used" && blasLibraries !== "all") {
   throw new Error(`--blas-libraries must be 'used' or 'all', got '${blasLibraries}'`);
@@ -187,49 +225,47 @@ async function runDevice(device: string, cfg: ModelConfig, nSteps: number): Prom
   return { times, cpu, wall };
 }
 
-interface TorchRun {
+/** One peer process's figures (bench/torch_train.py, bench/jax_train.py). */
+interface PeerRun {
   ms_per_step: number;
   ms_per_step_min: number;
   tokens_per_s: number;
   engine: string;
   params: number;
+  cores_used: number;
+  first_step_s: number;
 }
 
-async function runTorch(size: string, nSteps: number): Promise<TorchRun | { error: string }> {
-  const script = new URL("./torch_train.py", import.meta.url).pathname;
-  const py = (await Deno.stat("/usr/bin/python3").then(() => true).catch(() => false))
-    ? "/usr/bin/python3"
-    : "python3";
+/** The peers' python: `--python`, else the venv of `deno task setup --peers`, else python3. */
+const python = arg("python", "") || peersPython() || "python3";
+
+/** One round of a peer in a fresh Python process. */
+async function runPeer(
+  peer: string,
+  size: string,
+  threads: number,
+  nSteps: number,
+): Promise<PeerRun | { error: string }> {
+  const { script, args } = PEERS[peer];
+  const path = new URL(`./${script}`, import.meta.url).pathname;
   try {
-    const out = await new Deno.Command(py, {
+    const out = await new Deno.Command(python, {
       args: [
-        script,
-        "--size",
-        size,
-        "--batch",
-        String(B),
-        "--frames",
-        String(K),
-        "--mission",
-        String(M),
-        "--steps",
-        String(nSteps),
-        "--threads",
-        "2",
+        path,
+        ...args,
+        ...["--size", size, "--batch", String(B), "--frames", String(K), "--mission", String(M)],
+        ...["--steps", String(nSteps), "--threads", String(threads)],
       ],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
-      return {
-        error:
-          `torch_train.py failed: ${err} (install: apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread)`,
-      };
+      return { error: `${script} ${args.join(" ")} failed: ${err} (${peersCommand()})` };
     }
     return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
   } catch (e) {
-    return { error: `could not run ${py}: ${(e as Error).message}` };
+    return { error: `could not run ${python}: ${(e as Error).message} (deno task setup --peers)` };
   }
 }
 
@@ -249,7 +285,9 @@ if (flag("child-peak")) {
 const child = arg("child", "");
 if (child) {
   const device = devices[0];
+  const threads = Number(arg("child-threads", "0"));
   await selectDevice(device);
+  if (device === "blas" && threads > 0) loadBlas().setThreads(threads);
   const cfg = resolveModelConfig({ size: child }, { length: K, mission_len: M });
   B = batchFor(child);
   const j = await runDevice(device, cfg, steps);
@@ -262,6 +300,7 @@ async function runChild(
   size: string,
   device: string,
   nSteps: number,
+  threads: number,
   env: Record<string, string> = {},
 ): Promise<DeviceRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
   const self = new URL(import.meta.url).pathname;
@@ -270,19 +309,12 @@ async function runChild(
       "run",
       "-A",
       self,
-      "--child",
-      size,
-      "--steps",
-      String(nSteps),
-      "--frames",
-      String(K),
-      "--mission",
-      String(M),
-      "--devices",
-      device,
+      ...["--child", size, "--child-threads", String(threads), "--steps", String(nSteps)],
+      ...["--frames", String(K), "--mission", String(M), "--devices", device],
       ...(arg("batch", "") !== "" ? ["--batch", String(B)] : []),
     ],
-    env,
+    // The blas device's helper threads and the jax-js workers: `threads` in all.
+    env: { ...env, BLAS_THREADS: String(threads), JAXJS_WORKERS: String(threads) },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -387,97 +419,133 @@ const targets: Target[] = devices.flatMap((d): Target[] => {
   }];
 });
 
+const peersEnv = peerNames.length ? probePeers(python) : null;
+if (peersEnv) console.log(JSON.stringify({ bench: "peers_env", ...peersEnv }));
+
 const loadavg = () => Deno.loadavg?.()[0];
-for (const size of sizes) {
-  const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
-  B = batchFor(size);
-  const L = seqLen(cfg);
-  const flops = trainFlops(cfg, B);
-  const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
-  const per = new Map(targets.map((t) => [t.key, {
-    times: [] as number[],
-    cpu: 0,
-    wall: 0,
-    peakRss: 0,
-    peak: 0,
-    error: null as string | null,
-  }]));
-  const torchRuns: TorchRun[] = [];
-  let torchError: string | null = null;
-  const loads: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    loads.push(loadavg() ?? NaN);
-    for (const t of targets) {
-      const acc = per.get(t.key)!;
-      if (acc.error) continue;
-      try {
-        const j = await runChild(size, t.device, nSteps, t.env);
-        acc.peakRss = Math.max(acc.peakRss, j.peak_rss_mb);
-        acc.peak = Math.max(acc.peak, j.matmul_peak_gflops);
-        acc.times.push(...j.times);
-        acc.cpu += j.cpu;
-        acc.wall += j.wall;
-      } catch (e) {
-        acc.error = (e as Error).message;
+const round1 = (x: number) => +x.toFixed(1);
+for (const row of rows) {
+  for (const threads of threadCounts) {
+    const size = row.size;
+    K = row.K;
+    const cfg = resolveModelConfig({ size }, { length: K, mission_len: M });
+    B = batchFor(size);
+    const L = seqLen(cfg);
+    const flops = trainFlops(cfg, B);
+    const nSteps = size === "base" ? Math.max(2, Math.ceil(steps / 2)) : steps;
+    const per = new Map(targets.map((t) => [t.key, {
+      times: [] as number[],
+      cpu: 0,
+      wall: 0,
+      peakRss: 0,
+      peak: 0,
+      error: null as string | null,
+    }]));
+    const peerRuns = new Map(peerNames.map((p) => [p, [] as PeerRun[]]));
+    const peerErrors = new Map<string, string>();
+    const loads: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      loads.push(loadavg() ?? NaN);
+      for (const t of targets) {
+        const acc = per.get(t.key)!;
+        if (acc.error) continue;
+        try {
+          const j = await runChild(size, t.device, nSteps, threads, t.env);
+          acc.peakRss = Math.max(acc.peakRss, j.peak_rss_mb);
+          acc.peak = Math.max(acc.peak, j.matmul_peak_gflops);
+          acc.times.push(...j.times);
+          acc.cpu += j.cpu;
+          acc.wall += j.wall;
+        } catch (e) {
+          acc.error = (e as Error).message;
+        }
+      }
+      for (const p of peerNames) {
+        if (peerErrors.has(p)) continue;
+        const j = await runPeer(p, size, threads, nSteps);
+        if ("error" in j) peerErrors.set(p, j.error);
+        else peerRuns.get(p)!.push(j);
       }
     }
-    if (withTorch && !torchError) {
-      const t = await runTorch(size, nSteps);
-      if ("error" in t) torchError = t.error;
-      else torchRuns.push(t);
+    // Each peer: the median over rounds of its per-round median, its best step, cores used.
+    const peers: Record<string, Record<string, unknown>> = {};
+    for (const p of peerNames) {
+      const runs = peerRuns.get(p)!;
+      if (!runs.length) {
+        peers[p] = { error: peerErrors.get(p) ?? "no run" };
+        continue;
+      }
+      const med = median(runs.map((x) => x.ms_per_step));
+      peers[p] = {
+        engine: runs[0].engine,
+        ms_per_step: round1(med),
+        ms_per_step_best: round1(Math.min(...runs.map((x) => x.ms_per_step_min))),
+        tokens_per_s: Math.round((B * L) / (med / 1000)),
+        cores_used: +median(runs.map((x) => x.cores_used)).toFixed(2),
+        first_step_s: +Math.max(...runs.map((x) => x.first_step_s)).toFixed(1),
+        rounds: runs.length,
+        ...(peerErrors.has(p) ? { error: peerErrors.get(p) } : {}),
+      };
     }
-  }
-  const torch = torchRuns.length
-    ? {
-      engine: torchRuns[0].engine,
-      threads: 2,
-      params: torchRuns[0].params,
-      ms_per_step: +median(torchRuns.map((t) => t.ms_per_step)).toFixed(1),
-      ms_per_step_best: +Math.min(...torchRuns.map((t) => t.ms_per_step_min)).toFixed(1),
-      tokens_per_s: Math.round((B * L) / (median(torchRuns.map((t) => t.ms_per_step)) / 1000)),
+    const timed = Object.entries(peers).filter(([, v]) => typeof v.ms_per_step === "number");
+    const best = timed.sort((a, b) => Number(a[1].ms_per_step) - Number(b[1].ms_per_step))[0];
+    for (const t of targets) {
+      const acc = per.get(t.key)!, device = t.device;
+      const lib = t.library ? { blas_library: t.library } : {};
+      if (acc.error) {
+        console.log(JSON.stringify({
+          bench: "train_speed",
+          device,
+          ...lib,
+          size,
+          frames: K,
+          threads,
+          error: acc.error,
+        }));
+        continue;
+      }
+      const med = median(acc.times), bestStep = Math.min(...acc.times);
+      const gflops = flops / (med / 1000) / 1e9;
+      const rec: Record<string, unknown> = {
+        bench: "train_speed",
+        engine: device === "blas"
+          ? `blas device (Deno FFI, ${t.library?.flavour ?? "?"} ${t.library?.version ?? ""})`
+          : "@jax-js/jax 0.1.25",
+        device,
+        ...lib,
+        size,
+        frames: K,
+        threads,
+        params: paramCount(cfg),
+        batch: B,
+        seq: L,
+        steps_timed: acc.times.length,
+        ms_per_step: round1(med),
+        ms_per_step_best: round1(bestStep),
+        tokens_per_s: Math.round((B * L) / (med / 1000)),
+        tokens_per_s_best: Math.round((B * L) / (bestStep / 1000)),
+        cores_used: +(acc.cpu / acc.wall).toFixed(2),
+        gflop_per_step: +(flops / 1e9).toFixed(3),
+        gflops: +gflops.toFixed(2),
+        matmul_peak_gflops: round1(acc.peak),
+        frac_of_matmul_peak: +(gflops / acc.peak).toFixed(3),
+        peak_rss_mb: Math.round(acc.peakRss),
+        loadavg_1m: loads.map((x) => +x.toFixed(2)),
+      };
+      if (peerNames.length) {
+        rec.peers = peers;
+        if (best) {
+          rec.best_peer = best[0];
+          rec.ratio_vs_best_peer = +(Number(best[1].ms_per_step) / med).toFixed(3);
+          rec.ratio_vs_best_peer_best = +(Number(best[1].ms_per_step_best) / bestStep).toFixed(3);
+        }
+        if (peers.torch_eager?.ms_per_step) {
+          rec.ratio_vs_torch = +(Number(peers.torch_eager.ms_per_step) / med).toFixed(3);
+        }
+        if (peersEnv) rec.peers_env = peersEnv;
+      }
+      console.log(JSON.stringify(rec));
     }
-    : withTorch
-    ? { error: torchError }
-    : null;
-  for (const t of targets) {
-    const acc = per.get(t.key)!, device = t.device;
-    const lib = t.library ? { blas_library: t.library } : {};
-    if (acc.error) {
-      console.log(JSON.stringify({ bench: "train_speed", device, ...lib, size, error: acc.error }));
-      continue;
-    }
-    const med = median(acc.times), best = Math.min(...acc.times);
-    const gflops = flops / (med / 1000) / 1e9;
-    const rec: Record<string, unknown> = {
-      bench: "train_speed",
-      engine: device === "blas"
-        ? `blas device (Deno FFI, ${t.library?.flavour ?? "?"} ${t.library?.version ?? ""})`
-        : "@jax-js/jax 0.1.25",
-      device,
-      ...lib,
-      size,
-      params: paramCount(cfg),
-      batch: B,
-      seq: L,
-      steps_timed: acc.times.length,
-      ms_per_step: +med.toFixed(1),
-      ms_per_step_best: +best.toFixed(1),
-      tokens_per_s: Math.round((B * L) / (med / 1000)),
-      tokens_per_s_best: Math.round((B * L) / (best / 1000)),
-      cores_used: +(acc.cpu / acc.wall).toFixed(2),
-      gflop_per_step: +(flops / 1e9).toFixed(2),
-      gflops: +gflops.toFixed(2),
-      matmul_peak_gflops: +acc.peak.toFixed(1),
-      frac_of_matmul_peak: +(gflops / acc.peak).toFixed(3),
-      peak_rss_mb: Math.round(acc.peakRss),
-      loadavg_1m: loads.map((x) => +x.toFixed(2)),
-    };
-    if (torch && torch.ms_per_step !== undefined && torch.ms_per_step_best !== undefined) {
-      rec.torch = torch;
-      rec.ratio_vs_torch = +(torch.ms_per_step / med).toFixed(3);
-      rec.ratio_vs_torch_best = +(torch.ms_per_step_best / best).toFixed(3);
-    } else if (torch) rec.torch = torch;
-    console.log(JSON.stringify(rec));
   }
 }
 Deno.exit(0);
