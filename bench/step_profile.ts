@@ -2,7 +2,7 @@
  * Where the time of one training step goes, kernel by kernel, on the wasm device.
  *
  *   deno run -A bench/step_profile.ts [--size small] [--batch 32] [--steps 4] [--top 20]
- *                                     [--device wasm|blas]
+ *                                     [--frames 4] [--device wasm|blas] [--threads N]
  *
  * With `--device blas` it profiles the blas device instead (lib/model/native.ts):
  * milliseconds per step in the large matmuls, in each loop split over threads
@@ -82,20 +82,25 @@ const str = { type: "string" } as const;
 const { arg } = scriptArgs(
   "bench:profile",
   `usage: deno task bench:profile [--size small] [--batch 32] [--steps 4] [--top 20]
-                          [--device wasm|blas]`,
-  { size: str, batch: str, steps: str, top: str, device: str },
+                          [--frames 4] [--device wasm|blas] [--threads N]`,
+  { size: str, batch: str, steps: str, top: str, device: str, frames: str, threads: str },
 );
 const size = arg("size", "small");
 const B = Number(arg("batch", "32"));
 const steps = Number(arg("steps", "4"));
 const top = Number(arg("top", "20"));
-const K = 4, M = 12;
+const K = Number(arg("frames", "4")), M = 12;
+const threadsArg = arg("threads", "");
 
 if (arg("device", "wasm") === "blas") {
   const { NativeModel, zerosLike } = await import("../lib/model/native.ts");
   const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
   const prof: Record<string, number> = {};
-  const net = new NativeModel(cfg, tr.UNIT_HEAD_WEIGHTS, { profile: prof });
+  const net = new NativeModel(cfg, tr.UNIT_HEAD_WEIGHTS, {
+    profile: prof,
+    ...(threadsArg ? { threads: Number(threadsArg) } : {}),
+  });
+  if (threadsArg) net.blas.setThreads(Number(threadsArg));
   const p: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(tf.initHostParams(cfg, 0))) p[k] = v.data;
   const m = zerosLike(p), v = zerosLike(p), g = zerosLike(p);
