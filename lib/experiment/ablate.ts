@@ -24,7 +24,12 @@ import { runTraining } from "../train/run.ts";
 import { MetricsSink } from "../train/log.ts";
 import { paramsToHost } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
-import { EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
+import {
+  type ClosedLoopEpisodes,
+  EVAL_VERSION,
+  evaluateModel,
+  type Metrics,
+} from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "./finetune.ts";
 import { writeStudyReport } from "./report.ts";
 
@@ -268,8 +273,14 @@ async function runOne(
       device: cfg.train.device,
     });
     const evalTimes: { offline?: number; closed_loop?: number } = {};
-    const metrics = await evaluateModel(cfg, predictor, { dataRoot, timings: evalTimes })
+    const episodes: ClosedLoopEpisodes = {};
+    const metrics = await evaluateModel(cfg, predictor, { dataRoot, timings: evalTimes, episodes })
       .finally(predictor.dispose);
+    // Per-episode closed-loop outcomes beside result.json: reports pair variants by episode.
+    writeFileAtomicSync(
+      join(dir, "episodes.json"),
+      JSON.stringify({ evalVersion: EVAL_VERSION, envs: episodes }) + "\n",
+    );
     phase("offline_eval");
     timings.closed_loop = evalTimes.closed_loop ?? 0;
     timings.offline_eval -= timings.closed_loop;
