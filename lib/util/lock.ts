@@ -31,6 +31,7 @@
  */
 
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import process from "node:process";
 
 /** Who holds a lock (the JSON content of the lock file). */
@@ -81,6 +82,8 @@ export interface Lock {
   readonly waitedMs: number;
   /** Release (idempotent); the file is removed only while it still holds this owner's token. */
   release(): void;
+  /** {@link Lock.release}, for `using lock = await acquireLock(...)`. */
+  [Symbol.dispose](): void;
 }
 
 /** Thrown when a lock is held by a live process and waiting is off (or timed out). */
@@ -104,6 +107,15 @@ export function describeOwner(o: LockOwner): string {
 /** The lock file of a folder or file `target`: `<target>.lock`. */
 export function lockPathFor(target: string): string {
   return `${target.replace(/\/+$/, "")}.lock`;
+}
+
+function mainScript(): string {
+  try {
+    const u = new URL(Deno.mainModule);
+    return u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
+  } catch {
+    return "deno";
+  }
 }
 
 function hostName(): string {
@@ -272,11 +284,18 @@ export async function acquireLock(target: string, opts: LockOptions = {}): Promi
     pid: Deno.pid,
     host: hostName(),
     started: new Date().toISOString(),
-    command: ["deno", ...Deno.args].join(" "),
+    command: [mainScript(), ...Deno.args].join(" "),
     token: crypto.randomUUID(),
   };
   const ps = processStartTime(Deno.pid);
   if (ps !== null) owner.procStart = ps;
+  try {
+    Deno.mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new Error(`lock ${path}: cannot create its folder: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   const t0 = Date.now();
   let waitedFor: LockOwner | null = null;
   let lastNote = 0;
@@ -349,11 +368,14 @@ function handle(
   waitedMs: number,
 ): Lock {
   let released = false;
-  return {
+  const lock: Lock = {
     path,
     owner,
     waitedFor,
     waitedMs,
+    [Symbol.dispose]() {
+      lock.release();
+    },
     release() {
       if (released) return;
       released = true;
@@ -365,6 +387,7 @@ function handle(
       removeIfOurs(path, owner.token);
     },
   };
+  return lock;
 }
 
 /** Runs `fn` holding the lock of `target` (see {@link acquireLock}); released however `fn` ends. */
