@@ -16,6 +16,7 @@ import { resolveDevice } from "../model/device.ts";
 import { writeFileAtomicSync } from "../util/fs.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { gitVersion } from "../util/git.ts";
+import { appendJsonlSync } from "../train/log.ts";
 
 /** The repository root (two folders above this file). */
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -168,14 +169,12 @@ export function createRunDir(cfg: Config, opts: CreateRunOptions = {}): RunDir {
 }
 
 /**
- * Appends records to `<runDir>/metrics.jsonl`, one JSON object per line
- * (each call is one append write, so concurrent readers see whole lines).
+ * Appends records to `<runDir>/metrics.jsonl`, one JSON object per line (each call is one append
+ * write, so concurrent readers see whole lines; a failed write leaves the file as it was).
  */
 export function appendMetrics(runDir: string | RunDir, ...records: unknown[]): void {
   const dir = typeof runDir === "string" ? runDir : runDir.path;
-  if (!records.length) return;
-  const text = records.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  Deno.writeTextFileSync(join(dir, "metrics.jsonl"), text, { append: true, create: true });
+  appendJsonlSync(join(dir, "metrics.jsonl"), records);
 }
 
 /** Reads `<runDir>/metrics.jsonl` (a torn last line is skipped). */

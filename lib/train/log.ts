@@ -71,12 +71,56 @@ export interface MetricsRecord {
   rss_mb: number;
 }
 
-/** Append records to a jsonl file. */
+function jsonlBytes(recs: unknown[]): Uint8Array {
+  return new TextEncoder().encode(recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+}
+
+function appendFailed(path: string, e: unknown): Error {
+  return new Error(
+    `write ${path}: ${(e as Error).message} (the records of this write were dropped; ` +
+      `the file keeps only whole records)`,
+    { cause: e },
+  );
+}
+
+/**
+ * Append records to a jsonl file (created if missing), whole or not at all: when the write fails
+ * (full disk, permissions) the file is cut back to its previous length, so it stays a sequence of
+ * whole records, and the error names the file.
+ */
 export async function appendJsonl(path: string, recs: unknown[]): Promise<void> {
   if (recs.length === 0) return;
-  await Deno.writeTextFile(path, recs.map((r) => JSON.stringify(r)).join("\n") + "\n", {
-    append: true,
-  });
+  let size = 0;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw appendFailed(path, e);
+  }
+  try {
+    await Deno.writeFile(path, jsonlBytes(recs), { append: true });
+  } catch (e) {
+    await Deno.truncate(path, size).catch(() => {});
+    throw appendFailed(path, e);
+  }
+}
+
+/** The synchronous twin of {@link appendJsonl} (whole records or none, errors name the file). */
+export function appendJsonlSync(path: string, recs: unknown[]): void {
+  if (recs.length === 0) return;
+  let size = 0;
+  try {
+    size = Deno.statSync(path).size;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw appendFailed(path, e);
+  }
+  try {
+    Deno.writeFileSync(path, jsonlBytes(recs), { append: true });
+  } catch (e) {
+    try {
+      Deno.truncateSync(path, size);
+    } catch { /* nothing to cut */ }
+    throw appendFailed(path, e);
+  }
 }
 
 /** Keep only records with `step <= maxStep` (used when resuming), rewriting atomically. */
@@ -148,7 +192,7 @@ export class MetricsSink {
 
   /** Start an empty `metrics.jsonl` and a new event file (a new run). */
   async reset(): Promise<void> {
-    await Deno.writeTextFile(this.path, "");
+    await writeFileAtomic(this.path, "");
     await this.#rebuild();
   }
 
