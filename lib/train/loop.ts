@@ -20,11 +20,16 @@
 import { type Batch, type Mask } from "../data/types.ts";
 
 import {
+  type Checkpoint,
   checkpointName,
+  cleanCheckpointLeftovers,
+  firstNonFinite,
   listCheckpoints,
   loadCheckpoint,
   pruneCheckpoints,
+  retrainCommand,
   saveCheckpoint,
+  verifyCheckpoint,
 } from "../model/checkpoint.ts";
 import {
   batchSizeAdvice,
@@ -48,6 +53,7 @@ import { encodeTargets, HEADS, LOSS_MODES, type LossMode } from "./loss.ts";
 import type { Config } from "../config/schema.ts";
 import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
+import { faultPoint } from "../util/fault.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
 import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
 import { commonValidation, scoreCommonValidation } from "./validation.ts";
@@ -149,6 +155,11 @@ export interface TrainResult {
   lastVal: MetricsRecord | null;
   /** Whether the run stopped early (stopAtStep or signal). */
   interrupted: boolean;
+  /**
+   * What went wrong but was recovered from, also printed on stderr: damaged checkpoints a resume
+   * skipped (set aside as `<name>.damaged`), a checkpoint without checksums.
+   */
+  warnings: string[];
   /** Final parameters on the device (caller owns them). */
   params: Params;
 }
@@ -183,6 +194,25 @@ function explainMemoryError(e: unknown, model: ModelConfig, B: number): unknown 
     );
   }
   return e;
+}
+
+/** Error thrown when the weights or Adam moments about to be checkpointed are not finite. */
+export class NonFiniteWeightsError extends Error {
+  constructor(
+    readonly step: number,
+    readonly tensor: string,
+    value: number,
+    lastGood: string | null,
+  ) {
+    super(
+      `training stopped at step ${step}: tensor '${tensor}' holds ${value} (not finite); no ` +
+        `checkpoint of it was written. ` +
+        (lastGood
+          ? `The last good checkpoint is ${lastGood}; resume from it with a lower train.lr or train.clip_norm.`
+          : `Lower train.lr (or warm up longer) and restart.`),
+    );
+    this.name = "NonFiniteWeightsError";
+  }
 }
 
 /** Error thrown when the loss or the gradients stop being finite. */
@@ -249,17 +279,60 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const progress = new Progress(opts.progress ?? true);
   const runDir = opts.runDir;
   await Deno.mkdir(`${runDir}/checkpoints`, { recursive: true });
+  // A crashed writer's leftovers (checkpoints/<name>.tmp-<pid>, a checkpoint moved aside).
+  for (const line of await cleanCheckpointLeftovers(runDir)) progress.message(line);
   const metrics = new MetricsSink(`${runDir}/metrics.jsonl`); // + TensorBoard events beside it
   const L = seqLen(model);
+  const warnings: string[] = [];
+  const warn = (line: string) => {
+    warnings.push(line);
+    progress.done();
+    console.error(`train: WARNING: ${line}`);
+  };
 
   // ---- parameters, optimizer state, position: fresh or resumed
   let init: HostState;
   let step = 0, position = 0, epoch = 0;
   let best: { loss: number; step: number } | null = null;
-  const existing = await listCheckpoints(runDir);
+  let existing = await listCheckpoints(runDir);
   if (opts.resume && existing.length > 0) {
-    const last = existing[existing.length - 1];
-    const ck = await loadCheckpoint(last.dir);
+    // The newest checkpoint that passes its checksums; damaged ones are set aside, loudly.
+    let last = existing[existing.length - 1];
+    let ck: Checkpoint | null = null;
+    const damaged: string[] = [];
+    for (let i = existing.length - 1; i >= 0 && !ck; i--) {
+      last = existing[i];
+      try {
+        ck = await loadCheckpoint(last.dir, {
+          onUnverified: (d) =>
+            warn(`checkpoint ${d} has no checksums.json (older format): unverified`),
+        });
+      } catch (e) {
+        const aside = `${last.dir}.damaged`;
+        await Deno.remove(aside, { recursive: true }).catch(() => {});
+        await Deno.rename(last.dir, aside);
+        damaged.push((e as Error).message);
+        warn(
+          `resume: ${(e as Error).message.split("; ")[0]}; set aside as ${aside}` +
+            (i > 0 ? `; falling back to ${existing[i - 1].dir}` : ""),
+        );
+      }
+    }
+    if (!ck) {
+      throw new Error(
+        `resume: no intact checkpoint is left in ${runDir}/checkpoints (${damaged.join(" | ")}); ` +
+          `retrain from the start: remove ${runDir} and run \`${
+            retrainCommand(existing[0].dir).replace(/ --resume\b/, "")
+          }\``,
+      );
+    }
+    existing = await listCheckpoints(runDir);
+    const bestCheck = await verifyCheckpoint(`${runDir}/checkpoints/best`).catch(() => null);
+    for (const p of bestCheck?.problems ?? []) {
+      if (!/cannot be read \(No such file/.test(p.reason)) {
+        warn(`resume: ${p.file} ${p.reason}; it is rewritten at the run's next improvement`);
+      }
+    }
     if (JSON.stringify(ck.state.modelConfig) !== JSON.stringify(model)) {
       throw new Error(
         `resume: checkpoint ${last.dir} was written for model ${
@@ -378,8 +451,16 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     };
 
     const saveCk = async (dir: string) => {
+      const st = await engine.state();
+      for (const [prefix, tree] of [["", st.params], ["m.", st.m], ["v.", st.v]] as const) {
+        const bad = firstNonFinite(tree);
+        if (bad) {
+          progress.done();
+          throw new NonFiniteWeightsError(step, prefix + bad.name, bad.value, lastCkpt);
+        }
+      }
       await saveCheckpoint(dir, {
-        ...(await engine.state()),
+        ...st,
         state: {
           step,
           dataPosition: position,
@@ -477,6 +558,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         throw new NonFiniteLossError(step + 1, loss, gnorm, lastCkpt);
       }
       step++;
+      faultPoint("step");
       losses.push(loss);
       ivSteps++;
       ivLoss += loss;
@@ -560,7 +642,17 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     if (step < target) interrupted = true;
     progress.done();
     const params = engine.deviceParams();
-    return { modelConfig: model, step, losses, startStep, best, lastVal, interrupted, params };
+    return {
+      modelConfig: model,
+      step,
+      losses,
+      startStep,
+      best,
+      lastVal,
+      interrupted,
+      params,
+      warnings,
+    };
   } finally {
     engine.dispose();
   }
