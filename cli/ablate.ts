@@ -1,12 +1,14 @@
 /**
  * `deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
- *   [--executor local|slurm] [--jobs N] [--cpus-per-task N] [--resubmit-failed]
+ *   [--no-wait] [--executor local|slurm] [--jobs N] [--cpus-per-task N] [--resubmit-failed]
  *   [--runs-root DIR] [--data-root DIR] [--ablations-dir DIR] [--compare dir...]`
  *
  * No study = all four on the quick profile: collects missing datasets, trains,
  * evaluates, writes runs/ablations/<study>/report.{md,html}. The local executor
  * runs the unfinished runs on a pool of `--jobs` processes (default: one per
- * core), then writes the reports.
+ * core), then writes the reports. A run (and a report folder, and a dataset) has one writer at a
+ * time: a run another process is training is waited for and its result reused; `--no-wait` makes
+ * such a run fail at once, naming the holder (docs/runs.md).
  *
  * Internal: `--run-one <study> --variant V --seed-index I` trains and evaluates
  * one run in this process and prints its result as the last stdout line (the
@@ -46,11 +48,13 @@ import {
 
 const USAGE =
   `usage: deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
-                        [--executor local|slurm] [--jobs N] [--cpus-per-task N]
+                        [--no-wait] [--executor local|slurm] [--jobs N] [--cpus-per-task N]
                         [--resubmit-failed] [--runs-root DIR] [--data-root DIR]
                         [--ablations-dir DIR] [--compare dir...]
   --jobs N      runs trained at once: local processes (default: one per core), or the
                 slurm array's concurrency limit (--array=0-M%N; default: no limit)
+  --no-wait     a run, report folder or dataset another process is writing fails at once,
+                naming that process (default: wait for it, then reuse its result)
   --cpus-per-task N   CPUs of each slurm array task (default 4)
   --resubmit-failed   with --executor slurm: print the command that re-submits the array
                 tasks whose run has no result (failed, cancelled or not run yet)
@@ -66,6 +70,7 @@ async function main(): Promise<number> {
       profile: { type: "string", default: "quick" },
       seeds: { type: "string" },
       force: { type: "boolean", default: false },
+      "no-wait": { type: "boolean", default: false },
       executor: { type: "string", default: "local" },
       compare: { type: "boolean", default: false },
       jobs: { type: "string" },
@@ -97,6 +102,7 @@ async function main(): Promise<number> {
         runsRoot: values["runs-root"],
         dataRoot: values["data-root"],
         ablationsDir: values["ablations-dir"],
+        noWait: values["no-wait"],
         log: () => {},
       },
     );
@@ -153,7 +159,14 @@ async function main(): Promise<number> {
   const dirs: string[] = [];
   const done: Awaited<ReturnType<typeof runStudy>>[] = [];
   const timing = newStudyTiming();
-  const opts = { profile: values.profile, seeds, force: values.force, ...dirs0, timing };
+  const opts = {
+    profile: values.profile,
+    seeds,
+    force: values.force,
+    noWait: values["no-wait"],
+    ...dirs0,
+    timing,
+  };
   const known = jobs > 1 ? await runPool(studies, jobs, opts) : new Map<string, string>();
   for (const s of studies) {
     // After the pool every finished run is reused: this writes the reports (and

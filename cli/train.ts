@@ -5,7 +5,9 @@
  * directory, collect the config's dataset when it is not there yet (as `deno task
  * ablate` does; it says so), and call `runTraining` (lib/train/run.ts). Ctrl-C stops after the
  * current step with a checkpoint; `--resume` continues exactly from the newest
- * checkpoint of the run directory.
+ * checkpoint of the run directory (one that fails its checksums is set aside, loudly, and the
+ * previous one used). The run directory has one writer at a time: a second `train` of the same
+ * run waits for the first, or with `--no-wait` stops at once naming it (docs/runs.md).
  *
  * @module
  */
@@ -16,6 +18,7 @@ import { runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
 import { createRunDir, DEFAULT_RUNS_DIR } from "../lib/experiment/rundir.ts";
+import { acquireLock } from "../lib/util/lock.ts";
 import { collectDataset } from "../lib/data/collect.ts";
 import type { Config } from "../lib/config/schema.ts";
 
@@ -27,7 +30,9 @@ const USAGE = `usage: deno task train --config <yaml> [options]
   --resume              continue the run from its newest checkpoint (exact)
   --run-dir <dir>       run directory (default: a new runs/<name>/<time>-<config hash>/;
                         with --resume: the newest one of this config that has a checkpoint)
-  --data-dir <dir>      dataset root (default: data); a missing dataset is collected first
+  --data-dir <dir>      dataset root (default: data)
+  --no-wait             stop at once when another process is training this run directory
+                        (default: wait for it); a missing dataset is collected first
   --quiet, -q           no progress line
   --help, -h            this text`;
 
@@ -84,6 +89,7 @@ async function main(args: string[]): Promise<number> {
       "run-dir": { type: "string" },
       "data-dir": { type: "string" },
       quiet: { type: "boolean", short: "q", default: false },
+      "no-wait": { type: "boolean", default: false },
       help: HELP_OPTION,
     },
   }, { config: "<yaml>" });
@@ -105,6 +111,10 @@ async function main(args: string[]): Promise<number> {
   if (!runDir) runDir = createRunDir(cfg).path;
   else await Deno.mkdir(runDir, { recursive: true });
   console.error(`run directory: ${runDir}`);
+  using _lock = await acquireLock(runDir, {
+    wait: !values["no-wait"],
+    what: `run directory ${runDir}`,
+  });
 
   const dataRoot = values["data-dir"] ?? "data";
   await collectIfMissing(cfg, dataRoot);

@@ -32,6 +32,8 @@ import {
 } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "./finetune.ts";
 import { writeStudyReport } from "./report.ts";
+import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
+import { faultPoint } from "../util/fault.ts";
 
 /** Folder of the ablation configs. */
 export const ABLATIONS_DIR: string = join(REPO_ROOT, "configs", "ablations");
@@ -72,6 +74,10 @@ export interface RunResult {
   metrics: Metrics;
   /** Where the run's seconds went (absent when reused). */
   timings?: RunTimings;
+  /** The process this one waited for while it held the run (it trained the run meanwhile). */
+  waited?: string;
+  /** Recovered problems of the run's training (damaged checkpoints skipped on resume). */
+  warnings?: string[];
 }
 
 /** Seconds of one run by phase (see {@link RunResult.timings}). */
@@ -168,6 +174,31 @@ export interface StudyOptions {
    * process pool of {@link runPool}: reported as failed instead of retried.
    */
   failed?: Map<string, string>;
+  /**
+   * Do not wait for a run (or report folder, or dataset) that another process holds: the run
+   * fails at once naming the holder (`--no-wait`). Default: wait, then reuse its result.
+   */
+  noWait?: boolean;
+}
+
+/**
+ * The lock options of a study's folders (lib/util/lock.ts): one writer per run directory, report
+ * folder and dataset; the others wait (with progress on `opts.log`) unless `opts.noWait`.
+ */
+function lockOptions(opts: StudyOptions, what: string): LockOptions {
+  return { wait: !opts.noWait, what, log: opts.log ?? ((l: string) => console.error(l)) };
+}
+
+/** Collects (or checks) a run's dataset holding the dataset's lock, so that no two processes write it. */
+async function collectLocked(cfg: Config, dataRoot: string, opts: StudyOptions): Promise<void> {
+  const dir = join(dataRoot, cfg.data.dataset);
+  let complete = false;
+  try {
+    complete = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).status === "complete";
+  } catch { /* not collected yet */ }
+  // A complete dataset is only read (checked); one being collected has one writer.
+  using _lock = complete ? null : await acquireLock(dir, lockOptions(opts, `dataset ${dir}`));
+  await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
 }
 
 /**
@@ -237,6 +268,20 @@ async function runOne(
   }
   const prev = opts.force ? null : finishedMetrics(dir);
   if (prev) return { ...base, status: "ok", seconds: 0, reused: true, metrics: prev };
+  // One writer per run: another process training it is waited for, and its result reused.
+  let lock: Lock;
+  try {
+    lock = await acquireLock(dir, lockOptions(opts, `run ${dir}`));
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return { ...base, status: "failed", error, seconds: 0, reused: false, metrics: {} };
+  }
+  using _lock = lock;
+  const waited = lock.waitedFor
+    ? `${describeOwner(lock.waitedFor)}, ${(lock.waitedMs / 1000).toFixed(1)} s`
+    : undefined;
+  const after = opts.force && !waited ? null : finishedMetrics(dir);
+  if (after) return { ...base, status: "ok", seconds: 0, reused: true, metrics: after, waited };
   const t0 = performance.now();
   const timings: RunTimings = {
     collect: 0,
@@ -265,10 +310,11 @@ async function runOne(
       prev.resumed = [...(prev.resumed ?? []), env];
       writeFileAtomicSync(envPath, JSON.stringify(prev, null, 2) + "\n");
     }
-    await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
+    await collectLocked(cfg, dataRoot, opts);
     phase("collect");
     const res = await runTraining(cfg, { runDir: dir, resume: true, dataRoot, progress: false });
     phase("train");
+    faultPoint("run-trained");
     const predictor = await makeBestPredictor(res.params, res.modelConfig, {
       device: cfg.train.device,
     });
@@ -299,6 +345,7 @@ async function runOne(
     }
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
+    faultPoint("run-evaluated");
     writeFileAtomicSync(
       resultPath,
       JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics, timings }, null, 1) + "\n",
@@ -310,6 +357,7 @@ async function runOne(
       reused: false,
       metrics,
       timings,
+      ...(res.warnings.length ? { warnings: res.warnings } : {}),
     };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -381,7 +429,7 @@ export async function runPool(
   const failed = new Map<string, string>();
   if (pending.size === 0) return failed;
   const tc = performance.now();
-  await collectRuns([...pending.values()], dataRoot, log);
+  await collectRuns([...pending.values()], dataRoot, log, opts.noWait);
   const tr = performance.now();
   if (opts.timing) opts.timing.collection_s += (tr - tc) / 1000;
   // Longest first (runs that also fine-tune and evaluate on held-out envs), so that
@@ -419,6 +467,7 @@ export async function runPool(
         "--data-root",
         dataRoot,
         ...(opts.force ? ["--force"] : []),
+        ...(opts.noWait ? ["--no-wait"] : []),
         ...(opts.ablationsDir ? ["--ablations-dir", opts.ablationsDir] : []),
         ...(opts.seeds !== undefined ? ["--seeds", String(opts.seeds)] : []),
       ];
@@ -446,9 +495,11 @@ export async function runPool(
       if (res && res.status === "ok") {
         addRun(opts.timing, res);
         log(
-          `[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: done in ${secs}s` +
+          `[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: ` +
+            (res.waited ? `reused after waiting for ${res.waited}` : `done in ${secs}s`) +
             headline(res.metrics),
         );
+        for (const w of res.warnings ?? []) log(`[pool] ${r.study} ${r.variant}: WARNING: ${w}`);
       } else {
         const err = res?.error ??
           `the run's process exited with code ${out.code}: ${
@@ -468,6 +519,7 @@ async function collectRuns(
   runs: PlannedRun[],
   dataRoot: string,
   log: (line: string) => void,
+  noWait = false,
 ): Promise<void> {
   const datasets = new Map<string, Config>();
   for (const r of runs) {
@@ -475,7 +527,7 @@ async function collectRuns(
   }
   for (const [name, cfg] of datasets) {
     log(`[data] ${name} ...`);
-    await collectDataset(cfg, { dataDir: dataRoot, progressBar: false });
+    await collectLocked(cfg, dataRoot, { log, noWait });
   }
 }
 
@@ -541,7 +593,11 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
       log(
         r.status === "ok"
           ? `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: ${
-            r.reused ? "reused" : `done in ${secs}s`
+            r.waited
+              ? `reused after waiting for ${r.waited}`
+              : r.reused
+              ? "reused"
+              : `done in ${secs}s`
           }` + headline(r.metrics)
           : `[${ablation.ablation}] ${v.name} seed ${cfg.seed}: FAILED: ${r.error}`,
       );
@@ -549,7 +605,11 @@ export async function runStudy(name: string, opts: StudyOptions = {}): Promise<{
   }
   const reportDir = join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", ablation.ablation);
   const tw = performance.now();
-  writeStudyReport(ablation, results, reportDir);
+  {
+    // One writer of the report folder at a time (several invocations may finish one study).
+    using _lock = await acquireLock(reportDir, lockOptions(opts, `report folder ${reportDir}`));
+    writeStudyReport(ablation, results, reportDir);
+  }
   if (opts.timing) opts.timing.reports_s += (performance.now() - tw) / 1000;
   log(`[${ablation.ablation}] report: ${join(reportDir, "report.html")}`);
   return { ablation, results, reportDir };
