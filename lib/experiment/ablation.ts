@@ -23,6 +23,7 @@ import {
 import { readYamlFile } from "./yaml_positions.ts";
 import { toOverrides } from "./overrides.ts";
 import { loadConfigWith } from "./config.ts";
+import { resolveMetricKey } from "../eval/catalogue.ts";
 
 /** One variant of an ablation study. */
 export interface AblationVariant {
@@ -34,6 +35,16 @@ export interface AblationVariant {
   config: Config;
   /** {@link configHash} of `config`. */
   hash: string;
+}
+
+/** A named paired question of a study (`contrasts:`): `variant` against `baseline`. */
+export interface Contrast {
+  /** The question, as the report prints it. */
+  question: string;
+  /** Variant on the left of the difference (variant - baseline). */
+  variant: string;
+  /** Variant it is compared against. */
+  baseline: string;
 }
 
 /** A loaded ablation study (configs/ablations/*.yaml). */
@@ -54,6 +65,18 @@ export interface Ablation {
   profile: string | null;
   /** Variants in file order. */
   variants: AblationVariant[];
+  /**
+   * Pre-registered primary endpoints (`primary:`, catalogue keys of lib/eval/catalogue.ts, aliases
+   * resolved); empty: none, every metric is secondary.
+   */
+  primary: string[];
+  /**
+   * The paired questions (`contrasts:`); without the key, every other variant against `baseline`
+   * (with `question` naming the pair).
+   */
+  contrasts: Contrast[];
+  /** Whether `contrasts` came from the file (false: the default, each variant vs the baseline). */
+  contrastsGiven: boolean;
   /** Path of the ablation file. */
   file: string;
 }
@@ -67,6 +90,8 @@ const ABLATION_KEYS = [
   "baseline",
   "profile",
   "variants",
+  "primary",
+  "contrasts",
 ];
 
 /** Options of {@link loadAblation}. */
@@ -207,6 +232,84 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
       `'${baseline}' is not a variant name (variants: ${[...names].join(", ")})`,
     );
   }
+  // Pre-registered endpoints: catalogue keys.
+  const primary: string[] = [];
+  if (d.primary !== undefined) {
+    if (!Array.isArray(d.primary) || d.primary.some((k) => typeof k !== "string")) {
+      fail(at("primary"), "primary", `expected a list of metric keys, got ${show(d.primary)}`);
+    }
+    (d.primary as string[]).forEach((k, i) => {
+      const r = resolveMetricKey(k);
+      if ("error" in r) fail(at(`primary.${i}`), `primary.${i}`, r.error);
+      if (primary.includes(r.key)) {
+        fail(at(`primary.${i}`), `primary.${i}`, `'${k}' is listed twice`);
+      }
+      primary.push(r.key);
+    });
+  }
+  // Named paired questions: variant - baseline.
+  const contrasts: Contrast[] = [];
+  const contrastsGiven = d.contrasts !== undefined;
+  if (contrastsGiven) {
+    if (!Array.isArray(d.contrasts) || d.contrasts.length === 0) {
+      fail(
+        at("contrasts"),
+        "contrasts",
+        `expected a non-empty list of {question, variant, baseline}, got ${show(d.contrasts)}`,
+      );
+    }
+    (d.contrasts as unknown[]).forEach((c, i) => {
+      const cp = `contrasts.${i}`;
+      if (!isObj(c)) fail(at(cp), cp, `expected {question, variant, baseline}, got ${show(c)}`);
+      for (const k of Object.keys(c)) {
+        if (!["question", "variant", "baseline"].includes(k)) {
+          fail(
+            at(`${cp}.${k}`, "key"),
+            `${cp}.${k}`,
+            "unknown key (a contrast has question, variant and baseline)",
+          );
+        }
+      }
+      for (const k of ["question", "variant", "baseline"] as const) {
+        if (typeof c[k] !== "string" || c[k] === "") {
+          fail(
+            c[k] === undefined ? at(cp) : at(`${cp}.${k}`),
+            `${cp}.${k}`,
+            c[k] === undefined
+              ? `missing key: expected a string`
+              : `expected a string, got ${show(c[k])}`,
+          );
+        }
+      }
+      for (const k of ["variant", "baseline"] as const) {
+        const v = c[k] as string;
+        if (!names.has(v)) {
+          const close = [...names].filter((n) => editDistance(n, v) <= 2);
+          fail(
+            at(`${cp}.${k}`),
+            `${cp}.${k}`,
+            `'${v}' is not a variant name` +
+              (close.length
+                ? ` (did you mean '${close[0]}'?)`
+                : ` (variants: ${[...names].join(", ")})`),
+          );
+        }
+      }
+      if (c.variant === c.baseline) {
+        fail(at(`${cp}.baseline`), `${cp}.baseline`, "a contrast compares two different variants");
+      }
+      contrasts.push({
+        question: c.question as string,
+        variant: c.variant as string,
+        baseline: c.baseline as string,
+      });
+    });
+  } else {
+    for (const v of variants) {
+      if (v.name === baseline) continue;
+      contrasts.push({ question: `${v.name} vs ${baseline}`, variant: v.name, baseline });
+    }
+  }
   const resolved = variants[0]?.config.profile ?? null;
   return {
     ablation: name,
@@ -217,6 +320,9 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
     baseline,
     profile: resolved,
     variants,
+    primary,
+    contrasts,
+    contrastsGiven,
     file: abs,
   };
 }
