@@ -3,12 +3,14 @@ import {
   ACTION_STRINGS,
   actionString,
   describeView,
+  historyPrompt,
   missionLine,
   NOTHING_SEEN,
   observationSentences,
   observationText,
   observationTokens,
   parseAction,
+  TextEpisode,
 } from "../lib/data/text.ts";
 import { make } from "../lib/env/registry.ts";
 import { Actions } from "../lib/env/constants.ts";
@@ -143,4 +145,32 @@ Deno.test("text: observationTokens writes the 49 cells then the direction", () =
   assert.equal(toks[0], `o${img[0]}`);
   assert.equal(toks[146], `s${img[146]}`);
   assert.equal(toks[147], "d2");
+});
+
+Deno.test("text: TextEpisode plays fixture episodes closed loop with the export's prompts", () => {
+  for (const e of FIXTURE.filter((x) => x.policy === "bot")) {
+    const env = make(e.env_id);
+    let obs = env.reset({ seed: e.seed }).obs;
+    const ep = new TextEpisode(obs.mission);
+    assert.throws(() => ep.act("go forward"), /observe the first \(or next\) view/);
+    ep.observe(obs.image);
+    assert.throws(() => ep.observe(obs.image), /act on the last observation first/);
+    const texts = e.descriptions.map(observationText);
+    const acts = e.actions.map((a) => ACTION_STRINGS[a]);
+    for (let t = 0; t < e.actions.length; t++) {
+      const want = [missionLine(e.mission)];
+      for (let j = 0; j <= t; j++) want.push(texts[j], ...(j < t ? [acts[j]] : []));
+      assert.equal(ep.prompt(), want.join("\n"), `${e.env_id} seed ${e.seed} step ${t}`);
+      assert.equal(ep.prompt(), historyPrompt(ep.task, texts.slice(0, t + 1), acts.slice(0, t)));
+      const a = ep.act(` ${acts[t]}\n`); // an LM's answer with stray whitespace
+      assert.equal(a, e.actions[t]);
+      const r = env.step(a);
+      obs = r.obs;
+      ep.observe(obs.image);
+      if (t === e.actions.length - 1) assert.equal(r.terminated && r.reward > 0, e.success);
+    }
+    assert.deepEqual(ep.observations, texts);
+    assert.throws(() => ep.act("jump"), /not an action string: "jump"/);
+  }
+  assert.throws(() => historyPrompt("x", ["a"], ["b"]), /1 observations for 1 actions/);
 });

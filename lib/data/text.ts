@@ -28,6 +28,20 @@
  * "pick up", "drop", "toggle") plus "done" for MiniGrid's action 6, which BabyAI-Text does not
  * offer. {@link parseAction} maps a string back to its id.
  *
+ * **Closed loop.** {@link TextEpisode} builds, step by step, the prompt an exported `sft_standard`
+ * record holds (task line, then observations and actions, one per line) and turns the model's
+ * answer back into an action id:
+ *
+ * ```ts
+ * const ep = new TextEpisode(obs.mission);
+ * ep.observe(obs.image);
+ * while (!done) {
+ *   const a = ep.act(await model(ep.prompt())); // throws on a string that is no action
+ *   ({ obs, terminated, truncated } = env.step(a));
+ *   ep.observe(obs.image);
+ * }
+ * ```
+ *
  * @module
  */
 
@@ -186,4 +200,76 @@ export function parseAction(text: string): number {
     );
   }
   return id;
+}
+
+/**
+ * The `sft_standard` user message of a history: the task line, then O_0, A_0, ..., O_t, one per
+ * line (`observations` has one entry more than `actions`).
+ */
+export function historyPrompt(
+  task: string,
+  observations: readonly string[],
+  actions: readonly string[],
+): string {
+  if (observations.length !== actions.length + 1) {
+    throw new Error(
+      `historyPrompt: ${observations.length} observations for ${actions.length} actions; ` +
+        "a prompt ends with an observation (one more observation than actions)",
+    );
+  }
+  const lines = [task];
+  observations.forEach((o, t) => {
+    lines.push(o);
+    if (t < actions.length) lines.push(actions[t]);
+  });
+  return lines.join("\n");
+}
+
+/**
+ * One episode as text, built as it is played: {@link observe} each view, {@link prompt} for the
+ * model's input (the same text as an exported `sft_standard` user message), {@link act} with the
+ * model's answer to get the action id to step the env with.
+ */
+export class TextEpisode {
+  /** The task line. */
+  readonly task: string;
+  /** Observation lines so far. */
+  readonly observations: string[] = [];
+  /** Action strings so far. */
+  readonly actions: string[] = [];
+  /** `text` (BabyAI-Text sentences) or `tokens` (flat cell tokens, needs the direction). */
+  readonly obs: "text" | "tokens";
+
+  /** @param mission the mission string; @param obs the observation form (default text) */
+  constructor(mission: string, obs: "text" | "tokens" = "text") {
+    this.task = missionLine(mission);
+    this.obs = obs;
+  }
+
+  /** Adds the next view (after reset, then after each action). */
+  observe(image: ArrayLike<number>, direction = 0): void {
+    if (this.observations.length !== this.actions.length) {
+      throw new Error("TextEpisode.observe: act on the last observation first");
+    }
+    this.observations.push(
+      this.obs === "text"
+        ? observationText(describeView(image))
+        : observationTokens(image, 0, direction),
+    );
+  }
+
+  /** The model's input now: task line and history, ending with the latest observation. */
+  prompt(): string {
+    return historyPrompt(this.task, this.observations, this.actions);
+  }
+
+  /** Records the model's answer (see {@link parseAction}) and returns its action id. */
+  act(answer: string): number {
+    if (this.observations.length !== this.actions.length + 1) {
+      throw new Error("TextEpisode.act: observe the first (or next) view before acting");
+    }
+    const id = parseAction(answer);
+    this.actions.push(ACTION_STRINGS[id]);
+    return id;
+  }
 }

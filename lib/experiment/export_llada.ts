@@ -53,6 +53,7 @@ import {
   ACTION_STRINGS,
   actionString,
   describeView,
+  historyPrompt,
   missionLine,
   observationText,
   observationTokens,
@@ -155,19 +156,15 @@ export function episodeUnits(data: TrajectorySource, e: number, obs: LladaObs): 
 
 /** `sft_standard` records (aomt form) of one episode: one per step. */
 export function sftStandardRecords(u: EpisodeUnits): ConversationRecord[] {
-  const out: ConversationRecord[] = [];
-  const history = [u.task];
-  for (let t = 0; t < u.actions.length; t++) {
-    history.push(u.observations[t]);
-    out.push({
-      messages: [
-        { role: "user", content: history.join("\n") },
-        { role: "assistant", content: u.actions[t] },
-      ],
-    });
-    history.push(u.actions[t]);
-  }
-  return out;
+  return u.actions.map((act, t) => ({
+    messages: [
+      {
+        role: "user",
+        content: historyPrompt(u.task, u.observations.slice(0, t + 1), u.actions.slice(0, t)),
+      },
+      { role: "assistant", content: act },
+    ],
+  }));
 }
 
 /** `sft_standard` records in dFactory's chat-turn form of one episode: one per step. */
