@@ -35,7 +35,8 @@ function testMask(): Mask {
   for (let c = 0; c < 5; c++) m.cells[((3 * K + 2) * CELLS + c) * 3] = 1;
   m.dirs[3 * K + 2] = 1;
   m.weight[3] = 2;
-  m.elbo![3] = 1;
+  m.elbo = new Uint8Array(B);
+  m.elbo[3] = 1;
   return m;
 }
 
@@ -45,7 +46,7 @@ function headMass(mask: Mask, winW: Float32Array, b: number, h: number): number 
   for (let k = 0; k < K; k++) {
     const f = b * K + k;
     if (!batch.frameValid[f]) continue;
-    if (h < 3) for (let c = 0; c < CELLS; c++) hidden += mask.cells[(f * CELLS + c) * 3 + h];
+    if (h < 3) { for (let c = 0; c < CELLS; c++) hidden += mask.cells[(f * CELLS + c) * 3 + h]; }
     else if (h === 3) hidden += mask.dirs[f];
     else hidden += mask.actions[f];
   }
@@ -88,7 +89,8 @@ Deno.test("loss balanced: the traced loss is the weighted sum of per-window head
   const host = initHostParams(cfg, 3);
   const inputs = encodeInputs(cfg, batch, mask);
   const logits = new Float32Array(
-    await forward(cfg, paramsFromHost(cfg, host), inputsToDevice(cfg, inputs)).data() as Float32Array,
+    await forward(cfg, paramsFromHost(cfg, host), inputsToDevice(cfg, inputs))
+      .data() as Float32Array,
   );
   const t = encodeTargets(batch, mask, "balanced");
   const [loss, aux] = lossFn(cfg, weights, paramsFromHost(cfg, host), inputsToDevice(cfg, inputs), {

@@ -143,11 +143,20 @@ export const STRATEGIES = [
   "next_action",
   "forward_dynamics",
   "inverse_dynamics",
+  "unit",
+  "unit_action",
+  "mtm",
   "mixture",
 ] as const;
 
 /** A strategy name. */
 export type StrategyName = typeof STRATEGIES[number];
+
+/** Loss normalisation modes accepted in `train.loss` (lib/train/loss.ts implements each). */
+export const LOSS_MODES = ["mean", "elbo", "balanced"] as const;
+
+/** A loss mode name. */
+export type LossMode = typeof LOSS_MODES[number];
 
 /** Model size preset names. */
 export const MODEL_SIZES = ["tiny", "small", "base"] as const;
@@ -227,12 +236,27 @@ const MIXTURE_ENTRY = obj({
   ratio: prob(0.3, "overrides `masking.ratio` for this component"),
 }, { optional: ["ratio"], required: ["strategy"] });
 
+const MTM = obj({
+  action_share: prob(0.75, "probability of the `action` mode (else `frame`)"),
+  past_ratio: prob(0.15, "unit ratio of the frames before the drawn position"),
+}, { doc: "for strategy `mtm` (random-autoregressive masks, lib/masking/units.ts)" });
+
 const MASKING = obj({
   strategy: en(STRATEGIES, "cell", "masking strategy"),
-  ratio: prob(0.3, "p for cell / attribute"),
+  ratio: prob(0.3, "p for cell / attribute, and of each unit for unit / unit_action"),
   mask_dir_action: bool(true, "cell / attribute: also hide direction/action slots with p"),
   schedule: SCHEDULE,
   eps: num(0.001, { gt: 0, lt: 1, doc: "any_order: t ~ U(eps, 1)" }),
+  t_sampling: en(
+    ["uniform", "stratified"],
+    "uniform",
+    "any_order: t drawn independently per window, or stratified over the batch (window b's t in the b-th of B equal strata of (eps, 1))",
+  ),
+  mtm: MTM,
+  context_frames: nullable(
+    int(0, 0),
+    "frames kept before each window's last valid frame (older ones become padding: never seen, never scored); null = all",
+  ),
   mixture: arr(
     MIXTURE_ENTRY,
     [{ strategy: "any_order", weight: 0.5 }, { strategy: "next_action", weight: 0.5 }],
@@ -259,6 +283,14 @@ const HEAD_WEIGHTS = obj({
   action: num(1, { min: 0, doc: "action head" }),
 }, { doc: "per-head loss weights" });
 
+const STAGE = obj({
+  strategy: en(STRATEGIES, "next_action", "masking strategy of the stage"),
+  share: num(0.5, { gt: 0, max: 1, doc: "fraction of train.steps (the shares sum to 1)" }),
+  ratio: prob(0.3, "masking.ratio of the stage (default: the run's)"),
+  loss: en(LOSS_MODES, "mean", "train.loss of the stage (default: the run's)"),
+  context_frames: nullable(int(0, 0), "masking.context_frames of the stage (default: the run's)"),
+}, { optional: ["ratio", "loss", "context_frames"], required: ["strategy", "share"] });
+
 const TRAIN = obj({
   device: en(
     ["auto", "blas", "wasm", "webgpu"],
@@ -277,11 +309,17 @@ const TRAIN = obj({
   adam_eps: num(1e-8, { gt: 0, doc: "Adam epsilon" }),
   clip_norm: num(1.0, { min: 0, doc: "global gradient-norm clip (0 = off)" }),
   loss: en(
-    ["mean", "elbo", "balanced"],
+    LOSS_MODES,
     "mean",
     "mean (over hidden slots) | elbo (1/t weights over valid slots, any_order) | balanced (per window and head: each head's mean, weighted by head_weights; lib/train/loss.ts)",
   ),
   head_weights: HEAD_WEIGHTS,
+  stages: arr(
+    STAGE,
+    [],
+    undefined,
+    "multi-stage training (lib/train/stages.ts): each stage trains share x train.steps steps with its own masking, from the previous stage's weights (fresh optimizer and schedule); empty = one stage with the run's masking",
+  ),
   log_every: int(10, 1, undefined, "steps between train log records"),
   eval_every: int(200, 1, undefined, "steps between validation passes"),
   eval_batches: int(8, 0, undefined, "validation batches per pass"),

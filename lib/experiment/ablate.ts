@@ -24,12 +24,7 @@ import { runTraining } from "../train/run.ts";
 import { MetricsSink } from "../train/log.ts";
 import { paramsToHost } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
-import {
-  type ClosedLoopEpisodes,
-  EVAL_VERSION,
-  evaluateModel,
-  type Metrics,
-} from "../eval/mod.ts";
+import { type ClosedLoopEpisodes, EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "./finetune.ts";
 import { writeStudyReport } from "./report.ts";
 import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
@@ -222,8 +217,9 @@ export function runConfig(cfg: Config, s: number): Config {
  * dataset's split rule, the masks drawn. Part of {@link runHash}, so a run trained by older code is
  * retrained rather than resumed or reused. Bump it with any change that alters what a config trains.
  * 2: left-padded windows ending at every frame, per-env split seeds, leak-free forward dynamics.
+ * 3: any-order weights capped at the window's slot count (lib/masking/any_order.ts).
  */
-export const TRAIN_VERSION = 2;
+export const TRAIN_VERSION = 3;
 
 /** The key of a study run: its resolved config and {@link TRAIN_VERSION} (12 hex digits). */
 export function runHash(cfg: Config): string {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { ATTRS, type Batch, CELLS, type Mask, MASK_ID } from "../data/types.ts";
+import { ACTION_NONE, ATTRS, type Batch, CELLS, type Mask, MASK_ID } from "../data/types.ts";
 import { Rng } from "../util/prng.ts";
 
 /** Where a mask is drawn: everything its randomness depends on. */
@@ -51,7 +51,6 @@ export function allocMask(B: number, K: number): Mask {
     dirs: new Uint8Array(B * K),
     actions: new Uint8Array(B * K),
     weight,
-    elbo: new Uint8Array(B),
   };
 }
 
@@ -209,4 +208,35 @@ export function checkProbability(p: number, key: string): void {
   if (!(typeof p === "number" && p >= 0 && p <= 1)) {
     throw new Error(`${key} must be a number in [0, 1], got ${p}`);
   }
+}
+
+/**
+ * `batch` with every valid frame older than the last `n + 1` of its row turned into padding
+ * (`frameValid = 0`, tokens zeroed as the tokenizer pads): `masking.context_frames`, e.g. n = 1 for
+ * a forward-dynamics stage that sees (O_t, A_t) alone. Padding is never attended to nor scored.
+ * Returns `batch` itself when no row has more than n + 1 valid frames.
+ */
+export function dropContext(batch: Batch, n: number): Batch {
+  const { B, K } = batch;
+  let out: Batch | null = null;
+  for (let b = 0; b < B; b++) {
+    let kept = 0;
+    for (let k = K - 1; k >= 0; k--) {
+      const j = b * K + k;
+      if (!batch.frameValid[j]) continue;
+      if (kept++ <= n) continue;
+      out ??= {
+        ...batch,
+        cells: batch.cells.slice(),
+        dirs: batch.dirs.slice(),
+        actions: batch.actions.slice(),
+        frameValid: batch.frameValid.slice(),
+      };
+      out.frameValid[j] = 0;
+      out.cells.fill(0, j * CELLS * ATTRS, (j + 1) * CELLS * ATTRS);
+      out.dirs[j] = 0;
+      out.actions[j] = ACTION_NONE;
+    }
+  }
+  return out ?? batch;
 }

@@ -14,6 +14,7 @@ import { scheduledFill, scheduledRatio } from "./scheduled.ts";
 import { type MaskingConfig, sectionDefault, STRATEGIES } from "../config/schema.ts";
 import { forwardDynamicsFill, inverseDynamicsFill, nextActionFill } from "./targets.ts";
 import { mixtureFill } from "./mixture.ts";
+import { mtmFill, unitActionFill, unitFill } from "./units.ts";
 
 /** The section types and strategy names are the config schema's (lib/config/schema.ts). */
 
@@ -34,13 +35,19 @@ export function strategyFill(
     case "scheduled":
       return scheduledFill(cfg.schedule, cfg.mask_dir_action, pos.step, pos.epoch);
     case "any_order":
-      return anyOrderFill({ eps: cfg.eps });
+      return anyOrderFill({ eps: cfg.eps, stratified: cfg.t_sampling === "stratified" });
     case "next_action":
       return nextActionFill;
     case "forward_dynamics":
       return forwardDynamicsFill();
     case "inverse_dynamics":
       return inverseDynamicsFill;
+    case "unit":
+      return unitFill({ ratio: cfg.ratio });
+    case "unit_action":
+      return unitActionFill({ ratio: cfg.ratio });
+    case "mtm":
+      return mtmFill({ actionShare: cfg.mtm.action_share, pastRatio: cfg.mtm.past_ratio });
     case "mixture": {
       if (where !== "masking") {
         throw new Error(`${where}.strategy: a mixture cannot contain another mixture`);
@@ -55,11 +62,13 @@ export function strategyFill(
         weight: e.weight,
       })));
     }
-    default:
+    default: {
+      const unknown: never = cfg.strategy; // every strategy has its case
       throw new Error(
-        `${where}.strategy: unknown masking strategy ${JSON.stringify(cfg.strategy)}; ` +
+        `${where}.strategy: unknown masking strategy ${JSON.stringify(unknown)}; ` +
           `use one of ${STRATEGIES.join(", ")}`,
       );
+    }
   }
 }
 
@@ -78,6 +87,7 @@ export function withDefaults(cfg: Partial<MaskingConfig>): MaskingConfig {
     ...DEFAULT_MASKING,
     ...cfg,
     schedule: { ...DEFAULT_MASKING.schedule, ...(cfg.schedule ?? {}) },
+    mtm: { ...DEFAULT_MASKING.mtm, ...(cfg.mtm ?? {}) },
   };
 }
 
@@ -94,6 +104,8 @@ export function nominalRatio(
   switch (cfg.strategy) {
     case "cell":
     case "attribute":
+    case "unit":
+    case "unit_action":
       return cfg.ratio;
     case "scheduled":
       return scheduledRatio(cfg.schedule, pos.step, pos.epoch);

@@ -7,7 +7,7 @@
  *
  * Strategies (details in each file): `cell`, `attribute` (random.ts), `scheduled`
  * (scheduled.ts), `any_order` (any_order.ts), `next_action`, `forward_dynamics`,
- * `inverse_dynamics` (targets.ts), `mixture` (mixture.ts). Shared rules (core.ts): padding is
+ * `inverse_dynamics` (targets.ts), `unit`, `unit_action`, `mtm` (units.ts), `mixture` (mixture.ts). Shared rules (core.ts): padding is
  * never hidden; a random strategy with p > 0 hides at least one unit per valid window; a mask is a
  * pure function of `(config, batch, seed, epoch, step, batchIndex)` and is drawn afresh for every
  * batch (so every epoch sees new masks). Fixed evaluation masks and robustness corruption are in
@@ -18,6 +18,7 @@
 
 export {
   allocMask,
+  dropContext,
   emptyMask,
   fillWindows,
   type MaskContext,
@@ -41,6 +42,7 @@ export {
 } from "../config/schema.ts";
 export { forwardDynamicsFill, inverseDynamicsFill, nextActionFill } from "./targets.ts";
 export { type MixtureComponent, mixtureFill } from "./mixture.ts";
+export { hideObservation, mtmFill, type MtmOptions, unitActionFill, unitFill } from "./units.ts";
 export {
   applyEvalMask,
   type CorruptedInput,

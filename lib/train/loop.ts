@@ -272,7 +272,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   const model = resolveModelConfig(cfg.model, cfg.window);
   const optim = optimConfigFrom(tc);
   const mode = tc.loss as LossMode;
-  if (!LOSS_MODES.includes(mode)) {
+  if (!(LOSS_MODES as readonly string[]).includes(mode)) {
     throw new Error(`train.loss: '${tc.loss}' must be one of ${LOSS_MODES.join(", ")}`);
   }
   const accum = Math.max(1, tc.grad_accum | 0);

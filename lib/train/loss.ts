@@ -26,14 +26,11 @@ import { type Batch, CELLS, type Mask } from "../data/types.ts";
 import { forward, type ForwardInputs } from "../model/transformer.ts";
 import { HEAD_COLS, type ModelConfig } from "../model/model_config.ts";
 import { type Params } from "../model/params.ts";
-import type { HeadWeights } from "../config/schema.ts";
+import type { HeadWeights, LossMode } from "../config/schema.ts";
 import type { HostTargets } from "../data/types.ts";
 
-/** Loss normalisation mode. */
-export type LossMode = "mean" | "elbo" | "balanced";
-
-/** Every loss mode, in the schema's order. */
-export const LOSS_MODES: readonly LossMode[] = ["mean", "elbo", "balanced"];
+/** Loss normalisation modes: the schema's (lib/config/schema.ts). */
+export { LOSS_MODES, type LossMode } from "../config/schema.ts";
 
 /** Per-head loss weights: the schema's `train.head_weights`. */
 export type { HeadWeights };
