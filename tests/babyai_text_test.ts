@@ -174,3 +174,25 @@ Deno.test("text: TextEpisode plays fixture episodes closed loop with the export'
   }
   assert.throws(() => historyPrompt("x", ["a"], ["b"]), /1 observations for 1 actions/);
 });
+
+const PY = Deno.env.get("MINIGRID_PYTHON");
+Deno.test({
+  name: "text: the generator reproduces the committed fixture (opt-in: MINIGRID_PYTHON)",
+  ignore: !PY,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "babyai_text_gen_" });
+    try {
+      const script = new URL("../tools/fixtures/gen_babyai_text.py", import.meta.url).pathname;
+      const r = await new Deno.Command("sh", {
+        args: ["-c", `${PY} ${script} --out ${dir}`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+      const fresh = JSON.parse(await Deno.readTextFile(`${dir}/episodes.json`)).episodes;
+      assert.deepEqual(fresh, FIXTURE);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

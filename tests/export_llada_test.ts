@@ -16,6 +16,7 @@ import {
 import {
   type AomtRecord,
   type ConversationRecord,
+  exportLladaDataset,
   type ExportManifest,
   LLADA_FORMAT_VERSION,
   type LladaRecord,
@@ -301,6 +302,21 @@ Deno.test("export llada: bad input exits 2 and writes nothing", async (t) => {
   } finally {
     console.error = orig;
   }
+});
+
+Deno.test("export llada: a failure while writing leaves no folder behind", async () => {
+  const parent = `${root}/midway`;
+  await Deno.mkdir(parent);
+  await assert.rejects(
+    () =>
+      exportLladaDataset(datasetDir, {
+        format: "tokens",
+        out: `${parent}/out`,
+        tokenOptions: { window: { length: 0, stride: 1, mission_len: 12 } }, // fails in the tokenizer
+      }),
+    /export to .*midway\/out failed/,
+  );
+  assert.deepEqual(entries(parent), [], "neither the output nor its temporary folder is left");
 });
 
 Deno.test({
