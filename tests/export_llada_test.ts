@@ -277,6 +277,8 @@ Deno.test("export llada: bad input exits 2 and writes nothing", async (t) => {
       await expect2(/unknown --obs "pixels"/, "text", "--obs", "pixels", "--out", out);
       await expect2(/--k applies to --format tokens only/, "text", "--k", "3", "--out", out);
       await expect2(/missing <dataset>/);
+      await expect2(/would replace the dataset/, "text", "--out", dataDir, "--overwrite");
+      assert.ok(entries(datasetDir).includes("manifest.json"), "the dataset is untouched");
       assert.deepEqual(entries(`${root}/bad`), []);
     });
     await t.step("an output folder that exists is kept unless --overwrite", async () => {

@@ -33,7 +33,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import {
   type EpisodeData,
   fillBatch,
@@ -493,6 +493,12 @@ export async function exportLladaDataset(
     );
   }
   const out = opts.out.replace(/\/+$/, "");
+  const absOut = resolve(out), absData = resolve(datasetDir);
+  if (absOut === absData || absData.startsWith(absOut + "/")) {
+    throw new ExportInputError(
+      `--out ${out} would replace the dataset ${datasetDir} itself; choose another folder`,
+    );
+  }
   if (!opts.overwrite && await exists(out)) {
     throw new ExportInputError(
       `output folder ${out} exists; pass --overwrite to replace it, or choose another --out`,
