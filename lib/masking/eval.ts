@@ -42,8 +42,9 @@ import {
   OBJ_VOCAB,
   STATE_VOCAB,
 } from "../data/types.ts";
-import { fillWindows, hideCell, hideFrameCells, hideOneUnit, type WindowFill } from "./core.ts";
+import { fillWindows, hideFrameCells, type WindowFill } from "./core.ts";
 import { fixedTFill } from "./any_order.ts";
+import { hideCellsAt } from "./random.ts";
 import { forwardDynamicsFill, nextActionFill } from "./targets.ts";
 import { Rng } from "../util/prng.ts";
 
@@ -62,25 +63,15 @@ export type EvalMaskSpec =
   | { kind: "any_order_t"; t: number }
   | { kind: "whole_frame" };
 
-/** Row filler hiding each cell with probability `ratio` (cells only). */
+/**
+ * Row filler hiding each cell with probability `ratio` (cells only): cell masking's own loop,
+ * {@link hideCellsAt} without the direction and action slots.
+ */
 export function randomCellsFill(ratio: number): WindowFill {
   if (!(ratio >= 0 && ratio <= 1)) {
     throw new Error(`eval.obs_mask_ratio must be in [0, 1], got ${ratio}`);
   }
-  return (batch, b, mask, rng) => {
-    const K = batch.K;
-    let hidden = 0;
-    for (let k = 0; k < K; k++) {
-      if (!batch.frameValid[b * K + k]) continue;
-      for (let c = 0; c < CELLS; c++) {
-        if (rng.uniform() < ratio) {
-          hideCell(mask, K, b, k, c);
-          hidden++;
-        }
-      }
-    }
-    if (ratio > 0 && hidden === 0) hideOneUnit(batch, b, mask, rng, false, false);
-  };
+  return (batch, b, mask, rng) => hideCellsAt(batch, b, mask, rng, ratio, false);
 }
 
 /**
