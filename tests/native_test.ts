@@ -9,10 +9,18 @@
 import assert from "node:assert";
 import type { Logits } from "../lib/data/types.ts";
 import { defaultDevice, init, tree, valueAndGrad } from "@jax-js/jax";
-import { hasBlas } from "../lib/model/blas.ts";
+import { hasBlas, loadBlas } from "../lib/model/blas.ts";
+import { loadCKernels } from "../lib/model/native_c.ts";
 import { type NamedArrays, NativeModel, zerosLike } from "../lib/model/native.ts";
 import { makeBestPredictor, makeNativePredictor } from "../lib/model/native_predict.ts";
-import { fexp } from "../lib/model/native_kernels.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  fexp,
+  swigluBackward,
+  swigluForward,
+  swigluInfer,
+} from "../lib/model/native_kernels.ts";
 import { decodeIterative, decodeIterativeWith, makePredictor } from "../lib/model/decode.ts";
 import { encodeInputs, forward, inputsToDevice } from "../lib/model/transformer.ts";
 import { initHostParams, paramsFromHost, paramsToHost } from "../lib/model/params.ts";
@@ -546,4 +554,118 @@ Deno.test("fexp: float32-accurate exp on [-88, 88], clamped outside, NaN stays N
   assert.ok(fexp(-1e9) > 0 && fexp(-1e9) <= Math.exp(-88) * (1 + 1e-8), "below -88: e^-88");
   assert.ok(Math.abs(fexp(1e9) / Math.exp(88) - 1) < 1e-8, "above 88: e^88");
   assert.ok(Number.isNaN(fexp(NaN)));
+});
+
+/** Random float32 array with entries in [-a, a) from a fixed-seed LCG. */
+function rand(n: number, seed: number, a = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 * 2 - 1) * a;
+  }
+  return out;
+}
+
+const cKernels = loadCKernels();
+
+Deno.test(
+  {
+    name: "C kernels: attention and SwiGLU equal the JavaScript kernels, bit for bit for any split",
+    ignore: ignore || cKernels === null,
+  },
+  () => {
+    const ck = cKernels!, blas = loadBlas();
+    // Head widths: 4 and 12 take the generic path, 8/16/32 the vector one; L not a multiple of 8.
+    for (const [D, H, L] of [[16, 4, 13], [32, 4, 21], [32, 2, 37], [64, 2, 19], [36, 3, 11]]) {
+      const B = 3, hd = D / H, dims = { L, D, H };
+      const qkv = rand(B * L * 3 * D, D + L, 2), dO = rand(B * L * D, H + 7);
+      const bias = new Float32Array(B * L);
+      bias[L - 1] = -1e9; // one key padded in the first window
+      const P = { js: new Float32Array(B * H * L * L), c: new Float32Array(B * H * L * L) };
+      const O = { js: new Float32Array(B * L * D), c: new Float32Array(B * L * D) };
+      attentionForward(blas, dims, qkv, P.js, O.js, bias, 0, B);
+      ck.attnFwd(qkv, P.c, O.c, bias, L, D, H, 0, B);
+      const tag = `D=${D} H=${H} (hd ${hd}) L=${L}`;
+      assert.ok(maxRelErr(P.c, P.js) < 1e-6, `${tag}: P ${maxRelErr(P.c, P.js)}`);
+      assert.ok(maxRelErr(O.c, O.js) < 1e-6, `${tag}: O ${maxRelErr(O.c, O.js)}`);
+      // Forward-only: the same O; split over windows: the same bits.
+      const Oi = new Float32Array(B * L * D), Os = new Float32Array(B * L * D);
+      ck.attnFwd(qkv, null, Oi, bias, L, D, H, 0, B);
+      assert.deepStrictEqual(Oi, O.c, `${tag}: forward-only O`);
+      ck.attnFwd(qkv, null, Os, bias, L, D, H, 0, 1);
+      ck.attnFwd(qkv, null, Os, bias, L, D, H, 1, B);
+      assert.deepStrictEqual(Os, O.c, `${tag}: split forward`);
+      const dq = { js: new Float32Array(B * L * 3 * D), c: new Float32Array(B * L * 3 * D) };
+      attentionBackward(blas, dims, qkv, P.js, dO, dq.js, new Float32Array(L * L), 0, B);
+      ck.attnBwd(qkv, P.js, dO, dq.c, L, D, H, 0, B);
+      assert.ok(maxRelErr(dq.c, dq.js) < 1e-5, `${tag}: dqkv ${maxRelErr(dq.c, dq.js)}`);
+      const dqs = new Float32Array(B * L * 3 * D);
+      ck.attnBwd(qkv, P.js, dO, dqs, L, D, H, 2, B);
+      ck.attnBwd(qkv, P.js, dO, dqs, L, D, H, 0, 2);
+      assert.deepStrictEqual(dqs, dq.c, `${tag}: split backward`);
+    }
+    for (const F of [5, 16, 48]) {
+      const N = 9, gu = rand(N * 2 * F, F, 6), dact = rand(N * F, F + 1);
+      const sig = { js: new Float32Array(N * F), c: new Float32Array(N * F) };
+      const act = { js: new Float32Array(N * F), c: new Float32Array(N * F) };
+      swigluForward(gu, sig.js, act.js, F, 0, N);
+      ck.swigluFwd(gu, sig.c, act.c, F, 0, N);
+      assert.ok(maxRelErr(sig.c, sig.js) < 1e-6, `F=${F}: sigmoid`);
+      assert.ok(maxRelErr(act.c, act.js) < 1e-6, `F=${F}: act`);
+      const dgu = { js: new Float32Array(N * 2 * F), c: new Float32Array(N * 2 * F) };
+      swigluBackward(gu, sig.js, dact, dgu.js, F, 0, N);
+      ck.swigluBwd(gu, sig.js, dact, dgu.c, F, 0, N);
+      assert.ok(maxRelErr(dgu.c, dgu.js) < 1e-6, `F=${F}: dgu`);
+      const inf = { js: gu.slice(), c: gu.slice() };
+      swigluInfer(inf.js, F, 0, N);
+      ck.swigluInfer(inf.c, F, 0, 4);
+      ck.swigluInfer(inf.c, F, 4, N);
+      assert.ok(maxRelErr(inf.c, inf.js) < 1e-6, `F=${F}: forward-only`);
+    }
+  },
+);
+
+Deno.test(
+  {
+    name: "blas device: the JavaScript kernels (BLAS_KERNELS=js) give the C kernels' gradients",
+    ignore: ignore || cKernels === null,
+  },
+  async () => {
+    const batch = syntheticBatch(5, K, M, 4), mask = syntheticMask(batch, 0.5, 4);
+    const hin = encodeInputs(cfg, batch, mask), ht = encodeTargets(batch, mask, "mean");
+    const p = named(5);
+    const out: { loss: number; grads: NamedArrays }[] = [];
+    for (const kernels of ["c", "js"] as const) {
+      const nat = new NativeModel(cfg, weights, { threads: 2, kernels });
+      assert.equal(nat.kernels === null, kernels === "js");
+      const grads = zerosLike(p);
+      out.push({ loss: (await nat.run(p, hin, ht, grads)).loss, grads });
+      nat.dispose();
+    }
+    assert.ok(Math.abs(out[0].loss - out[1].loss) < 1e-6 * Math.abs(out[1].loss));
+    for (const k of Object.keys(p)) {
+      const e = maxRelErr(out[0].grads[k], out[1].grads[k]);
+      assert.ok(e < 1e-5, `gradient of ${k}: ${e}`);
+    }
+  },
+);
+
+Deno.test("C kernels: without a working compiler the blas device falls back to JavaScript", async () => {
+  const cache = await Deno.makeTempDir();
+  const url = new URL("../lib/model/native_c.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { loadCKernels, cKernelsFailure } from "${url}";
+       console.log(JSON.stringify({ k: loadCKernels() === null, why: cKernelsFailure() }));`,
+    ],
+    env: { CC: "/nonexistent/cc", BLAS_KERNELS_CACHE: cache },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(cache, { recursive: true });
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  assert.ok(r.k, "no kernels without a compiler");
+  assert.match(r.why, /no C compiler/);
 });

@@ -46,6 +46,7 @@ import {
   tokRows,
 } from "./model_config.ts";
 import { type HostInputs } from "./transformer.ts";
+import { type CKernels, loadCKernels } from "./native_c.ts";
 import { defaultThreads, Helpers, sab, shared } from "./native_threads.ts";
 import { checkHostMemory, workspaceLayout } from "./native_memory.ts";
 
@@ -114,6 +115,8 @@ export class NativeModel {
   /** Forward only (no backward buffers kept; see the module comment). */
   readonly forwardOnly: boolean;
   private scratch: Float32Array = new Float32Array(0);
+  /** The fused C kernels (lib/model/native_c.ts), or null: the JavaScript kernels. */
+  readonly kernels: CKernels | null;
 
   /**
    * `threads` (default {@link defaultThreads}): the attention and SwiGLU loops are
@@ -129,6 +132,7 @@ export class NativeModel {
       threads?: number;
       profile?: Record<string, number>;
       forwardOnly?: boolean;
+      kernels?: "c" | "js";
     } = {},
   ) {
     if (NATIVE_ARCH_VERSION !== ARCH_VERSION) {
@@ -147,6 +151,11 @@ export class NativeModel {
       ? this.timed(opts.blas ?? loadBlas(), this.prof)
       : opts.blas ?? loadBlas();
     this.posIdx = positionIndex(cfg);
+    // Before the helpers start: they load the library this thread built.
+    this.kernels = opts.kernels === "js" ? null : loadCKernels();
+    if (opts.kernels === "c" && !this.kernels) {
+      throw new Error("NativeModel: the C kernels do not load here (lib/model/native_c.ts)");
+    }
     this.threads = Math.max(1, opts.threads ?? defaultThreads());
     this.helpers = this.threads > 1 ? new Helpers(this.threads - 1) : null;
     this.blasThreads = this.blas.threads();
@@ -307,7 +316,23 @@ export class NativeModel {
       const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], P = ws.P[l], O = ws.O[l];
       rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
       blas.sgemm(false, false, N, D3, D, 1, h1, 0, D, p[pre + "wqkv"], 0, D3, 0, qkv, 0, D3);
-      if (this.forwardOnly) {
+      const ck = this.kernels, c = ck !== null;
+      if (ck) {
+        const keep = this.forwardOnly ? null : P;
+        await this.parallel(
+          B,
+          (lo, hi) => ck.attnFwd(qkv, keep, O, ws.bias, L, D, H, lo, hi),
+          {
+            op: this.forwardOnly ? "attnI" : "attnF",
+            c,
+            dims,
+            qkv: sab(qkv),
+            P: keep ? sab(keep) : null,
+            O: sab(O),
+            bias: sab(ws.bias),
+          },
+        );
+      } else if (this.forwardOnly) {
         if (this.scratch.length < L * L + L) this.scratch = new Float32Array(L * L + L);
         const sc = this.scratch;
         await this.parallel(
@@ -330,19 +355,20 @@ export class NativeModel {
       blas.sgemm(false, false, N, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
       const xo = ws.xs[l + 1];
       if (this.forwardOnly) { // the activation overwrites the gate half of gu (row stride 2F)
-        await this.parallel(N, (lo, hi) => swigluInfer(gu, F, lo, hi), {
-          op: "swiI",
-          gu: sab(gu),
-          F,
-        });
+        await this.parallel(
+          N,
+          (lo, hi) => ck ? ck.swigluInfer(gu, F, lo, hi) : swigluInfer(gu, F, lo, hi),
+          { op: "swiI", c, gu: sab(gu), F },
+        );
         xo.set(x1.subarray(0, N * D));
         blas.sgemm(false, false, N, D, F, 1, gu, 0, F2, p[pre + "w2"], 0, D, 1, xo, 0, D);
         continue;
       }
       await this.parallel(
         N,
-        (lo, hi) => swigluForward(gu, sig, act, F, lo, hi),
-        { op: "swiF", gu: sab(gu), sig: sab(sig), act: sab(act), F },
+        (lo, hi) =>
+          ck ? ck.swigluFwd(gu, sig, act, F, lo, hi) : swigluForward(gu, sig, act, F, lo, hi),
+        { op: "swiF", c, gu: sab(gu), sig: sab(sig), act: sab(act), F },
       );
       xo.set(x1);
       blas.sgemm(false, false, N, D, F, 1, act, 0, F, p[pre + "w2"], 0, D, 1, xo, 0, D);
@@ -439,8 +465,8 @@ export class NativeModel {
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K, missionLen: M } = this.cfg;
     const B = inp.B, L = seqLen(this.cfg), N = B * L, S = SLOTS_PER_FRAME, FS = K * S;
     const D3 = 3 * D, F2 = 2 * F, dims: AttnDims = { L, D, H };
-    const blas = this.blas;
-    if (this.dP.length < L * L) this.dP = new Float32Array(L * L);
+    const blas = this.blas, ck = this.kernels, c = ck !== null;
+    if (!ck && this.dP.length < L * L) this.dP = new Float32Array(L * L);
     const dP = this.dP;
     // Head and final norm.
     blas.sgemm(
@@ -502,8 +528,11 @@ export class NativeModel {
       blas.sgemm(false, true, N, F, D, 1, dx, 0, D, p[pre + "w2"], 0, D, 0, dact, 0, F);
       await this.parallel(
         N,
-        (lo, hi) => swigluBackward(gu, sig, dact, dgu, F, lo, hi),
-        { op: "swiB", gu: sab(gu), sig: sab(sig), dact: sab(dact), dgu: sab(dgu), F },
+        (lo, hi) =>
+          ck
+            ? ck.swigluBwd(gu, sig, dact, dgu, F, lo, hi)
+            : swigluBackward(gu, sig, dact, dgu, F, lo, hi),
+        { op: "swiB", c, gu: sab(gu), sig: sab(sig), dact: sab(dact), dgu: sab(dgu), F },
       );
       blas.sgemm(true, false, D, F2, N, 1, ws.h2[l], 0, D, dgu, 0, F2, 1, g[pre + "w13"], 0, F2);
       blas.sgemm(false, true, N, D, F2, 1, dgu, 0, F2, p[pre + "w13"], 0, F2, 0, ws.dh, 0, D);
@@ -515,8 +544,11 @@ export class NativeModel {
       blas.sgemm(false, true, N, D, D, 1, dx, 0, D, p[pre + "wo"], 0, D, 0, dO, 0, D);
       await this.parallel(
         B,
-        (lo, hi) => attentionBackward(blas, dims, qkv, P, dO, dqkv, dP, lo, hi),
-        { op: "attnB", dims, qkv: sab(qkv), P: sab(P), dO: sab(dO), dqkv: sab(dqkv) },
+        (lo, hi) =>
+          ck
+            ? ck.attnBwd(qkv, P, dO, dqkv, L, D, H, lo, hi)
+            : attentionBackward(blas, dims, qkv, P, dO, dqkv, dP, lo, hi),
+        { op: "attnB", c, dims, qkv: sab(qkv), P: sab(P), dO: sab(dO), dqkv: sab(dqkv) },
       );
       blas.sgemm(true, false, D, D3, N, 1, ws.h1[l], 0, D, dqkv, 0, D3, 1, g[pre + "wqkv"], 0, D3);
       blas.sgemm(false, true, N, D, D3, 1, dqkv, 0, D3, p[pre + "wqkv"], 0, D3, 0, ws.dh, 0, D);
