@@ -6,7 +6,8 @@
  *   optional {@link Mask} overlay (hidden cells dark with "?", hidden single
  *   attributes as letters o/c/s on an orange frame).
  * - {@link windowStripHtml}: the K frames of one tokenized window side by side,
- *   with direction/action captions and hidden slots marked.
+ *   with direction/action captions and hidden slots marked; {@link windowStripSvg}: the same as
+ *   one standalone SVG (the README's picture, tools/readme_picture.ts).
  * - {@link envImgHtml}: the full grid (or agent view) of an env as a compact PNG `<img>`.
  * - {@link replayEpisode} / {@link episodeAnimationHtml}: replay actions on a
  *   fresh env and show them as a small player (PNG frames).
@@ -172,6 +173,54 @@ export function windowStripHtml(batch: Batch, b: number, opts: WindowStripOption
     });
   }
   return rowHtml(items);
+}
+
+/**
+ * The frames of batch row `b` as one standalone SVG (for a README or a paper): the same
+ * observations, hidden cells and captions as {@link windowStripHtml}, frames left to right, with
+ * `title` above them when given.
+ */
+export function windowStripSvg(
+  batch: Batch,
+  b: number,
+  opts: WindowStripOptions & { title?: string } = {},
+): string {
+  const { K } = batch;
+  const ts = opts.tileSize ?? 20, gap = ts, side = 7 * ts;
+  const top = opts.title ? Math.round(ts * 1.4) : 0, captionH = Math.round(ts * 1.3);
+  const fs = Math.max(10, Math.round(ts * 0.6));
+  const parts: string[] = [];
+  let n = 0;
+  for (let k = 0; k < K && n < (opts.maxFrames ?? K); k++) {
+    if (!batch.frameValid[b * K + k]) continue; // left padding
+    const off = (b * K + k) * CELLS * 3;
+    const image = Uint8Array.from(batch.cells.subarray(off, off + CELLS * 3));
+    const mask = opts.mask ? opts.mask.cells.subarray(off, off + CELLS * 3) : undefined;
+    const a = batch.actions[b * K + k];
+    const act = opts.mask?.actions[b * K + k]
+      ? "?"
+      : a === ACTION_NONE
+      ? "–"
+      : (ACTION_NAMES[a] ?? String(a));
+    const dir = opts.mask?.dirs[b * K + k] ? "?" : (DIR_ARROW[batch.dirs[b * K + k]] ?? "?");
+    const x = n * (side + gap);
+    parts.push(obsSvg(image, { tileSize: ts, mask }).replace("<svg ", `<svg x="${x}" y="${top}" `));
+    parts.push(
+      `<text x="${x + side / 2}" y="${top + side + captionH - fs / 3}" font-size="${fs}" ` +
+        `text-anchor="middle" font-family="sans-serif">${
+          escapeHtml(`t${k}  dir ${dir}  action ${act}`)
+        }</text>`,
+    );
+    n++;
+  }
+  const width = Math.max(1, n * (side + gap) - gap), height = top + side + captionH;
+  const title = opts.title
+    ? `<text x="0" y="${top - fs / 2}" font-size="${fs}" font-family="sans-serif" ` +
+      `font-weight="bold">${escapeHtml(opts.title)}</text>`
+    : "";
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="white"/>` +
+    `${title}${parts.join("")}</svg>\n`;
 }
 
 /** A replayed episode as pictures. */
