@@ -176,6 +176,28 @@ function crossChecks(cfg: Config, ctx: Ctx): void {
   if (cfg.masking.mixture.length && cfg.masking.mixture.every((m) => m.weight === 0)) {
     issue(ctx, ["masking", "mixture"], "the mixture weights are all 0; give one a weight > 0");
   }
+  const stages = cfg.train.stages;
+  if (stages.length) {
+    const sum = stages.reduce((a, st) => a + st.share, 0);
+    if (Math.abs(sum - 1) > 1e-9) {
+      issue(
+        ctx,
+        ["train", "stages"],
+        `the stage shares sum to ${+sum.toFixed(
+          6,
+        )}; they must sum to 1 (each stage trains share x train.steps steps)`,
+      );
+    }
+    stages.forEach((st, i) => {
+      if (Math.round(st.share * cfg.train.steps) < 1) {
+        issue(
+          ctx,
+          ["train", "stages", String(i), "share"],
+          `share ${st.share} of train.steps ${cfg.train.steps} is under one step; raise it`,
+        );
+      }
+    });
+  }
   for (const key of ["envs", "test_envs"] as const) {
     cfg.data[key].forEach((id, i) => {
       if (typeof id === "string" && !isRegistered(id)) {

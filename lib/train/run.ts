@@ -13,6 +13,7 @@ import { tokenizeEpisodes, type WindowedDataset } from "../data/tokenize.ts";
 import { BatchIterator } from "../data/batch.ts";
 import {
   drawMask,
+  dropContext,
   fillWindows,
   type MaskingConfig,
   maskRng,
@@ -29,6 +30,7 @@ import {
 } from "./loop.ts";
 import type { MetricsRecord } from "./log.ts";
 import type { Config } from "../config/schema.ts";
+import { paramsToHost } from "../model/params.ts";
 
 /** The parts of the experiment config a run reads (a resolved `Config` fits). */
 export type RunConfig = TrainRunConfig & {
@@ -78,11 +80,101 @@ export async function loadWindows(
   return tokenizeEpisodes(eps, cfg.window, { name: `${dir}/${split}` });
 }
 
-/** Train the config's model on its dataset with its masking strategy. */
+/** One stage of a multi-stage run: its config and where it trains. */
+export interface PlannedStage {
+  /** The run's config with the stage's masking, loss and steps (and no stages). */
+  cfg: RunConfig;
+  /** Its run directory: `<runDir>/stage<i>` for every stage but the last, `runDir` for the last. */
+  dir: string;
+  /** Steps of the earlier stages. */
+  offset: number;
+}
+
+/**
+ * The stages of `cfg` (`train.stages`; one stage, the config itself, when empty): stage i trains
+ * round(share_i x train.steps) steps (the last the remainder) with the stage's strategy, ratio,
+ * loss and context, a fresh optimizer and schedule (warm-up capped at a fifth of its steps). The
+ * last stage trains in `runDir`, so its checkpoints, metrics.jsonl and evaluation are the run's.
+ */
+export function planStages(cfg: RunConfig, runDir: string): PlannedStage[] {
+  const stages = cfg.train.stages ?? [];
+  if (stages.length === 0) return [{ cfg, dir: runDir, offset: 0 }];
+  const total = cfg.train.steps;
+  const out: PlannedStage[] = [];
+  let offset = 0;
+  stages.forEach((st, i) => {
+    const last = i === stages.length - 1;
+    const steps = last ? total - offset : Math.round(st.share * total);
+    if (steps < 1) {
+      throw new Error(
+        `train.stages[${i}]: ${steps} steps (share ${st.share} of train.steps ${total}); every stage needs at least one`,
+      );
+    }
+    const stageCfg: RunConfig = {
+      ...cfg,
+      masking: {
+        ...cfg.masking,
+        strategy: st.strategy,
+        ratio: st.ratio ?? cfg.masking.ratio,
+        context_frames: st.context_frames !== undefined
+          ? st.context_frames
+          : cfg.masking.context_frames,
+      },
+      train: {
+        ...cfg.train,
+        steps,
+        loss: st.loss ?? cfg.train.loss,
+        warmup_steps: Math.min(cfg.train.warmup_steps, Math.floor(steps / 5)),
+        stages: [],
+      },
+    };
+    out.push({ cfg: stageCfg, dir: last ? runDir : `${runDir}/stage${i + 1}`, offset });
+    offset += steps;
+  });
+  return out;
+}
+
+/**
+ * Train the config's model on its dataset with its masking strategy; with `train.stages`, stage
+ * after stage ({@link planStages}), each from the previous stage's final weights. Resuming picks
+ * up the stage that was interrupted (a finished stage returns its weights at once);
+ * `opts.stopAtStep` counts steps over all stages.
+ */
 export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<TrainResult> {
+  const stages = planStages(cfg, opts.runDir);
+  if (stages.length === 1) return await runStage(stages[0].cfg, opts);
+  let initFrom = opts.initFrom;
+  let res: TrainResult | null = null;
+  for (const [i, st] of stages.entries()) {
+    if (opts.stopAtStep !== undefined && opts.stopAtStep <= st.offset) break;
+    if (opts.progress !== false) {
+      console.error(
+        `stage ${
+          i + 1
+        }/${stages.length}: ${st.cfg.masking.strategy}, ${st.cfg.train.steps} steps in ${st.dir}`,
+      );
+    }
+    await Deno.mkdir(st.dir, { recursive: true });
+    if (res) initFrom = await paramsToHost(res.params);
+    res = await runStage(st.cfg, {
+      ...opts,
+      runDir: st.dir,
+      resume: opts.resume || i < stages.length - 1, // a finished earlier stage is reused
+      initFrom,
+      stopAtStep: opts.stopAtStep === undefined ? undefined : opts.stopAtStep - st.offset,
+    });
+    if (res.interrupted) return { ...res, step: res.step + st.offset };
+  }
+  return res!;
+}
+
+/** One stage: train `cfg` as it says (its `train.stages` already planned away). */
+async function runStage(cfg: RunConfig, opts: RunOptions): Promise<TrainResult> {
   const dataRoot = opts.dataRoot ?? "data";
   const trainDs = opts.datasets?.train ?? await loadWindows(cfg, "train", dataRoot);
   const valDs = opts.datasets?.val ?? await loadWindows(cfg, "val", dataRoot);
+  const context = cfg.masking.context_frames ?? null;
+  const view = (b: Batch): Batch => context === null ? b : dropContext(b, context);
   const B = cfg.train.batch_size;
   const probe = new BatchIterator(trainDs, { batchSize: B, seed: cfg.seed });
   const bpe = probe.batchesPerEpoch;
@@ -97,7 +189,7 @@ export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<Tra
     });
     while (true) {
       const item = it.next();
-      yield { batch: item.batch, epoch: item.position.epoch };
+      yield { batch: view(item.batch), epoch: item.position.epoch };
     }
   };
   const masking = withDefaults(cfg.masking);
@@ -107,7 +199,7 @@ export async function runTraining(cfg: RunConfig, opts: RunOptions): Promise<Tra
       batchSize: Math.min(B, valDs.numWindows),
       seed: cfg.seed + 1,
     });
-    for (const item of it.epochBatches(0)) yield item.batch;
+    for (const item of it.epochBatches(0)) yield view(item.batch);
   };
   return await train(cfg, {
     trainBatches,

@@ -30,6 +30,7 @@ export function runConfig(over: Partial<TrainRunConfig["train"]> = {}): TrainRun
       clip_norm: 1,
       loss: "mean",
       head_weights: { obj: 1, color: 1, state: 1, dir: 1, action: 1 },
+      stages: [],
       log_every: 10,
       eval_every: 20,
       eval_batches: 2,
