@@ -5,7 +5,8 @@
  * on those envs' test split and in closed loop like the zero-shot model.
  *
  * For every k > 0 of `eval.finetune_demos`: `eval.finetune_steps` steps of the
- * run's own objective and schedule (warm-up capped at a fifth of the steps),
+ * next-action objective (`next_action` masks, for every variant) on the run's schedule (warm-up
+ * capped at a fifth of the steps),
  * starting from the trained parameters, in `<runDir>/finetune-k<k>/`. Metrics
  * come back prefixed `finetune.k<k>.`; k = 0 is the zero-shot evaluation itself
  * (`finetune.k0.*` repeats its headline metrics so that curves over k start there).
@@ -35,6 +36,31 @@ export const FINETUNE_METRICS = [
 export function wantsFinetune(cfg: Config): boolean {
   return (cfg.data.test_envs?.length ?? 0) > 0 && cfg.eval.finetune_demos.some((k) => k > 0) &&
     cfg.eval.finetune_steps > 0;
+}
+
+/**
+ * The config of a fine-tuning run of `cfg` on `windows` demonstration windows. Every variant
+ * fine-tunes on the next-action objective (the decision the held-out envs are scored on), whatever
+ * its own objective: a masked model's own masks would give its decision slot a fraction of the
+ * loss, and its stages were for pretraining. `eval.finetune_steps` steps, warm-up capped at a fifth
+ * of them, one validation and one checkpoint at the end.
+ */
+export function finetuneConfig(cfg: Config, windows: number): Config {
+  const steps = cfg.eval.finetune_steps;
+  return {
+    ...cfg,
+    masking: { ...cfg.masking, strategy: "next_action", context_frames: null },
+    train: {
+      ...cfg.train,
+      loss: "mean",
+      stages: [],
+      steps,
+      warmup_steps: Math.min(cfg.train.warmup_steps, Math.floor(steps / 5)),
+      eval_every: steps,
+      ckpt_every: steps,
+      batch_size: Math.min(cfg.train.batch_size, windows),
+    },
+  };
 }
 
 /**
@@ -79,18 +105,7 @@ export async function finetuneAndEvaluate(
       );
     }
     const trainDs = tokenizeEpisodes(demos, cfg.window, { name: `${dir}/train[k=${k}]` });
-    const steps = cfg.eval.finetune_steps;
-    const ftCfg: Config = {
-      ...cfg,
-      train: {
-        ...cfg.train,
-        steps,
-        warmup_steps: Math.min(cfg.train.warmup_steps, Math.floor(steps / 5)),
-        eval_every: steps,
-        ckpt_every: steps,
-        batch_size: Math.min(cfg.train.batch_size, trainDs.numWindows),
-      },
-    };
+    const ftCfg = finetuneConfig(cfg, trainDs.numWindows);
     opts.log?.(`fine-tuning on ${k} demonstrations per test env (${trainDs.numWindows} windows)`);
     const res = await runTraining(ftCfg, {
       runDir: join(opts.runDir, `finetune-k${k}`),
