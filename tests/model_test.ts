@@ -172,7 +172,19 @@ Deno.test({
     const one = await decodeIterative(params, cfg, batch, mask, 1);
     const p = await predict(params, cfg, batch, mask);
     assertEquals(maxAbsDiff(one.obj, p.obj), 0);
-    const four = await decodeIterative(params, cfg, batch, mask, 4);
+    // Every round commits whole units: a cell's three attributes together, never one alone.
+    const committed: number[] = [];
+    const four = await decodeIterative(params, cfg, batch, mask, 4, (_r, _cur, still) => {
+      let cells = 0;
+      for (let c = 0; c < still.cells.length; c += 3) {
+        const n = still.cells[c] + still.cells[c + 1] + still.cells[c + 2];
+        assert(n === 0 || n === 3, `cell ${c / 3} is partly committed (${n} of 3 hidden)`);
+        cells += n / 3;
+      }
+      committed.push(cells);
+    });
+    // 2 windows x (49 cells + 1 direction) units over 4 rounds: 13, 13, 12, 12 per window
+    assert(committed[0] < 2 * CELLS && committed[3] === 0, `cells still hidden: ${committed}`);
     const four2 = await makePredictor(params, cfg, 4)(batch, mask);
     assertEquals(maxAbsDiff(four.obj, four2.obj), 0);
     assert(four.obj.every(Number.isFinite));

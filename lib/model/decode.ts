@@ -117,9 +117,10 @@ function copyBatch(batch: Batch): Batch {
  * of `steps` rounds the model predicts every still-hidden slot, the most
  * confident ones (max softmax probability) are committed to their argmax and
  * become visible inputs for the next round, the rest stay masked; round s
- * commits about remaining/(steps - s) slots per window so the last round
- * commits everything. A "slot" is one attribute of one cell, a direction or an
- * action. Returns, for every hidden slot, the logits of the round that
+ * commits about remaining/(steps - s) units per window so the last round
+ * commits everything. A unit is a cell (its hidden attributes committed together, as the models
+ * were trained on whole hidden cells; its confidence is the probability of its joint argmax, the
+ * product of the attributes' max probabilities), a direction or an action. Returns, for every hidden slot, the logits of the round that
  * committed it (other slots: logits of the first round). With steps = 1 this
  * equals {@link predict}. `onRound`, if given, sees a copy of the input and of
  * the still-hidden mask after each round (for step-by-step pictures).
@@ -171,41 +172,60 @@ export async function decodeIterativeWith(
         action: logits.action.slice(),
       };
     }
-    // Collect still-hidden slots per window with confidence and argmax.
+    // Collect the still-hidden units of each window (a cell's hidden attributes together, a
+    // direction, an action) with their confidence (the probability of the unit's argmax: the
+    // product of its attributes' max probabilities) and argmax.
     for (let b = 0; b < B; b++) {
-      const cands: { head: number; idx: number; conf: number; arg: number }[] = [];
-      for (let h = 0; h < heads.length; h++) {
+      const cands: { head: number; idx: number; conf: number; args: number[] }[] = [];
+      const best = (lg: Float32Array, i: number, V: number): [number, number] => {
+        let mx = -Infinity, arg = 0;
+        for (let v = 0; v < V; v++) if (lg[i * V + v] > mx) (mx = lg[i * V + v], arg = v);
+        let z = 0;
+        for (let v = 0; v < V; v++) z += Math.exp(lg[i * V + v] - mx);
+        return [1 / z, arg];
+      };
+      for (let i = b * K * CELLS; i < (b + 1) * K * CELLS; i++) {
+        let conf = 1, any = false;
+        const args = [-1, -1, -1];
+        for (let h = 0; h < 3; h++) {
+          if (!hidden.cells[i * 3 + h]) continue;
+          const [p, arg] = best(logits[heads[h].key], i, heads[h].V);
+          conf *= p;
+          args[h] = arg;
+          any = true;
+        }
+        if (any) cands.push({ head: 0, idx: i, conf, args });
+      }
+      for (let h = 3; h < heads.length; h++) {
         const { key, V } = heads[h];
-        const lg = logits[key];
-        const perWin = key === "dir" || key === "action" ? K : K * CELLS;
-        for (let i = b * perWin; i < (b + 1) * perWin; i++) {
-          let isHidden: number;
-          if (h < 3) {
-            isHidden = hidden.cells[i * 3 + h];
-          } else isHidden = h === 3 ? hidden.dirs[i] : hidden.actions[i];
-          if (!isHidden) continue;
-          let mx = -Infinity, arg = 0;
-          for (let v = 0; v < V; v++) if (lg[i * V + v] > mx) (mx = lg[i * V + v], arg = v);
-          let z = 0;
-          for (let v = 0; v < V; v++) z += Math.exp(lg[i * V + v] - mx);
-          cands.push({ head: h, idx: i, conf: 1 / z, arg });
+        for (let i = b * K; i < (b + 1) * K; i++) {
+          if (!(h === 3 ? hidden.dirs[i] : hidden.actions[i])) continue;
+          const [conf, arg] = best(logits[key], i, V);
+          cands.push({ head: h, idx: i, conf, args: [arg] });
         }
       }
       if (cands.length === 0) continue;
       const n = s === steps - 1 ? cands.length : Math.ceil(cands.length / (steps - s));
       cands.sort((a, b2) => b2.conf - a.conf || a.head - b2.head || a.idx - b2.idx);
       for (let j = 0; j < n; j++) {
-        const { head: h, idx: i, arg } = cands[j];
+        const { head: h, idx: i, args } = cands[j];
+        if (h === 0) {
+          for (let a = 0; a < 3; a++) {
+            if (args[a] < 0) continue;
+            const V = heads[a].V, key = heads[a].key;
+            result![key].set(logits[key].subarray(i * V, (i + 1) * V), i * V);
+            cur.cells[i * 3 + a] = args[a];
+            hidden.cells[i * 3 + a] = 0;
+          }
+          continue;
+        }
         const { key, V } = heads[h];
         result![key].set(logits[key].subarray(i * V, (i + 1) * V), i * V);
-        if (h < 3) {
-          cur.cells[i * 3 + h] = arg;
-          hidden.cells[i * 3 + h] = 0;
-        } else if (h === 3) {
-          cur.dirs[i] = arg;
+        if (h === 3) {
+          cur.dirs[i] = args[0];
           hidden.dirs[i] = 0;
         } else {
-          cur.actions[i] = arg;
+          cur.actions[i] = args[0];
           hidden.actions[i] = 0;
         }
       }
