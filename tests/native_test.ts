@@ -596,6 +596,13 @@ Deno.test(
       ck.attnFwd(qkv, null, Os, bias, L, D, H, 0, 1);
       ck.attnFwd(qkv, null, Os, bias, L, D, H, 1, B);
       assert.deepStrictEqual(Os, O.c, `${tag}: split forward`);
+      // Rows 2 and 3 of each window alone: the same bits as the full pass.
+      const Or = new Float32Array(B * L * D);
+      ck.attnRows(qkv, Or, bias, L, D, H, 0, B, 2, 4);
+      for (let b = 0; b < B; b++) {
+        const r = (b * L + 2) * D;
+        assert.deepStrictEqual(Or.subarray(r, r + 2 * D), O.c.subarray(r, r + 2 * D), tag);
+      }
       const dq = { js: new Float32Array(B * L * 3 * D), c: new Float32Array(B * L * 3 * D) };
       attentionBackward(blas, dims, qkv, P.js, dO, dq.js, new Float32Array(L * L), 0, B);
       ck.attnBwd(qkv, P.js, dO, dq.c, L, D, H, 0, B);
@@ -669,3 +676,36 @@ Deno.test("C kernels: without a working compiler the blas device falls back to J
   assert.ok(r.k, "no kernels without a compiler");
   assert.match(r.why, /no C compiler/);
 });
+
+Deno.test(
+  "blas predictor: actionLogits computes the last frame's action logits alone (C and JS kernels)",
+  opts,
+  async () => {
+    for (const [k, seed, heads] of [[2, 3, 4], [4, 5, 2], [1, 6, 1]] as const) {
+      const c = resolveModelConfig(
+        { size: "tiny", d_model: 32, n_heads: heads, d_ff: 48, n_layers: 2 },
+        { length: k, mission_len: M },
+      );
+      const host = scaledHost(c, seed, 4);
+      const batch = syntheticBatch(7, k, M, seed);
+      const mask = syntheticMask(batch, 0.3, seed);
+      const nat = makeNativePredictor(host, c, { chunk: 3, threads: 2 });
+      const full = await nat(batch, mask);
+      const want = new Float32Array(7 * 8);
+      for (let b = 0; b < 7; b++) {
+        want.set(full.action.subarray((b * k + k - 1) * 8, (b * k + k) * 8), b * 8);
+      }
+      const got = await nat.actionLogits!(batch, mask);
+      assert.ok(maxRelErr(got, want) < 1e-5, `K=${k}: ${maxRelErr(got, want)}`);
+      nat.dispose();
+      const js = new NativeModel(c, weights, { forwardOnly: true, threads: 1, kernels: "js" });
+      const named = Object.fromEntries(Object.entries(host).map(([n, v]) => [n, v.data]));
+      const viaJs = await js.actionLogits(named, encodeInputs(c, batch, mask));
+      assert.ok(maxRelErr(viaJs, want) < 1e-5, `K=${k} JS kernels: ${maxRelErr(viaJs, want)}`);
+      js.dispose();
+    }
+    const multi = makeNativePredictor(scaledHost(cfg, 1, 4), cfg, { decodeSteps: 3 });
+    assert.strictEqual(multi.actionLogits, undefined, "iterative decoding needs every logit");
+    multi.dispose();
+  },
+);

@@ -77,6 +77,7 @@ const PHASES: Record<string, string> = {
   swiB: "SwiGLU backward (split over threads)",
   attnI: "attention forward-only: per-head matmuls + softmax (split over threads)",
   swiI: "SwiGLU forward-only (split over threads)",
+  attnR: "attention forward-only, decision rows (split over threads)",
 };
 
 /**
@@ -287,7 +288,69 @@ export class NativeModel {
     return out;
   }
 
-  private async forward(p: NamedArrays, inp: HostInputs, ws: Workspace): Promise<void> {
+  /**
+   * Action logits of each window's last frame, [B, ACTION_VOCAB] (a policy's decision),
+   * computing only what they need: the last layer's attention for that one query row per
+   * window (all keys), and its MLP, final norm and head for that row alone. Equal to the
+   * action slot of {@link NativeModel.logits} to float32 rounding. Does not modify `params`.
+   */
+  async actionLogits(params: NamedArrays, inputs: HostInputs): Promise<Float32Array> {
+    const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K, missionLen: M } = this.cfg;
+    const B = inputs.B, L = seqLen(this.cfg), N = B * L, S = SLOTS_PER_FRAME, F2 = 2 * F;
+    const ws = this.workspace(B);
+    await this.forward(params, inputs, ws, nl - 1);
+    const l = nl - 1, pre = `blocks.${l}.`, p = params, blas = this.blas, ck = this.kernels;
+    const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], O = ws.O[l];
+    rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
+    blas.sgemm(false, false, N, 3 * D, D, 1, h1, 0, D, p[pre + "wqkv"], 0, 3 * D, 0, qkv, 0, 3 * D);
+    const ia = M + (K - 1) * S + S - 1; // the last frame's action slot
+    const dims: AttnDims = { L, D, H };
+    if (ck) {
+      await this.parallel(
+        B,
+        (lo, hi) => ck.attnRows(qkv, O, ws.bias, L, D, H, lo, hi, ia, ia + 1),
+        { op: "attnR", c: true, dims, qkv: sab(qkv), O: sab(O), bias: sab(ws.bias), i: ia },
+      );
+    } else {
+      if (this.scratch.length < L * L + L) this.scratch = new Float32Array(L * L + L);
+      const sc = this.scratch;
+      await this.parallel(
+        B,
+        (lo, hi) => attentionInfer(blas, dims, qkv, sc, O, ws.bias, lo, hi),
+        { op: "attnI", dims, qkv: sab(qkv), O: sab(O), bias: sab(ws.bias) },
+      );
+    }
+    // The B rows the decision reads: residual, attention output; then the block's MLP on them.
+    const xs = new Float32Array(B * D), os = new Float32Array(B * D);
+    for (let b = 0; b < B; b++) {
+      const r = (b * L + ia) * D;
+      xs.set(x.subarray(r, r + D), b * D);
+      os.set(O.subarray(r, r + D), b * D);
+    }
+    blas.sgemm(false, false, B, D, D, 1, os, 0, D, p[pre + "wo"], 0, D, 1, xs, 0, D);
+    const h2 = new Float32Array(B * D), rstd = new Float32Array(B), gu = new Float32Array(B * F2);
+    rmsNorm(xs, p[pre + "ln2"], h2, rstd, B, D);
+    blas.sgemm(false, false, B, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
+    if (ck) ck.swigluInfer(gu, F, 0, B);
+    else swigluInfer(gu, F, 0, B);
+    blas.sgemm(false, false, B, D, F, 1, gu, 0, F2, p[pre + "w2"], 0, D, 1, xs, 0, D);
+    rmsNorm(xs, p.lnf, h2, rstd, B, D);
+    const lg = new Float32Array(B * OUT_COLS);
+    blas.sgemm(false, false, B, OUT_COLS, D, 1, h2, 0, D, p.head, 0, OUT_COLS, 0, lg, 0, OUT_COLS);
+    const [a0, a1] = HEAD_COLS.action, out = new Float32Array(B * (a1 - a0));
+    for (let b = 0; b < B; b++) {
+      out.set(lg.subarray(b * OUT_COLS + a0, b * OUT_COLS + a1), b * (a1 - a0));
+    }
+    return out;
+  }
+
+  /** The forward pass through the first `layers` blocks; with all of them, norm and head too. */
+  private async forward(
+    p: NamedArrays,
+    inp: HostInputs,
+    ws: Workspace,
+    layers = this.cfg.nLayers,
+  ): Promise<void> {
     const { dModel: D, nLayers: nl, nHeads: H, dFF: F, frames: K, missionLen: M } = this.cfg;
     const B = inp.B, L = seqLen(this.cfg), N = B * L, S = SLOTS_PER_FRAME;
     const D3 = 3 * D, F2 = 2 * F, dims: AttnDims = { L, D, H };
@@ -311,7 +374,7 @@ export class NativeModel {
     }
     const bias = ws.bias;
     for (let n = 0; n < N; n++) bias[n] = (inp.keyValid[n] - 1) * 1e9;
-    for (let l = 0; l < nl; l++) {
+    for (let l = 0; l < layers; l++) {
       const pre = `blocks.${l}.`;
       const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], P = ws.P[l], O = ws.O[l];
       rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
@@ -373,6 +436,7 @@ export class NativeModel {
       xo.set(x1);
       blas.sgemm(false, false, N, D, F, 1, act, 0, F, p[pre + "w2"], 0, D, 1, xo, 0, D);
     }
+    if (layers < nl) return;
     // Final norm over frame positions (mission positions have no outputs), then the head.
     const xL = ws.xs[nl], hf = ws.hf, lnf = p.lnf, rstdf = ws.rstdf;
     const FS = K * S;

@@ -37,6 +37,22 @@ export interface CKernels {
     b0: number,
     b1: number,
   ): void;
+  /**
+   * Forward-only attention of query rows [i0, i1) of windows [b0, b1) (rows of O a decision
+   * reads; the others are not written), each row equal to {@link CKernels.attnFwd}'s.
+   */
+  attnRows(
+    qkv: Float32Array,
+    O: Float32Array,
+    bias: Float32Array,
+    L: number,
+    D: number,
+    H: number,
+    b0: number,
+    b1: number,
+    i0: number,
+    i1: number,
+  ): void;
   /** Attention backward for windows [b0, b1): dO and P to dqkv. */
   attnBwd(
     qkv: Float32Array,
@@ -81,11 +97,15 @@ export const C_FLAGS = [
   "-fPIC",
   "-shared",
 ];
-const VERSION = 1;
+const VERSION = 2;
 
 const SYMBOLS = {
   attn_fwd: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "i32"],
+    result: "i32",
+  },
+  attn_fwd_rows: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "i32", "i32"],
     result: "i32",
   },
   attn_bwd: {
@@ -199,12 +219,17 @@ export function loadCKernels(): CKernels | null {
 function bind(path: string): CKernels {
   const lib = Deno.dlopen(path, SYMBOLS);
   const s = lib.symbols;
-  if (s.kernels_version() !== 1) throw new Error(`${path}: unexpected kernels_version`);
+  if (s.kernels_version() !== VERSION) throw new Error(`${path}: unexpected kernels_version`);
   return {
     path,
     attnFwd(qkv, P, O, bias, L, D, H, b0, b1) {
       if (s.attn_fwd(qkv, P ?? O, O, bias, L, D, H, b0, b1, P ? 1 : 0) !== 0) {
         throw new Error("attn_fwd: out of memory");
+      }
+    },
+    attnRows(qkv, O, bias, L, D, H, b0, b1, i0, i1) {
+      if (s.attn_fwd_rows(qkv, O, bias, L, D, H, b0, b1, i0, i1) !== 0) {
+        throw new Error("attn_fwd_rows: out of memory");
       }
     },
     attnBwd(qkv, P, dO, dqkv, L, D, H, b0, b1) {

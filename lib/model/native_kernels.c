@@ -99,7 +99,7 @@ static inline void row_scores(const float *q, const float *kT, int L, int hd, fl
  * when scratch memory cannot be allocated.
  */
 static int attn_fwd_generic(const float *qkv, float *P, float *O, const float *bias, int L, int D,
-                            int H, int b0, int b1, int keepP) {
+                            int H, int b0, int b1, int keepP, int i0, int i1) {
   const int hd = D / H, D3 = 3 * D;
   const float scale = 1.0f / sqrtf((float)hd);
   float *kT = malloc(sizeof(float) * ((size_t)hd * L + L));
@@ -111,7 +111,7 @@ static int attn_fwd_generic(const float *qkv, float *P, float *O, const float *b
       const float *q = qkv + (size_t)b * L * D3 + h * hd, *k = q + D, *v = q + 2 * D;
       float *o = O + (size_t)b * L * D + h * hd;
       transpose(k, D3, L, hd, kT);
-      for (int i = 0; i < L; i++) {
+      for (int i = i0; i < i1; i++) {
         float *p = keepP ? P + ((size_t)(b * H + h) * L + i) * L : row;
         row_scores(q + (size_t)i * D3, kT, L, hd, p);
         for (int j = 0; j < L; j++) p[j] = p[j] * scale + bb[j];
@@ -222,7 +222,7 @@ AI void transpose_pad(const float *src, int ld, int L, int Lp, const int hd, flo
 }
 
 AI int attn_fwd_v(const float *qkv, float *P, float *O, const float *bias, int L, int D, int H,
-                  int b0, int b1, int keepP, const int hd) {
+                  int b0, int b1, int keepP, int i0, int i1, const int hd) {
   const int D3 = 3 * D, Lp = (L + 7) & ~7, nv = hd / 8;
   const float scale = 1.0f / sqrtf((float)hd);
   float *kT = aligned_alloc(32, sizeof(float) * ((size_t)hd * Lp + Lp));
@@ -234,7 +234,7 @@ AI int attn_fwd_v(const float *qkv, float *P, float *O, const float *bias, int L
       const float *q = qkv + (size_t)b * L * D3 + h * hd, *k = q + D, *v = q + 2 * D;
       float *o = O + (size_t)b * L * D + h * hd;
       transpose_pad(k, D3, L, Lp, hd, kT);
-      for (int i = 0; i < L; i++) {
+      for (int i = i0; i < i1; i++) {
         scores8(q + (size_t)i * D3, kT, Lp, hd, s);
         for (int j = 0; j < L; j++) s[j] = s[j] * scale + bb[j];
         const float mx = max8(s, L);
@@ -334,8 +334,20 @@ AI int attn_bwd_v(const float *qkv, const float *P, const float *dO, float *dqkv
 int attn_fwd(const float *qkv, float *P, float *O, const float *bias, int L, int D, int H,
              int b0, int b1, int keepP) {
   const int hd = D / H;
-  HD_CASES(attn_fwd_v, qkv, P, O, bias, L, D, H, b0, b1, keepP)
-  return attn_fwd_generic(qkv, P, O, bias, L, D, H, b0, b1, keepP);
+  HD_CASES(attn_fwd_v, qkv, P, O, bias, L, D, H, b0, b1, keepP, 0, L)
+  return attn_fwd_generic(qkv, P, O, bias, L, D, H, b0, b1, keepP, 0, L);
+}
+
+/*
+ * Forward-only attention of the query rows [i0, i1) of windows [b0, b1) against all L keys:
+ * the rows of O a decision reads (e.g. one action slot per window); other rows of O are not
+ * written. Each row equals attn_fwd's bit for bit. Returns 0, or -1 without memory.
+ */
+int attn_fwd_rows(const float *qkv, float *O, const float *bias, int L, int D, int H, int b0,
+                  int b1, int i0, int i1) {
+  const int hd = D / H;
+  HD_CASES(attn_fwd_v, qkv, O, O, bias, L, D, H, b0, b1, 0, i0, i1)
+  return attn_fwd_generic(qkv, O, O, bias, L, D, H, b0, b1, 0, i0, i1);
 }
 
 /*
@@ -387,4 +399,4 @@ void swiglu_bwd(const float *gu, const float *sig, const float *dact, float *dgu
 }
 
 /* The version of this file's interface (lib/model/native_c.ts checks it). */
-int kernels_version(void) { return 1; }
+int kernels_version(void) { return 2; }

@@ -19,7 +19,7 @@
 
 import { tree } from "@jax-js/jax";
 import type { Batch, Logits, Mask, Predictor } from "../data/types.ts";
-import { SLOTS_PER_FRAME } from "../data/types.ts";
+import { ACTION_VOCAB, SLOTS_PER_FRAME } from "../data/types.ts";
 import type { Blas } from "./blas.ts";
 import { resolveDevice } from "./device.ts";
 import { type NamedArrays, NativeModel } from "./native.ts";
@@ -43,6 +43,14 @@ export type EvalPredictor = Predictor & {
    * once every call has resolved.
    */
   dispose(): void;
+  /**
+   * Where the predictor can: the action logits of each window's last frame, [B, ACTION_VOCAB],
+   * with the mask's hidden inputs given as [MASK], computed with only what a decision needs
+   * (the blas predictor's last layer runs for that one slot; see
+   * {@link NativeModel.actionLogits}). Equal to `(await predictor(batch, mask)).action` at
+   * the last frame to float32 rounding; present only for single-pass predictors.
+   */
+  actionLogits?: (batch: Batch, mask: Mask) => Promise<Float32Array>;
 };
 
 /** Options of {@link makeNativePredictor}. */
@@ -109,9 +117,17 @@ export function makeNativePredictor(
     model?.dispose();
     model = null;
   };
-  const forwardOnce = async (batch: Batch, mask: Mask | null): Promise<Logits> => {
+  /**
+   * Run `each(model, part, b0)` over the batch in chunks of windows on the (started on demand)
+   * model; the helper threads stop after `idleMs` without a call.
+   */
+  const chunked = async (
+    batch: Batch,
+    mask: Mask | null,
+    each: (m: NativeModel, part: HostInputs, b0: number) => Promise<void>,
+  ): Promise<number> => {
     const inp = encodeInputs(cfg, batch, mask);
-    const B = inp.B, out = new Float32Array(B * perWindow);
+    const B = inp.B;
     if (idle !== null) clearTimeout(idle);
     idle = null;
     busy++;
@@ -128,7 +144,7 @@ export function makeNativePredictor(
           tok: inp.tok.subarray(b0 * L * 3, b1 * L * 3),
           keyValid: inp.keyValid.subarray(b0 * L, b1 * L),
         };
-        await model.logits(p, part, out, b0 * perWindow);
+        await each(model, part, b0);
       }
     } finally {
       busy--;
@@ -138,19 +154,37 @@ export function makeNativePredictor(
         idle = t;
       }
     }
-    return splitLogits(B, batch.K, out);
+    return B;
   };
   // One forward pass at a time: calls made before the previous one resolved wait their turn
   // (the model's buffers are shared by all calls).
   let queue: Promise<unknown> = Promise.resolve();
-  const once = (batch: Batch, mask: Mask | null): Promise<Logits> => {
-    const run = queue.then(() => forwardOnce(batch, mask));
+  const queued = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = queue.then(f);
     queue = run.catch(() => {});
     return run;
   };
+  const once = (batch: Batch, mask: Mask | null): Promise<Logits> =>
+    queued(async () => {
+      const out = new Float32Array(batch.B * perWindow);
+      await chunked(batch, mask, (m, part, b0) => m.logits(p, part, out, b0 * perWindow).then());
+      return splitLogits(batch.B, batch.K, out);
+    });
   const predictor = (batch: Batch, mask: Mask) =>
     decodeSteps <= 1 ? once(batch, mask) : decodeIterativeWith(once, batch, mask, decodeSteps);
-  return Object.assign(predictor, { device: "blas", dispose: release });
+  const actionLogits = (batch: Batch, mask: Mask): Promise<Float32Array> =>
+    queued(async () => {
+      const out = new Float32Array(batch.B * ACTION_VOCAB);
+      await chunked(batch, mask, async (m, part, b0) => {
+        out.set(await m.actionLogits(p, part), b0 * ACTION_VOCAB);
+      });
+      return out;
+    });
+  return Object.assign(predictor, {
+    device: "blas",
+    dispose: release,
+    ...(decodeSteps <= 1 ? { actionLogits } : {}),
+  });
 }
 
 /** Options of {@link makeBestPredictor}. */

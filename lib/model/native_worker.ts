@@ -47,6 +47,8 @@ port.onmessage = (e: MessageEvent<any>) => {
           t.lo,
           t.hi,
         );
+      } else if (t.op === "attnR") {
+        c().attnRows(f32(t.qkv), f32(t.O), f32(t.bias), d.L, d.D, d.H, t.lo, t.hi, t.i, t.i + 1);
       } else if (t.op === "attnB") {
         c().attnBwd(f32(t.qkv), f32(t.P), f32(t.dO), f32(t.dqkv), d.L, d.D, d.H, t.lo, t.hi);
       } else if (t.op === "swiI") c().swigluInfer(f32(t.gu), t.F, t.lo, t.hi);
