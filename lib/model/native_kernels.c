@@ -257,13 +257,57 @@ AI int attn_fwd_v(const float *qkv, float *P, float *O, const float *bias, int L
   return 0;
 }
 
+/* Backward of the R query rows [i0, i0 + R) of one head: dS rows, then dv_j += P[i, j] dO_i,
+ * dk_j += dS[i, j] q_i (both scaled later) and dq_i = scale sum_j dS[i, j] k_j. */
+AI void bwd_rows(const float *Ph, const float *q, const float *k, const float *dout,
+                 const float *vT, float *ds, float *dq, float *dk, float *dv, int i0, int L, int Lp,
+                 int D, float scale, const int hd, const int R) {
+  const int D3 = 3 * D, nv = hd / 8;
+  const float *p[4];
+  float *dsr[4];
+  v8 qv[4][8], dov[4][8], acc[4][8];
+  for (int r = 0; r < R; r++) {
+    const int i = i0 + r;
+    const float *doi = dout + (size_t)i * D, *qi = q + (size_t)i * D3;
+    p[r] = Ph + (size_t)i * L;
+    dsr[r] = ds + (size_t)r * Lp;
+    scores8(doi, vT, Lp, hd, dsr[r]); /* dP[i, j] = dO_i . v_j */
+    const float dot = dot8(dsr[r], p[r], L);
+    for (int j = 0; j < L; j++) dsr[r][j] = p[r][j] * (dsr[r][j] - dot);
+    for (int m = 0; m < nv; m++) {
+      qv[r][m] = ld8(qi + 8 * m);
+      dov[r][m] = ld8(doi + 8 * m);
+      acc[r][m] = splat8(0.0f);
+    }
+  }
+  for (int j = 0; j < L; j++) {
+    const float *kj = k + (size_t)j * D3;
+    float *dvj = dv + (size_t)j * D3, *dkj = dk + (size_t)j * D3;
+    for (int m = 0; m < nv; m++) {
+      v8 a = ld8(dvj + 8 * m), c = ld8(dkj + 8 * m);
+      const v8 kv = ld8(kj + 8 * m);
+      for (int r = 0; r < R; r++) {
+        const v8 sj = splat8(dsr[r][j]);
+        a = fma8(splat8(p[r][j]), dov[r][m], a);
+        c = fma8(sj, qv[r][m], c);
+        acc[r][m] = fma8(sj, kv, acc[r][m]);
+      }
+      st8(dvj + 8 * m, a);
+      st8(dkj + 8 * m, c);
+    }
+  }
+  const v8 sc = splat8(scale);
+  for (int r = 0; r < R; r++)
+    for (int m = 0; m < nv; m++) st8(dq + (size_t)(i0 + r) * D3 + 8 * m, acc[r][m] * sc);
+}
+
 AI int attn_bwd_v(const float *qkv, const float *P, const float *dO, float *dqkv, int L, int D,
                   int H, int b0, int b1, const int hd) {
   const int D3 = 3 * D, Lp = (L + 7) & ~7, nv = hd / 8;
   const float scale = 1.0f / sqrtf((float)hd);
-  float *vT = aligned_alloc(32, sizeof(float) * ((size_t)hd * Lp + Lp));
+  float *vT = aligned_alloc(32, sizeof(float) * ((size_t)hd * Lp + 4 * Lp));
   if (!vT) return -1;
-  float *ds = vT + (size_t)hd * Lp;
+  float *ds = vT + (size_t)hd * Lp; /* 4 rows of Lp */
   for (int b = b0; b < b1; b++) {
     for (int h = 0; h < H; h++) {
       const size_t base = (size_t)b * L * D3 + h * hd;
@@ -277,31 +321,17 @@ AI int attn_bwd_v(const float *qkv, const float *P, const float *dO, float *dqkv
           st8(dv + (size_t)j * D3 + 8 * m, splat8(0.0f));
         }
       }
-      for (int i = 0; i < L; i++) {
-        const float *p = P + ((size_t)(b * H + h) * L + i) * L, *doi = dout + (size_t)i * D;
-        const float *qi = q + (size_t)i * D3;
-        scores8(doi, vT, Lp, hd, ds); /* dP[i, j] = dO_i . v_j */
-        const float dot = dot8(ds, p, L);
-        for (int j = 0; j < L; j++) ds[j] = p[j] * (ds[j] - dot);
-        v8 qv[8], dov[8], acc[8];
-        for (int m = 0; m < nv; m++) {
-          qv[m] = ld8(qi + 8 * m);
-          dov[m] = ld8(doi + 8 * m);
-          acc[m] = splat8(0.0f);
-        }
-        for (int j = 0; j < L; j++) {
-          const v8 pj = splat8(p[j]), sj = splat8(ds[j]);
-          const float *kj = k + (size_t)j * D3;
-          float *dvj = dv + (size_t)j * D3, *dkj = dk + (size_t)j * D3;
-          for (int m = 0; m < nv; m++) {
-            st8(dvj + 8 * m, fma8(pj, dov[m], ld8(dvj + 8 * m)));
-            st8(dkj + 8 * m, fma8(sj, qv[m], ld8(dkj + 8 * m)));
-            acc[m] = fma8(sj, ld8(kj + 8 * m), acc[m]);
-          }
-        }
-        const v8 sc = splat8(scale);
-        for (int m = 0; m < nv; m++) st8(dq + (size_t)i * D3 + 8 * m, acc[m] * sc);
+      /* Query rows in tiles of R (4 for narrow heads, 2 for wide ones: the accumulators stay in
+       * registers), so each dv_j / dk_j row is loaded and stored once per tile; rows past the
+       * last whole tile go one by one. The tiling depends on L and hd only. */
+      const float *Ph = P + (size_t)(b * H + h) * L * L;
+      int i = 0;
+      if (nv <= 2) {
+        for (; i + 4 <= L; i += 4) bwd_rows(Ph, q, k, dout, vT, ds, dq, dk, dv, i, L, Lp, D, scale, hd, 4);
+      } else {
+        for (; i + 2 <= L; i += 2) bwd_rows(Ph, q, k, dout, vT, ds, dq, dk, dv, i, L, Lp, D, scale, hd, 2);
       }
+      for (; i < L; i++) bwd_rows(Ph, q, k, dout, vT, ds, dq, dk, dv, i, L, Lp, D, scale, hd, 1);
       const v8 sc = splat8(scale);
       for (int j = 0; j < L; j++) {
         for (int m = 0; m < nv; m++) {
