@@ -54,6 +54,7 @@ import type { Config } from "../config/schema.ts";
 import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
 import { faultPoint } from "../util/fault.ts";
+import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
 import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
 import { commonValidation, scoreCommonValidation } from "./validation.ts";
@@ -294,6 +295,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   let init: HostState;
   let step = 0, position = 0, epoch = 0;
   let best: { loss: number; step: number } | null = null;
+  let resumedVal: MetricsRecord | null = null;
   let existing = await listCheckpoints(runDir);
   if (opts.resume && existing.length > 0) {
     // The newest checkpoint that passes its checksums; damaged ones are set aside, loudly.
@@ -350,12 +352,20 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       );
     }
     if (!ck.m || !ck.v) throw new Error(`resume: checkpoint ${last.dir} has no optim.safetensors`);
-    init = { params: ck.params, m: ck.m, v: ck.v };
+    // In the order of a fresh run's tree (a checkpoint stores its tensors sorted by name): the
+    // gradient norm sums over the tensors in this order, so a resumed run clips the same bits.
+    const order = Object.keys(initHostParams(model, cfg.seed));
+    const ordered = (h: HostParams): HostParams => Object.fromEntries(order.map((k) => [k, h[k]]));
+    init = { params: ordered(ck.params), m: ordered(ck.m), v: ordered(ck.v) };
     step = ck.state.step;
     position = ck.state.dataPosition;
     epoch = ck.state.epoch;
     best = ck.state.best;
     await metrics.truncate(step);
+    // The last validation before the resumed step (a run resumed at its last step, to be
+    // evaluated, reports the validation its training ended with).
+    resumedVal = readJsonlLenientSync<MetricsRecord>(metrics.path)
+      .filter((r) => r.kind === "val" && r.step <= step).at(-1) ?? null;
     progress.message(`resumed from ${last.dir} (step ${step}, data position ${position})`);
   } else {
     if (!opts.resume && existing.length > 0) {
@@ -418,7 +428,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     };
 
     const t0 = performance.now();
-    let lastVal: MetricsRecord | null = null;
+    let lastVal: MetricsRecord | null = resumedVal;
     const validate = async (): Promise<MetricsRecord | null> => {
       if (valBatches.length === 0) return null;
       const pos = { step, epoch };
