@@ -17,7 +17,7 @@ import { CONFIG_OPTIONS, HELP_OPTION, parseCliArgs, runCli } from "../lib/util/c
 import { runTraining } from "../lib/train/run.ts";
 import { listCheckpoints } from "../lib/model/checkpoint.ts";
 import { configHash, loadConfig } from "../lib/experiment/config.ts";
-import { createRunDir, DEFAULT_RUNS_DIR } from "../lib/experiment/rundir.ts";
+import { createRunDir, DEFAULT_RUNS_DIR, ensureRunFiles } from "../lib/experiment/rundir.ts";
 import { acquireLock } from "../lib/util/lock.ts";
 import { collectDataset } from "../lib/data/collect.ts";
 import type { Config } from "../lib/config/schema.ts";
@@ -109,12 +109,15 @@ async function main(args: string[]): Promise<number> {
     }
   }
   if (!runDir) runDir = createRunDir(cfg).path;
-  else await Deno.mkdir(runDir, { recursive: true });
   console.error(`run directory: ${runDir}`);
   using _lock = await acquireLock(runDir, {
     wait: !values["no-wait"],
     what: `run directory ${runDir}`,
   });
+  if (values["run-dir"]) {
+    await Deno.mkdir(runDir, { recursive: true });
+    ensureRunFiles(runDir, cfg);
+  }
 
   const dataRoot = values["data-dir"] ?? "data";
   await collectIfMissing(cfg, dataRoot);

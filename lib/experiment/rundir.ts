@@ -169,6 +169,26 @@ export function createRunDir(cfg: Config, opts: CreateRunOptions = {}): RunDir {
 }
 
 /**
+ * Writes `config.yaml`, `config.hash` and `env.json` into an existing run directory chosen by the
+ * user (`deno task train --run-dir`) when it has no `config.yaml` yet, so that every run
+ * directory names its config (and the command that retrains it). Returns whether it wrote.
+ */
+export function ensureRunFiles(path: string, cfg: Config): boolean {
+  try {
+    Deno.statSync(join(path, "config.yaml"));
+    return false;
+  } catch { /* write them */ }
+  const hash = configHash(cfg);
+  writeFileAtomicSync(join(path, "config.yaml"), configYaml(cfg));
+  writeFileAtomicSync(join(path, "config.hash"), hash + "\n");
+  writeFileAtomicSync(
+    join(path, "env.json"),
+    JSON.stringify({ ...envRecord(cfg), config_hash: hash }, null, 2) + "\n",
+  );
+  return true;
+}
+
+/**
  * Appends records to `<runDir>/metrics.jsonl`, one JSON object per line (each call is one append
  * write, so concurrent readers see whole lines; a failed write leaves the file as it was).
  */

@@ -308,9 +308,15 @@ export function retrainCommand(checkpointDir: string): string {
   } catch { /* not an ablation run */ }
   try {
     Deno.statSync(`${runDir}/config.yaml`);
+    let dataDir: string | undefined;
+    try {
+      const argv: string[] = JSON.parse(Deno.readTextFileSync(`${runDir}/env.json`)).argv ?? [];
+      const i = argv.indexOf("--data-dir");
+      dataDir = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith("--data-dir="))?.slice(11);
+    } catch { /* no record: the default data root */ }
     return `deno task train --config ${shellWord(`${runDir}/config.yaml`)} --resume --run-dir ${
       shellWord(runDir)
-    }`;
+    }${dataDir ? ` --data-dir ${shellWord(dataDir)}` : ""}`;
   } catch {
     return `the command that trained ${runDir}, with --resume`;
   }
