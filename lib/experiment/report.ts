@@ -12,37 +12,59 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Ablation } from "./ablation.ts";
 import type { RunResult } from "./ablate.ts";
 import { meanCi95, pairedDiff } from "../util/stats.ts";
+import {
+  ENV_PREFIX,
+  metricInfo,
+  type MetricKey,
+  metricLabel,
+  sftReadable,
+} from "../eval/catalogue.ts";
+import { endpointCells, endpointRows, endpointsText } from "./endpoints.ts";
+import { diagnosticsSections } from "./diagnostics.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { barFigure, type Figure, lineFigure } from "../viz/plotly.ts";
 import { pageHtml, type PageSection } from "../viz/html.ts";
 
-/** Metrics shown in tables and bar charts, with a label. */
-export const HEADLINE: [string, string][] = [
-  ["next_frame.cell_acc", "next-frame cell acc (one pass)"],
-  ["next_frame_iter.cell_acc", "next-frame cell acc (iterative, eval.decode_steps)"],
-  ["next_frame.changed_cell_acc", "next-frame changed-cell acc"],
-  ["copy_prev.next_frame.cell_acc", "copy-previous baseline: cell acc"],
-  ["action_copy.next_frame.cell_acc", "action-aware copy baseline: cell acc"],
-  ["action_copy.next_frame.changed_cell_acc", "action-aware copy baseline: changed-cell acc"],
-  ["random_cells.cell_acc", "random-cell acc"],
-  ["copy_prev.random_cells.cell_acc", "copy-previous baseline: random-cell acc"],
-  ["next_frame.nats_per_slot", "next-frame nats/slot"],
-  ["action_copy.next_frame.nats_per_slot", "action-aware copy baseline: nats/slot"],
-  ["next_frame.bits_per_frame", "next-frame bits/frame"],
-  ["elbo_nats_per_slot", "any-order ELBO nats/slot"],
-  ["action_acc", "action acc (every decision)"],
-  ["majority.action_acc", "majority-action baseline"],
-  ["action_end_acc", 'end-of-episode prediction ("none")'],
-  ["success_rate", "closed-loop success"],
-  ["bot.success_rate", "bot success (bound)"],
-  ["random.success_rate", "random success (bound)"],
-  ["final_val_elbo", "final val ELBO, shared masks (nats/slot)"],
-  ["final_val_loss", "final val loss (own objective)"],
+/** Metrics shown in tables and bar charts, in order (labels from lib/eval/catalogue.ts). */
+export const HEADLINE_KEYS: readonly MetricKey[] = [
+  "next_frame.cell_acc",
+  "next_frame_iter.cell_acc",
+  "next_frame.changed_cell_acc",
+  "copy_prev.next_frame.cell_acc",
+  "action_copy.next_frame.cell_acc",
+  "action_copy.next_frame.changed_cell_acc",
+  "next_frame.dir_acc",
+  "action_copy.next_frame.dir_acc",
+  "random_cells.cell_acc",
+  "copy_prev.random_cells.cell_acc",
+  "next_frame.nats_per_slot",
+  "action_copy.next_frame.nats_per_slot",
+  "next_frame.bits_per_frame",
+  "obs_nll.per_frame",
+  "obs_nll.per_cell",
+  "copy_prev.obs_nll.per_frame",
+  "action_copy.obs_nll.per_frame",
+  "majority.obs_nll.per_frame",
+  "elbo_nats_per_slot",
+  "action_acc",
+  "majority.action_acc",
+  "action.nats",
+  "majority.action.nats",
+  "action_end_acc",
+  "success_rate",
+  "unseen.success_rate",
+  "bot.success_rate",
+  "random.success_rate",
+  "final_val_elbo",
+  "final_val_loss",
 ];
 
+/** {@link HEADLINE_KEYS} with their labels. */
+export const HEADLINE: [string, string][] = HEADLINE_KEYS.map((k) => [k, metricLabel(k)]);
+
 /** Headline rows of the observation bar chart and of the action / closed-loop bar chart. */
-const OBS_BARS = [
+const OBS_BARS: readonly MetricKey[] = [
   "next_frame.cell_acc",
   "next_frame_iter.cell_acc",
   "next_frame.changed_cell_acc",
@@ -51,7 +73,7 @@ const OBS_BARS = [
   "action_copy.next_frame.changed_cell_acc",
   "random_cells.cell_acc",
 ];
-const ACTION_BARS = [
+const ACTION_BARS: readonly MetricKey[] = [
   "action_acc",
   "majority.action_acc",
   "success_rate",
@@ -59,34 +81,21 @@ const ACTION_BARS = [
   "random.success_rate",
 ];
 
-function headline(keys: string[]): [string, string][] {
-  return keys.map((k) => HEADLINE.find(([m]) => m === k)!);
-}
-
-/** Metric prefixes of the baselines and bounds, which do not depend on the model. */
-const BASELINE_PREFIX = /(^|\.)(copy_prev|action_copy|majority|bot|random)\./;
-
-/** Metrics about actions (the only ones a next-action SFT baseline can be compared on). */
-export function isActionMetric(metric: string): boolean {
-  return /(^|\.)(action_acc|action_end_acc|success_rate|mean_reward|mean_length)$/.test(metric) ||
-    /(^|\.)action\.nats$/.test(metric);
+function headline(keys: readonly string[]): [string, string][] {
+  return keys.map((k) => [k, metricLabel(k)]);
 }
 
 /**
- * Whether a paired difference against the baseline means something for `metric`: never for the
- * baselines' own rows (the same for every variant), Wilson bounds or the validation loss (each
- * variant's own objective); against a next-action (SFT) baseline only for action metrics (SFT
- * cannot predict observations).
+ * Whether a paired difference against the baseline means something for `metric` (from the
+ * catalogue, lib/eval/catalogue.ts): only for a model's own figures (not the baselines' rows,
+ * which are the same for every variant, counts, interval bounds, or the validation loss, each
+ * variant's own objective; not for keys the catalogue does not know); against or for a
+ * next-action (SFT) model only for action and control metrics (SFT predicts no observations).
  */
 export function diffMeaningful(metric: string, baselineIsSft: boolean): boolean {
-  if (BASELINE_PREFIX.test(metric) || /wilson_(lo|hi)$/.test(metric)) return false;
-  if (
-    /val_loss$/.test(metric) ||
-    /(^|\.)(decisions|episodes|cells|changed_cells|windows)$/.test(metric)
-  ) {
-    return false;
-  }
-  return baselineIsSft ? isActionMetric(metric) : true;
+  const info = metricInfo(metric);
+  if (!info || info.role !== "model") return false;
+  return baselineIsSft ? sftReadable(metric) : true;
 }
 
 /** Whether the study's baseline variant trains next-action SFT (from the ablation's configs). */
@@ -229,6 +238,33 @@ export function writeStudyReport(
     );
   }
   writeFileAtomic(join(dir, "summary.csv"), csv.join("\n") + "\n");
+  // The primary endpoints, one row per contrast and primary metric.
+  const primaryRows = endpointRows(ablation, results);
+  const pcsv = [
+    "question,variant,baseline,metric,method,seeds,episodes,diff,lo,hi,level,p,p_holm,mde,verdict",
+  ];
+  for (const r of primaryRows) {
+    pcsv.push(
+      [
+        JSON.stringify(r.question),
+        r.variant,
+        r.baseline,
+        r.metric,
+        r.method,
+        r.seeds,
+        r.episodes,
+        num(r.diff),
+        num(r.lo),
+        num(r.hi),
+        num(r.level),
+        num(r.p),
+        num(r.pHolm),
+        num(r.mde),
+        JSON.stringify(r.verdict),
+      ].join(","),
+    );
+  }
+  writeFileAtomic(join(dir, "primary.csv"), pcsv.join("\n") + "\n");
 
   const variants = [...new Set(results.map((r) => r.variant))];
   const get = (v: string, m: string) => rows.find((r) => r.variant === v && r.metric === m);
@@ -240,6 +276,7 @@ export function writeStudyReport(
     "",
     ablation.description.trim(),
     "",
+    ...primaryMarkdown(ablation, primaryRows),
     `Profile: ${ablation.profile ?? "none"}; seeds: ${
       seeds.join(", ")
     }; baseline for paired differences: ${ablation.baseline}${
@@ -250,11 +287,15 @@ export function writeStudyReport(
     "95% interval over the closed-loop episodes (ʷ). Δ = paired difference against the baseline " +
     "[95% CI over seeds], only where it means something (not for the baselines' own rows, which " +
     "are the same for every variant, nor for the validation loss, which is each variant's own " +
-    "objective; only action metrics when either side is next-action SFT).",
+    "objective; only action metrics when either side is next-action SFT). Every row is " +
+    "secondary unless its endpoint column says primary; secondary intervals are not corrected " +
+    "for multiplicity.",
     "",
-    `| metric | ${variants.join(" | ")} |`,
-    `|---|${variants.map(() => "---:").join("|")}|`,
+    `| metric | endpoint | ${variants.join(" | ")} |`,
+    `|---|---|${variants.map(() => "---:").join("|")}|`,
   ];
+  const endpoint = (m: string) =>
+    (ablation.primary ?? []).includes(m) ? "**primary**" : "secondary";
   const extra: [string, string][] = [
     ...new Set(rows.map((r) => r.metric).filter((m) => /^finetune\.k\d+\./.test(m))),
   ].sort((a, b) => ftKey(a) - ftKey(b) || a.localeCompare(b)).map((m) => [
@@ -264,7 +305,7 @@ export function writeStudyReport(
   for (const [m, label] of [...HEADLINE, ...perEnvRows(rows), ...extra]) {
     if (!variants.some((v) => get(v, m))) continue;
     md.push(
-      `| ${label} | ${
+      `| ${label} | ${endpoint(m)} | ${
         variants.map((v) => mdCell(get(v, m), v === ablation.baseline, results, v, m)).join(" | ")
       } |`,
     );
@@ -281,6 +322,31 @@ export function writeStudyReport(
     sections: studySections(ablation, results),
   });
   writeFileAtomic(join(dir, "report.html"), html);
+}
+
+/** The markdown lines of the primary-endpoint table (none when the study pre-registers none). */
+function primaryMarkdown(
+  ablation: Ablation,
+  rows: ReturnType<typeof endpointRows>,
+): string[] {
+  if (!rows.length) {
+    return [
+      "No primary endpoints are pre-registered (`primary:` in the study file): every figure below is secondary.",
+      "",
+    ];
+  }
+  const cells = rows.map(endpointCells);
+  const cols = Object.keys(cells[0]);
+  return [
+    "## Primary endpoints",
+    "",
+    endpointsText(ablation, rows),
+    "",
+    `| ${cols.join(" | ")} |`,
+    `|${cols.map(() => "---").join("|")}|`,
+    ...cells.map((c) => `| ${cols.map((k) => c[k].replaceAll("|", "\\|")).join(" | ")} |`),
+    "",
+  ];
 }
 
 /**
@@ -368,6 +434,7 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
         `seeds (Student t); with one seed, success rates show the Wilson 95% interval over the ` +
         `closed-loop episodes and other metrics none.`,
     },
+    ...primarySections(ablation, results),
     {
       title: "Observation prediction",
       figures: [
@@ -420,6 +487,7 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
         }),
       },
     },
+    ...contrastSections(ablation, results),
     {
       title: "Robustness to extra partial observability",
       figures: qs.length
@@ -432,7 +500,9 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
         ]
         : [],
     },
+    ...noiseSections(results, variants, get),
     ...finetuneSections(results, variants, get),
+    ...diagnosticsSections(ablation, results),
     { title: "Learning curves", figures: [curves] },
     {
       title: "Summary",
@@ -462,6 +532,97 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
   return sections;
 }
 
+/** The primary-endpoint table as the report's first section (none without `primary:`). */
+function primarySections(ablation: Ablation, results: RunResult[]): PageSection[] {
+  const rows = endpointRows(ablation, results);
+  if (!rows.length) {
+    return [{
+      title: "Primary endpoints",
+      text:
+        "No primary endpoints are pre-registered (`primary:` in the study file): every figure below is secondary.",
+    }];
+  }
+  return [{
+    title: "Primary endpoints",
+    text: endpointsText(ablation, rows),
+    table: { rows: rows.map(endpointCells) },
+  }];
+}
+
+/**
+ * The study's named contrasts on the headline metrics (secondary, unadjusted 95% intervals):
+ * model minus model on the same seeds, windows and episodes. Only when the study file names its
+ * contrasts (the default ones are the paired differences against the baseline).
+ */
+function contrastSections(ablation: Ablation, results: RunResult[]): PageSection[] {
+  if (!ablation.contrastsGiven) return [];
+  const keys = HEADLINE_KEYS.filter((k) =>
+    diffMeaningful(k, false) && !(ablation.primary ?? []).includes(k) &&
+    results.some((r) => r.status === "ok" && Number.isFinite(r.metrics[k]))
+  );
+  const rows = endpointRows(ablation, results, [...keys], false).filter((r) =>
+    r.verdict !== "not applicable"
+  );
+  return [{
+    title: "Named contrasts (secondary)",
+    text: "Each question of the study file on the headline metrics that are not primary: Δ = " +
+      "variant - baseline, paired by seed (closed-loop success by seed and episode), with an " +
+      "unadjusted 95% interval and the minimum detectable effect; rows where one side is " +
+      "next-action SFT and the metric is about observations are left out.",
+    table: { rows: rows.map(endpointCells) },
+  }];
+}
+
+/** Noise robustness: cell / action accuracy and success against rho (rho = 0: clean). */
+function noiseSections(
+  results: RunResult[],
+  variants: string[],
+  get: (v: string, m: string) => SummaryRow | undefined,
+): PageSection[] {
+  const rhos = [
+    ...new Set(
+      results.flatMap((r) =>
+        Object.keys(r.metrics).map((k) => /^noise\.rho([\d.]+)\.cell_acc$/.exec(k)?.[1])
+      ).filter((x): x is string => !!x),
+    ),
+  ].sort((a, b) => Number(a) - Number(b));
+  if (!rhos.length) return [];
+  const clean: Record<string, string> = {
+    cell_acc: "next_frame.cell_acc",
+    action_acc: "action_acc",
+    success_rate: "success_rate",
+  };
+  const curve = (what: string) =>
+    lineFigure(
+      variants.map((v) => {
+        const keys = [clean[what], ...rhos.map((r) => `noise.rho${r}.${what}`)];
+        return {
+          name: v,
+          x: [0, ...rhos.map(Number)],
+          y: keys.map((k) => get(v, k)?.mean ?? NaN),
+          lo: keys.map((k) => get(v, k)?.lo ?? NaN),
+          hi: keys.map((k) => get(v, k)?.hi ?? NaN),
+        };
+      }),
+      {
+        title: `${
+          metricLabel(clean[what])
+        } vs the fraction rho of observation tokens replaced by noise`,
+        xTitle: "rho",
+        yTitle: what,
+      },
+    );
+  return [{
+    title: "Robustness to observation noise",
+    text: "A fraction rho of the context's observation tokens (cell attributes) replaced by " +
+      "uniformly drawn valid tokens (not [MASK]) at test time: offline for the next frame and " +
+      "the action, and on every new observation in closed loop. rho = 0 is the clean " +
+      "evaluation. Next-action SFT reads noisy observations too, so its action accuracy and " +
+      "success are comparable; its cell accuracy is not (it predicts no observations).",
+    figures: [curve("cell_acc"), curve("action_acc"), curve("success_rate")],
+  }];
+}
+
 /** Per-env rows (`<env_id>.<metric>`), shown when a study scores more than one env id. */
 function perEnvRows(rows: SummaryRow[]): [string, string][] {
   const keys = [
@@ -472,7 +633,7 @@ function perEnvRows(rows: SummaryRow[]): [string, string][] {
   ];
   const envs = [
     ...new Set(
-      rows.map((r) => /^([A-Za-z][\w]*-[\w-]+-v\d+)\./.exec(r.metric)?.[1]).filter((
+      rows.map((r) => ENV_PREFIX.exec(r.metric)?.[1]).filter((
         x,
       ): x is string => !!x),
     ),
@@ -481,7 +642,7 @@ function perEnvRows(rows: SummaryRow[]): [string, string][] {
   return envs.flatMap((env) =>
     keys.map((
       k,
-    ): [string, string] => [`${env}.${k}`, `${env}: ${HEADLINE.find(([m]) => m === k)?.[1] ?? k}`])
+    ): [string, string] => [`${env}.${k}`, metricLabel(`${env}.${k}`)])
   );
 }
 
