@@ -17,6 +17,8 @@ import {
   attentionBackward,
   attentionForward,
   fexp,
+  rmsNorm,
+  rmsNormBack,
   swigluBackward,
   swigluForward,
   swigluInfer,
@@ -571,7 +573,8 @@ const cKernels = loadCKernels();
 
 Deno.test(
   {
-    name: "C kernels: attention and SwiGLU equal the JavaScript kernels, bit for bit for any split",
+    name:
+      "C kernels: attention, SwiGLU, RMSNorm equal the JavaScript kernels, bit for bit for any split",
     ignore: ignore || cKernels === null,
   },
   () => {
@@ -611,6 +614,20 @@ Deno.test(
       ck.attnBwd(qkv, P.js, dO, dqs, L, D, H, 2, B);
       ck.attnBwd(qkv, P.js, dO, dqs, L, D, H, 0, 2);
       assert.deepStrictEqual(dqs, dq.c, `${tag}: split backward`);
+    }
+    for (const D of [7, 32, 40]) {
+      const rows = 5, x = rand(rows * D, D, 3), g = rand(D, D + 1, 2), dy = rand(rows * D, D + 2);
+      const y = { js: new Float32Array(rows * D), c: new Float32Array(rows * D) };
+      const r = { js: new Float32Array(rows), c: new Float32Array(rows) };
+      rmsNorm(x, g, y.js, r.js, rows, D);
+      ck.rmsNorm(x, g, y.c, r.c, rows, D);
+      assert.ok(maxRelErr(y.c, y.js) < 1e-6 && maxRelErr(r.c, r.js) < 1e-6, `D=${D}: rmsNorm`);
+      const dx = { js: rand(rows * D, 1), c: rand(rows * D, 1) };
+      const dg = { js: new Float32Array(D), c: new Float32Array(D) };
+      rmsNormBack(x, r.js, g, dy, dx.js, dg.js, rows, D);
+      ck.rmsNormBack(x, r.js, g, dy, dx.c, dg.c, rows, D);
+      assert.ok(maxRelErr(dx.c, dx.js) < 1e-6, `D=${D}: rmsNorm dx`);
+      assert.ok(maxRelErr(dg.c, dg.js) < 1e-6, `D=${D}: rmsNorm dg`);
     }
     for (const F of [5, 16, 48]) {
       const N = 9, gu = rand(N * 2 * F, F, 6), dact = rand(N * F, F + 1);

@@ -162,6 +162,34 @@ export class NativeModel {
     this.blasThreads = this.blas.threads();
   }
 
+  /** RMSNorm of `rows` rows (the C kernel where loaded). */
+  private norm(
+    x: Float32Array,
+    g: Float32Array,
+    y: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    D: number,
+  ): void {
+    if (this.kernels) this.kernels.rmsNorm(x, g, y, rstd, rows, D);
+    else rmsNorm(x, g, y, rstd, rows, D);
+  }
+
+  /** RMSNorm backward (the C kernel where loaded). */
+  private normBack(
+    x: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    rows: number,
+    D: number,
+  ): void {
+    if (this.kernels) this.kernels.rmsNormBack(x, rstd, g, dy, dx, dg, rows, D);
+    else rmsNormBack(x, rstd, g, dy, dx, dg, rows, D);
+  }
+
   /** Stop the helper threads and release the activation buffers. */
   dispose(): void {
     this.ws = null;
@@ -301,7 +329,7 @@ export class NativeModel {
     await this.forward(params, inputs, ws, nl - 1);
     const l = nl - 1, pre = `blocks.${l}.`, p = params, blas = this.blas, ck = this.kernels;
     const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], O = ws.O[l];
-    rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
+    this.norm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
     blas.sgemm(false, false, N, 3 * D, D, 1, h1, 0, D, p[pre + "wqkv"], 0, 3 * D, 0, qkv, 0, 3 * D);
     const ia = M + (K - 1) * S + S - 1; // the last frame's action slot
     const dims: AttnDims = { L, D, H };
@@ -329,12 +357,12 @@ export class NativeModel {
     }
     blas.sgemm(false, false, B, D, D, 1, os, 0, D, p[pre + "wo"], 0, D, 1, xs, 0, D);
     const h2 = new Float32Array(B * D), rstd = new Float32Array(B), gu = new Float32Array(B * F2);
-    rmsNorm(xs, p[pre + "ln2"], h2, rstd, B, D);
+    this.norm(xs, p[pre + "ln2"], h2, rstd, B, D);
     blas.sgemm(false, false, B, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
     if (ck) ck.swigluInfer(gu, F, 0, B);
     else swigluInfer(gu, F, 0, B);
     blas.sgemm(false, false, B, D, F, 1, gu, 0, F2, p[pre + "w2"], 0, D, 1, xs, 0, D);
-    rmsNorm(xs, p.lnf, h2, rstd, B, D);
+    this.norm(xs, p.lnf, h2, rstd, B, D);
     const lg = new Float32Array(B * OUT_COLS);
     blas.sgemm(false, false, B, OUT_COLS, D, 1, h2, 0, D, p.head, 0, OUT_COLS, 0, lg, 0, OUT_COLS);
     const [a0, a1] = HEAD_COLS.action, out = new Float32Array(B * (a1 - a0));
@@ -377,7 +405,7 @@ export class NativeModel {
     for (let l = 0; l < layers; l++) {
       const pre = `blocks.${l}.`;
       const x = ws.xs[l], h1 = ws.h1[l], qkv = ws.qkv[l], P = ws.P[l], O = ws.O[l];
-      rmsNorm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
+      this.norm(x, p[pre + "ln1"], h1, ws.rstd1[l], N, D);
       blas.sgemm(false, false, N, D3, D, 1, h1, 0, D, p[pre + "wqkv"], 0, D3, 0, qkv, 0, D3);
       const ck = this.kernels, c = ck !== null;
       if (ck) {
@@ -414,7 +442,7 @@ export class NativeModel {
       x1.set(this.forwardOnly ? x.subarray(0, N * D) : x);
       blas.sgemm(false, false, N, D, D, 1, O, 0, D, p[pre + "wo"], 0, D, 1, x1, 0, D);
       const h2 = ws.h2[l], gu = ws.gu[l], sig = ws.sig[l], act = ws.act[l];
-      rmsNorm(x1, p[pre + "ln2"], h2, ws.rstd2[l], N, D);
+      this.norm(x1, p[pre + "ln2"], h2, ws.rstd2[l], N, D);
       blas.sgemm(false, false, N, F2, D, 1, h2, 0, D, p[pre + "w13"], 0, F2, 0, gu, 0, F2);
       const xo = ws.xs[l + 1];
       if (this.forwardOnly) { // the activation overwrites the gate half of gu (row stride 2F)
@@ -441,7 +469,7 @@ export class NativeModel {
     const xL = ws.xs[nl], hf = ws.hf, lnf = p.lnf, rstdf = ws.rstdf;
     const FS = K * S;
     for (let b = 0; b < B; b++) {
-      rmsNorm(
+      this.norm(
         xL.subarray((b * L + M) * D, (b + 1) * L * D),
         lnf,
         hf.subarray(b * FS * D, (b + 1) * FS * D),
@@ -573,7 +601,7 @@ export class NativeModel {
     dx.fill(0);
     const xL = ws.xs[nl];
     for (let b = 0; b < B; b++) {
-      rmsNormBack(
+      this.normBack(
         xL.subarray((b * L + M) * D, (b + 1) * L * D),
         ws.rstdf.subarray(b * FS, (b + 1) * FS),
         p.lnf,
@@ -601,7 +629,7 @@ export class NativeModel {
       blas.sgemm(true, false, D, F2, N, 1, ws.h2[l], 0, D, dgu, 0, F2, 1, g[pre + "w13"], 0, F2);
       blas.sgemm(false, true, N, D, F2, 1, dgu, 0, F2, p[pre + "w13"], 0, F2, 0, ws.dh, 0, D);
       // dx1 = dx + norm backward (in place into dx).
-      rmsNormBack(ws.x1[l], ws.rstd2[l], p[pre + "ln2"], ws.dh, dx, g[pre + "ln2"], N, D);
+      this.normBack(ws.x1[l], ws.rstd2[l], p[pre + "ln2"], ws.dh, dx, g[pre + "ln2"], N, D);
       // Attention: x1 = x + O @ wo.
       const O = ws.O[l], P = ws.P[l], qkv = ws.qkv[l], dO = ws.dO, dqkv = ws.dqkv;
       blas.sgemm(true, false, D, D, N, 1, O, 0, D, dx, 0, D, 1, g[pre + "wo"], 0, D);
@@ -617,7 +645,7 @@ export class NativeModel {
       blas.sgemm(true, false, D, D3, N, 1, ws.h1[l], 0, D, dqkv, 0, D3, 1, g[pre + "wqkv"], 0, D3);
       blas.sgemm(false, true, N, D, D3, 1, dqkv, 0, D3, p[pre + "wqkv"], 0, D3, 0, ws.dh, 0, D);
       dxNext.set(dx);
-      rmsNormBack(ws.xs[l], ws.rstd1[l], p[pre + "ln1"], ws.dh, dxNext, g[pre + "ln1"], N, D);
+      this.normBack(ws.xs[l], ws.rstd1[l], p[pre + "ln1"], ws.dh, dxNext, g[pre + "ln1"], N, D);
       [dx, dxNext] = [dxNext, dx];
     }
     // Embeddings: scatter-add into the rows each position summed.

@@ -65,6 +65,26 @@ export interface CKernels {
     b0: number,
     b1: number,
   ): void;
+  /** RMSNorm of `rows` rows of width D (as lib/model/native_kernels.ts `rmsNorm`). */
+  rmsNorm(
+    x: Float32Array,
+    g: Float32Array,
+    y: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    D: number,
+  ): void;
+  /** RMSNorm backward (as lib/model/native_kernels.ts `rmsNormBack`). */
+  rmsNormBack(
+    x: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dg: Float32Array,
+    rows: number,
+    D: number,
+  ): void;
   /** SwiGLU forward for positions [n0, n1). */
   swigluFwd(
     gu: Float32Array,
@@ -97,7 +117,7 @@ export const C_FLAGS = [
   "-fPIC",
   "-shared",
 ];
-const VERSION = 2;
+const VERSION = 3;
 
 const SYMBOLS = {
   attn_fwd: {
@@ -116,6 +136,14 @@ const SYMBOLS = {
   swiglu_infer: { parameters: ["buffer", "i32", "i32", "i32"], result: "void" },
   swiglu_bwd: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "i32", "i32", "i32"],
+    result: "void",
+  },
+  rmsnorm_fwd: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "i32", "i32"],
+    result: "void",
+  },
+  rmsnorm_bwd: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32"],
     result: "void",
   },
   kernels_version: { parameters: [], result: "i32" },
@@ -237,6 +265,9 @@ function bind(path: string): CKernels {
         throw new Error("attn_bwd: out of memory");
       }
     },
+    rmsNorm: (x, g, y, rstd, rows, D) => s.rmsnorm_fwd(x, g, y, rstd, rows, D),
+    rmsNormBack: (x, rstd, g, dy, dx, dg, rows, D) =>
+      s.rmsnorm_bwd(x, rstd, g, dy, dx, dg, rows, D),
     swigluFwd: (gu, sig, act, F, n0, n1) => s.swiglu_fwd(gu, sig, act, F, n0, n1),
     swigluInfer: (gu, F, n0, n1) => s.swiglu_infer(gu, F, n0, n1),
     swigluBwd: (gu, sig, dact, dgu, F, n0, n1) => s.swiglu_bwd(gu, sig, dact, dgu, F, n0, n1),

@@ -428,5 +428,38 @@ void swiglu_bwd(const float *gu, const float *sig, const float *dact, float *dgu
   }
 }
 
+/* y = x / sqrt(mean(x^2) + 1e-6) * g over rows of width D; keeps 1/rms per row in rstd. */
+void rmsnorm_fwd(const float *x, const float *g, float *y, float *rstd, int rows, int D) {
+  for (int n = 0; n < rows; n++) {
+    const float *xr = x + (size_t)n * D;
+    float *yr = y + (size_t)n * D;
+    const float r = 1.0f / sqrtf(dot8(xr, xr, D) / (float)D + 1e-6f);
+    rstd[n] = r;
+    for (int i = 0; i < D; i++) yr[i] = xr[i] * r * g[i];
+  }
+}
+
+/* Adds d(loss)/dx of rmsnorm_fwd to dx and d/dg to dg (rows in order), given dy. */
+void rmsnorm_bwd(const float *x, const float *rstd, const float *g, const float *dy, float *dx,
+                 float *dg, int rows, int D) {
+  for (int n = 0; n < rows; n++) {
+    const float *xr = x + (size_t)n * D, *dyr = dy + (size_t)n * D;
+    float *dxr = dx + (size_t)n * D;
+    const float r = rstd[n];
+    float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= D; i += 8)
+      for (int k = 0; k < 8; k++) a[k] += dyr[i + k] * g[i + k] * xr[i + k];
+    for (int k = 0; i < D; i++, k++) a[k] += dyr[i] * g[i] * xr[i];
+    const float dot = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    const float c = r * r * r * dot / (float)D;
+#pragma GCC ivdep
+    for (int j = 0; j < D; j++) {
+      dxr[j] += r * dyr[j] * g[j] - c * xr[j];
+      dg[j] += dyr[j] * xr[j] * r;
+    }
+  }
+}
+
 /* The version of this file's interface (lib/model/native_c.ts checks it). */
-int kernels_version(void) { return 2; }
+int kernels_version(void) { return 3; }
