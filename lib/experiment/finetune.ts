@@ -23,14 +23,10 @@ import { loadWindows, runTraining } from "../train/run.ts";
 import type { HostParams } from "../model/params.ts";
 import { makeBestPredictor } from "../model/native_predict.ts";
 import { evaluateModel, type Metrics } from "../eval/evaluate.ts";
+import { FINETUNE_KEYS } from "../eval/catalogue.ts";
 
-/** Metrics repeated per k (the curve of the fine-tuning figure). */
-export const FINETUNE_METRICS = [
-  "next_frame.cell_acc",
-  "next_frame.changed_cell_acc",
-  "action_acc",
-  "success_rate",
-] as const;
+/** Metrics repeated per k (the curve of the fine-tuning figure): the catalogue's `FINETUNE_KEYS`. */
+export const FINETUNE_METRICS = FINETUNE_KEYS;
 
 /** Whether a config asks for fine-tuning (held-out test envs and some k > 0). */
 export function wantsFinetune(cfg: Config): boolean {
