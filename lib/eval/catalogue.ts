@@ -75,42 +75,50 @@ const count = (label: string, measures: string, family: MetricFamily) => ({
   role: "count" as const,
 });
 
-/** The figures of one masked evaluation of observations (an `ObsSummary` less its action). */
-function obsGroup<P extends string>(p: P, what: string, base: string | null) {
+/**
+ * The figures of one masked evaluation of observations (an `ObsSummary` less its action):
+ * `label(f)` names field `f` ("cell acc", "changed-cell acc", ...), `what` says what is hidden.
+ */
+function obsGroup<P extends string>(
+  p: P,
+  label: (f: string) => string,
+  what: string,
+  base: string | null,
+) {
   const b = (k: string) => (base ? { baseline: `${base}${k}` } : {});
   return {
     [`${p}cell_acc`]: {
-      ...acc(`${what}: cell acc`, `${what}: hidden cells with all three attributes right`),
+      ...acc(label("cell acc"), `${what}: hidden cells with all three attributes right`),
       ...b("cell_acc"),
     },
     [`${p}changed_cell_acc`]: {
       ...acc(
-        `${what}: changed-cell acc`,
+        label("changed-cell acc"),
         `${what}: the same over hidden cells that differ from the previous frame`,
       ),
       ...b("changed_cell_acc"),
     },
-    [`${p}obj_acc`]: acc(`${what}: object acc`, `${what}: hidden object attributes right`),
-    [`${p}color_acc`]: acc(`${what}: colour acc`, `${what}: hidden colour attributes right`),
-    [`${p}state_acc`]: acc(`${what}: state acc`, `${what}: hidden state attributes right`),
+    [`${p}obj_acc`]: acc(label("object acc"), `${what}: hidden object attributes right`),
+    [`${p}color_acc`]: acc(label("colour acc"), `${what}: hidden colour attributes right`),
+    [`${p}state_acc`]: acc(label("state acc"), `${what}: hidden state attributes right`),
     [`${p}dir_acc`]: {
-      ...acc(`${what}: direction acc`, `${what}: hidden agent directions right`),
+      ...acc(label("direction acc"), `${what}: hidden agent directions right`),
       ...b("dir_acc"),
     },
     [`${p}nats_per_slot`]: {
       ...nll(
-        `${what}: nats/slot`,
+        label("nats/slot"),
         `${what}: mean -log p over hidden slots (cell attributes and direction)`,
       ),
       ...b("nats_per_slot"),
     },
     [`${p}bits_per_frame`]: nll(
-      `${what}: bits/frame`,
+      label("bits/frame"),
       `${what}: total -log2 p per window with hidden slots`,
     ),
-    [`${p}cells`]: count(`${what}: cells scored`, `${what}: hidden cells scored`, "observation"),
+    [`${p}cells`]: count(label("cells scored"), `${what}: hidden cells scored`, "observation"),
     [`${p}changed_cells`]: count(
-      `${what}: changed cells scored`,
+      label("changed cells scored"),
       `${what}: hidden changed cells scored`,
       "observation",
     ),
@@ -192,24 +200,49 @@ const rate = (label: string, measures: string, role: MetricRole = "model"): Metr
   role,
 });
 
-const NEXT_FRAME = "next frame (history only)";
-const NEXT_FRAME_ITER = "next frame (iterative decoding)";
-const RANDOM_CELLS = "random cells";
+const NEXT_FRAME = "next frame (the past visible, the frame and its action hidden)";
+const RANDOM_CELLS = "random cells (each cell hidden with eval.obs_mask_ratio)";
+const nf = (f: string) => f === "cell acc" ? "next-frame cell acc (one pass)" : `next-frame ${f}`;
+const rc = (f: string) => f.startsWith("cell") ? `random-${f}` : `random-cell mask: ${f}`;
 
 const TABLE = {
-  ...obsGroup("next_frame.", NEXT_FRAME, "action_copy.next_frame."),
-  ...obsGroup("next_frame_iter.", NEXT_FRAME_ITER, "action_copy.next_frame."),
-  ...asBaseline(obsGroup("copy_prev.next_frame.", `copy-previous baseline, ${NEXT_FRAME}`, null)),
-  ...asBaseline(
-    obsGroup("action_copy.next_frame.", `action-aware copy baseline, ${NEXT_FRAME}`, null),
-  ),
-  ...asBaseline(obsGroup("majority.next_frame.", `frequency baseline, ${NEXT_FRAME}`, null)),
-  ...obsGroup("random_cells.", RANDOM_CELLS, "copy_prev.random_cells."),
-  ...asBaseline(
-    obsGroup("copy_prev.random_cells.", `copy-previous baseline, ${RANDOM_CELLS}`, null),
+  ...obsGroup("next_frame.", nf, NEXT_FRAME, "action_copy.next_frame."),
+  ...obsGroup(
+    "next_frame_iter.",
+    (f) => `next-frame ${f} (iterative, eval.decode_steps)`,
+    `${NEXT_FRAME}, iterative decoding`,
+    "action_copy.next_frame.",
   ),
   ...asBaseline(
-    obsGroup("action_copy.random_cells.", `action-aware copy baseline, ${RANDOM_CELLS}`, null),
+    obsGroup("copy_prev.next_frame.", (f) => `copy-previous baseline: ${f}`, NEXT_FRAME, null),
+  ),
+  ...asBaseline(
+    obsGroup(
+      "action_copy.next_frame.",
+      (f) => `action-aware copy baseline: ${f}`,
+      NEXT_FRAME,
+      null,
+    ),
+  ),
+  ...asBaseline(
+    obsGroup("majority.next_frame.", (f) => `frequency baseline: ${f}`, NEXT_FRAME, null),
+  ),
+  ...obsGroup("random_cells.", rc, RANDOM_CELLS, "copy_prev.random_cells."),
+  ...asBaseline(
+    obsGroup(
+      "copy_prev.random_cells.",
+      (f) => `copy-previous baseline: ${rc(f)}`,
+      RANDOM_CELLS,
+      null,
+    ),
+  ),
+  ...asBaseline(
+    obsGroup(
+      "action_copy.random_cells.",
+      (f) => `action-aware copy baseline: ${rc(f)}`,
+      RANDOM_CELLS,
+      null,
+    ),
   ),
   ...obsNllGroup("obs_nll.", "", "action_copy.obs_nll."),
   ...asBaseline(obsNllGroup("copy_prev.obs_nll.", "copy-previous baseline", null)),
