@@ -65,6 +65,7 @@ Deno.writeTextFileSync(
 );
 
 interface Out {
+  pid: number;
   code: number;
   signal: string | null;
   stdout: string;
@@ -91,6 +92,7 @@ async function finish(c: Deno.ChildProcess): Promise<Out> {
   const o = await c.output();
   const dec = new TextDecoder();
   return {
+    pid: c.pid,
     code: o.code,
     signal: o.signal,
     stdout: dec.decode(o.stdout),
@@ -239,6 +241,10 @@ Deno.test({
 
     const k2 = await run(trainArgs(dir, "--resume"), "checkpoint-write@2");
     assertKilled(k2, "the second training");
+    assert.match(
+      k2.stderr,
+      new RegExp(`lock: taking over run directory ${dir}: its holder pid ${k1.pid} .* is gone`),
+    );
     const half = tree(join(dir, "checkpoints")).filter((p) => p.includes(".tmp-"));
     assert.ok(half.length > 0, "a half-written checkpoint is left by the kill");
     assert.ok(existsSync(join(dir, "metrics.jsonl")));
@@ -251,8 +257,12 @@ Deno.test({
     assert.deepEqual(aside.map((p) => p.replace(/-\d+$/, "")), ["best.old"]);
     assert.ok(!existsSync(join(dir, "checkpoints", "best")), "best was moved aside when killed");
 
+    // A temporary of an atomic write that a killed process left beside the run's files.
+    const stray = join(dir, `metrics.jsonl.tmp-${k3.pid}-0badf00d`);
+    Deno.writeTextFileSync(stray, "{half");
     const last = await run(trainArgs(dir, "--resume"));
     assertOk(last, "the resumed training");
+    assert.ok(!existsSync(stray), "the stray temporary is removed on start");
     assert.equal(JSON.parse(last.stdout).last_val_loss, JSON.parse(trainOut.stdout).last_val_loss);
     assertSameTraining(dir, trainDir);
     assert.deepEqual(leftovers(ROOT).filter((p) => p.startsWith("train-killed")), []);

@@ -231,15 +231,26 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
 }
 
 /**
- * Tidies `<runDir>/checkpoints` after a crashed writer: temporary checkpoint directories
- * (`<name>.tmp-<pid>`) are removed, and a checkpoint moved aside for replacement
- * (`<name>.old-<pid>`) is put back when its replacement never arrived (removed otherwise). Only
- * leftovers of processes of this host that are gone are touched; call it holding the run's lock.
- * Returns what it did, one line per entry.
+ * Tidies a run directory after a crashed writer: temporary checkpoint directories
+ * (`checkpoints/<name>.tmp-<pid>`) and atomic-write temporaries of the run's files
+ * (`<runDir>/<file>.tmp-<pid>-<random>`, lib/util/fs.ts) are removed, and a checkpoint moved aside
+ * for replacement (`checkpoints/<name>.old-<pid>`) is put back when its replacement never arrived
+ * (removed otherwise). Only leftovers of processes of this host that are gone are touched; call it
+ * holding the run's lock. Returns what it did, one line per entry.
  */
 export async function cleanCheckpointLeftovers(runDir: string): Promise<string[]> {
   const root = `${runDir}/checkpoints`;
   const done: string[] = [];
+  try {
+    for await (const e of Deno.readDir(runDir)) {
+      const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(e.name);
+      if (!e.isFile || !m || (Number(m[1]) !== Deno.pid && pidAlive(Number(m[1])))) continue;
+      await Deno.remove(`${runDir}/${e.name}`);
+      done.push(`removed ${runDir}/${e.name} (left by a crashed writer)`);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
   let entries: Deno.DirEntry[] = [];
   try {
     entries = await Array.fromAsync(Deno.readDir(root));
