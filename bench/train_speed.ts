@@ -14,6 +14,11 @@
  *                         [--steps 6] [--rounds 3] [--batch 32] [--mission 12]
  *                         [--python PATH] [--no-torch] [--blas-libraries used|all]
  *                         [--sizes small --frames 4]   (instead of --rows: sizes x one K)
+ *                         [--baseline DIR]
+ *
+ * `--baseline DIR` also times the `blas` device of another checkout in DIR (e.g. `git archive
+ * <commit> | tar -x -C DIR`; its bench/train_speed.ts runs the child), as device
+ * `blas@baseline` in the same alternating rounds, with `ratio_vs_baseline` on the `blas` row.
  *
  * A row is a model size and a window length K (`size:K`), timed once per thread
  * count: `--threads 2,1` (default: every core, then one, as a study's parallel runs
@@ -82,6 +87,7 @@ const { arg, flag } = scriptArgs(
     threads: str,
     peers: str,
     python: str,
+    baseline: str,
     "no-torch": bool,
     "blas-libraries": str,
     child: str,
@@ -302,19 +308,27 @@ async function runChild(
   nSteps: number,
   threads: number,
   env: Record<string, string> = {},
+  root = "",
 ): Promise<DeviceRun & { peak_rss_mb: number; matmul_peak_gflops: number }> {
-  const self = new URL(import.meta.url).pathname;
+  const self = root ? `${root}/bench/train_speed.ts` : new URL(import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       self,
-      ...["--child", size, "--child-threads", String(threads), "--steps", String(nSteps)],
+      ...["--child", size, ...(root ? [] : ["--child-threads", String(threads)])],
+      ...["--steps", String(nSteps)],
       ...["--frames", String(K), "--mission", String(M), "--devices", device],
       ...(arg("batch", "") !== "" ? ["--batch", String(B)] : []),
     ],
-    // The blas device's helper threads and the jax-js workers: `threads` in all.
-    env: { ...env, BLAS_THREADS: String(threads), JAXJS_WORKERS: String(threads) },
+    // The blas device's helper threads, OpenBLAS's and the jax-js workers: `threads` in all.
+    env: {
+      ...env,
+      BLAS_THREADS: String(threads),
+      OPENBLAS_NUM_THREADS: String(threads),
+      JAXJS_WORKERS: String(threads),
+    },
+    cwd: root || undefined,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -392,6 +406,8 @@ interface Target {
   key: string;
   device: string;
   env: Record<string, string>;
+  /** Another checkout whose child runs (`--baseline`), or "" for this one. */
+  root?: string;
   library: { path: string; flavour: string; version: string | null } | null;
 }
 const targets: Target[] = devices.flatMap((d): Target[] => {
@@ -419,6 +435,12 @@ const targets: Target[] = devices.flatMap((d): Target[] => {
   }];
 });
 
+const baseline = arg("baseline", "");
+if (baseline) {
+  const t = targets.find((x) => x.key === "blas");
+  if (!t) throw new Error("--baseline needs the blas device in --devices");
+  targets.push({ ...t, key: "blas@baseline", root: Deno.realPathSync(baseline) });
+}
 const peersEnv = peerNames.length ? probePeers(python) : null;
 if (peersEnv) console.log(JSON.stringify({ bench: "peers_env", ...peersEnv }));
 
@@ -450,7 +472,7 @@ for (const row of rows) {
         const acc = per.get(t.key)!;
         if (acc.error) continue;
         try {
-          const j = await runChild(size, t.device, nSteps, threads, t.env);
+          const j = await runChild(size, t.device, nSteps, threads, t.env, t.root);
           acc.peakRss = Math.max(acc.peakRss, j.peak_rss_mb);
           acc.peak = Math.max(acc.peak, j.matmul_peak_gflops);
           acc.times.push(...j.times);
@@ -482,6 +504,8 @@ for (const row of rows) {
         ms_per_step_best: round1(Math.min(...runs.map((x) => x.ms_per_step_min))),
         tokens_per_s: Math.round((B * L) / (med / 1000)),
         cores_used: +median(runs.map((x) => x.cores_used)).toFixed(2),
+        // CPU time per step (ms/step x cores used): steadier than wall time on a loaded machine
+        cpu_ms_per_step: round1(median(runs.map((x) => x.ms_per_step * x.cores_used))),
         first_step_s: +Math.max(...runs.map((x) => x.first_step_s)).toFixed(1),
         rounds: runs.length,
         ...(peerErrors.has(p) ? { error: peerErrors.get(p) } : {}),
@@ -511,7 +535,8 @@ for (const row of rows) {
         engine: device === "blas"
           ? `blas device (Deno FFI, ${t.library?.flavour ?? "?"} ${t.library?.version ?? ""})`
           : "@jax-js/jax 0.1.25",
-        device,
+        device: t.key === "blas@baseline" ? t.key : device,
+        ...(t.root ? { baseline: t.root } : {}),
         ...lib,
         size,
         frames: K,
@@ -525,6 +550,7 @@ for (const row of rows) {
         tokens_per_s: Math.round((B * L) / (med / 1000)),
         tokens_per_s_best: Math.round((B * L) / (bestStep / 1000)),
         cores_used: +(acc.cpu / acc.wall).toFixed(2),
+        cpu_ms_per_step: round1((1000 * acc.cpu) / acc.times.length),
         gflop_per_step: +(flops / 1e9).toFixed(3),
         gflops: +gflops.toFixed(2),
         matmul_peak_gflops: round1(acc.peak),
@@ -538,11 +564,20 @@ for (const row of rows) {
           rec.best_peer = best[0];
           rec.ratio_vs_best_peer = +(Number(best[1].ms_per_step) / med).toFixed(3);
           rec.ratio_vs_best_peer_best = +(Number(best[1].ms_per_step_best) / bestStep).toFixed(3);
+          rec.ratio_vs_best_peer_cpu = +(
+            Number(best[1].cpu_ms_per_step) / ((1000 * acc.cpu) / acc.times.length)
+          ).toFixed(3);
         }
         if (peers.torch_eager?.ms_per_step) {
           rec.ratio_vs_torch = +(Number(peers.torch_eager.ms_per_step) / med).toFixed(3);
         }
         if (peersEnv) rec.peers_env = peersEnv;
+      }
+      const base = per.get("blas@baseline");
+      if (t.key === "blas" && base && base.times.length) {
+        rec.baseline_ms_per_step = round1(median(base.times));
+        rec.ratio_vs_baseline = +(median(base.times) / med).toFixed(3);
+        rec.baseline_cpu_ms_per_step = round1((1000 * base.cpu) / base.times.length);
       }
       console.log(JSON.stringify(rec));
     }
