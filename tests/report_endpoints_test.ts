@@ -20,7 +20,7 @@ const JITTER: Record<string, number[]> = { cell: [0.3, -0.2, 0.1], fwd: [-0.1, 0
 
 function fakeStudy(
   root: string,
-  opts: { contrasts?: boolean; episodes?: boolean; seeds?: number[] } = {},
+  opts: { contrasts?: boolean; episodes?: boolean; seeds?: number[]; n?: number } = {},
 ) {
   const seeds = opts.seeds ?? [0, 1, 2];
   const results: RunResult[] = [];
@@ -38,7 +38,11 @@ function fakeStudy(
         }),
       );
       // 50 held-out episodes of one env, the same seeds for every variant at a seed index.
-      const success = Array.from({ length: 50 }, (_, e) => ((e + seed) % 50 < v.wins ? 1 : 0));
+      const n = opts.n ?? 50;
+      const success = Array.from(
+        { length: n },
+        (_, e) => ((e + seed) % n < v.wins * n / 50 ? 1 : 0),
+      );
       if (opts.episodes ?? true) {
         Deno.writeTextFileSync(
           join(runDir, "episodes.json"),
@@ -140,6 +144,13 @@ Deno.test("endpoints: success paired by episode, Holm levels, MDE, verdicts, SFT
     const one = fakeStudy(join(root, "one"), { seeds: [0] });
     const r1 = endpointRows(one.ablation, one.results);
     assert.ok(Number.isFinite(r1[0].lo), "episodes give an interval with one seed");
+    assert.equal(r1[0].verdict, "variant better", "50 paired episodes, 0.6 apart");
+    // Ten episodes, the same 0.6 apart: too few for a bootstrap verdict.
+    const few = fakeStudy(join(root, "few"), { seeds: [0], n: 10 });
+    const f = endpointRows(few.ablation, few.results)[0];
+    assert.ok(Math.abs(f.diff - 0.6) < 1e-12);
+    assert.equal(f.verdict, "inconclusive");
+    assert.ok(Number.isNaN(f.p) && /fewer than 20/.test(f.note), f.note);
     assert.equal(
       r1.find((r) => r.metric === "obs_nll.per_frame" && r.baseline === "fwd")!.verdict,
       "inconclusive",

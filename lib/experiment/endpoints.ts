@@ -39,6 +39,11 @@ import { configHash } from "../util/hash.ts";
 export const ALPHA = 0.05, POWER = 0.8;
 /** Bootstrap replicates of a closed-loop success contrast. */
 export const BOOTSTRAP_REPS = 4000;
+/**
+ * Fewest paired episodes (all seeds together) for a bootstrap verdict: below it the percentile
+ * interval of a handful of 0/1 outcomes is no guide, and the row is inconclusive with no p-value.
+ */
+export const MIN_EPISODES = 20;
 
 /** What a row concludes. */
 export type Verdict = "variant better" | "baseline better" | "inconclusive" | "not applicable";
@@ -197,18 +202,24 @@ function pair(ablation: Ablation, results: RunResult[], c: Contrast, metric: str
       const boot = (level: number) =>
         pairedClusterBootstrap(a, b, { seed, reps: BOOTSTRAP_REPS, level });
       const r = boot(1 - ALPHA);
+      const total = a.reduce((t, x) => t + x.length, 0);
+      const few = total < MIN_EPISODES;
       return {
         method: "seeds and episodes",
         seeds: seeds.length,
-        episodes: Math.round(a.reduce((t, x) => t + x.length, 0) / a.length),
+        episodes: Math.round(total / a.length),
         diff: r.mean,
-        p: r.p,
+        p: few ? NaN : r.p,
         at: (level) => {
           const x = boot(level);
           return [x.lo, x.hi];
         },
-        mde: normalMde(r.se, POWER, ALPHA),
-        note: "",
+        mde: r.se > 0 ? normalMde(r.se, POWER, ALPHA) : NaN,
+        note: few
+          ? `${total} paired episodes, fewer than ${MIN_EPISODES}: no verdict`
+          : r.se === 0
+          ? "no spread: every paired episode gives the same difference"
+          : "",
       };
     }
   }
@@ -219,7 +230,7 @@ function pair(ablation: Ablation, results: RunResult[], c: Contrast, metric: str
       ...none(
         isEpisodeSuccess(metric)
           ? "one seed and no paired episode outcomes (episodes.json): no interval"
-          : "one seed: no interval (run the study with more seeds)",
+          : "one seed: no interval; run the study with more seeds",
       ),
       method: "seeds",
       diff: t.mean,
@@ -322,7 +333,10 @@ export function endpointRows(
       lo,
       hi,
       pHolm: h ? h.adjusted[i] : NaN,
-      verdict: verdictOf(lo, hi, better),
+      // No p-value (too few episodes, one seed): no verdict, whatever the interval says.
+      verdict: Number.isFinite(r.p) || !Number.isFinite(lo)
+        ? verdictOf(lo, hi, better)
+        : "inconclusive",
     };
   });
 }
@@ -344,7 +358,7 @@ export function endpointCells(r: EndpointRow): Record<string, string> {
     ? `[${sig(r.lo)}, ${sig(r.hi)}] (${(100 * r.level).toFixed(1)}%)`
     : "–";
   const n = r.method === "seeds and episodes"
-    ? `${r.seeds} seeds x ${r.episodes} episodes`
+    ? `${r.seeds} seed${r.seeds === 1 ? "" : "s"} x ${r.episodes} episodes`
     : r.seeds
     ? `${r.seeds} seed${r.seeds === 1 ? "" : "s"}`
     : "–";
@@ -364,14 +378,17 @@ export function endpointCells(r: EndpointRow): Record<string, string> {
 /** The sentence under the primary table: what was computed, how to read it. */
 export function endpointsText(ablation: Ablation, rows: EndpointRow[]): string {
   const family = rows.filter((r) => Number.isFinite(r.p)).length;
+  const holmText = family
+    ? `Intervals are Holm-adjusted over the ${family} primary rows with a p-value (the level ` +
+      `shown), so "better" holds for the family at 5%.`
+    : "No primary row has a p-value yet (one seed, or too few paired episodes): no verdicts.";
   return [
     `Pre-registered primary endpoints: ${
       (ablation.primary ?? []).join(", ") || "none"
     }; every other figure in this report is secondary.`,
     `Δ = variant - baseline, paired by seed (closed-loop success: by seed and episode, every ` +
     `variant playing the same held-out episodes; a seeded two-stage bootstrap with ` +
-    `${BOOTSTRAP_REPS} replicates). Intervals are Holm-adjusted over the ${family} primary ` +
-    `rows with a p-value (the level shown), so "better" holds for the family at 5%. ` +
+    `${BOOTSTRAP_REPS} replicates). ${holmText} ` +
     `MDE: the smallest true difference found with 80% power at two-sided 0.05 with these ` +
     `seeds and episodes, at the observed spread. "inconclusive" means the interval allows ` +
     `no difference as well as one of its width, not that there is none.`,
