@@ -11,3 +11,4 @@ export * from "./rundir.ts";
 export * from "../util/stats.ts"; // the intervals of the reports (lib/util, shared with eval and viz)
 export { knownStudies, type RunResult, runStudy, studyFile, type StudyOptions } from "./ablate.ts";
 export { compareStudies, studySections, summarizeResults, writeStudyReport } from "./report.ts";
+export * from "./study_notebook.ts"; // what notebooks 10-13 share
