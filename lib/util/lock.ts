@@ -64,9 +64,13 @@ export interface LockOptions {
   progressMs?: number;
   /** Give up waiting after this many ms with a {@link LockBusyError} (default: wait forever). */
   timeoutMs?: number;
-  /** A lock of another host whose mtime is older than this is stale, ms (default 120,000). */
+  /**
+   * A lock of another host whose mtime is older than this is stale, ms (default 600,000: ten
+   * minutes, far above the heartbeat, so that a holder whose event loop is busy for minutes
+   * keeps its lock).
+   */
   staleMs?: number;
-  /** How often the holder refreshes its lock's mtime, ms (default 20,000). */
+  /** How often the holder refreshes its lock's mtime, ms (default 30,000). */
   heartbeatMs?: number;
 }
 
@@ -299,7 +303,7 @@ export async function acquireLock(target: string, opts: LockOptions = {}): Promi
   const t0 = Date.now();
   let waitedFor: LockOwner | null = null;
   let lastNote = 0;
-  const staleMs = opts.staleMs ?? 120_000;
+  const staleMs = opts.staleMs ?? 600_000;
   for (;;) {
     if (tryCreate(path, owner)) break;
     const cur = readLock(path);
@@ -339,7 +343,7 @@ export async function acquireLock(target: string, opts: LockOptions = {}): Promi
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
-  const heartbeat = opts.heartbeatMs ?? 20_000;
+  const heartbeat = opts.heartbeatMs ?? 30_000;
   const timer = setInterval(() => {
     const now = new Date();
     const cur = readLock(path);
