@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import {
+  clusterSpearman,
   holm,
   meanCi95,
   meanCiAt,
@@ -8,6 +9,8 @@ import {
   pairedDiff,
   pairedMde,
   pairedTPower,
+  ranks,
+  spearman,
   tCdf,
   tQuantile,
   tQuantile975,
@@ -128,4 +131,26 @@ Deno.test("pairedClusterBootstrap: seeded and paired by episode", () => {
   assert.equal(same.mean, 0);
   assert.equal(same.hi - same.lo, 0);
   assert.throws(() => pairedClusterBootstrap(a, [b[0]], { seed: 1 }), /same seeds/);
+});
+
+Deno.test("spearman: ranks with ties, perfect and reversed orders; cluster bootstrap", () => {
+  assert.deepEqual(ranks([3, 1, 3, 2]), [3.5, 1, 3.5, 2]);
+  assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
+  assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+  // Hand case: x 1..5, y 2 1 4 3 5 -> d = 1 1 1 1 0, rho = 1 - 6*4 / (5*24) = 0.8
+  assert.ok(Math.abs(spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) - 0.8) < 1e-12);
+  assert.ok(Number.isNaN(spearman([1, 2], [1, 2])));
+  const pts = Array.from(
+    { length: 5 },
+    (_, run) =>
+      Array.from(
+        { length: 5 },
+        (_, k) => ({ cluster: `r${run}`, x: k + run, y: -(k + run) + (k % 2) * 0.1 }),
+      ),
+  ).flat();
+  const a = clusterSpearman(pts, { seed: 1, reps: 500 });
+  assert.deepEqual(clusterSpearman(pts, { seed: 1, reps: 500 }), a, "seeded");
+  assert.ok(a.rho < -0.9 && a.hi < 0 && a.lo >= -1, JSON.stringify(a));
+  assert.equal(a.clusters, 5);
+  assert.ok(Number.isNaN(clusterSpearman(pts.filter((p) => p.cluster === "r0"), { seed: 1 }).lo));
 });

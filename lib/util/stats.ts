@@ -414,3 +414,74 @@ export function pairedClusterBootstrap(
   const p = se === 0 ? (point === 0 ? NaN : 0) : Math.min(1, (2 * Math.min(below, above)) / reps);
   return { mean: point, lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2), se, p, reps };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rank correlation.
+
+/** Mid-ranks of `xs` (ties share the mean of their ranks), 1-based. */
+export function ranks(xs: number[]): number[] {
+  const idx = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = new Array<number>(xs.length);
+  for (let i = 0; i < idx.length;) {
+    let j = i;
+    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+    for (let k = i; k <= j; k++) out[idx[k][1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Spearman's rank correlation of paired samples (NaN with fewer than 3 pairs or no spread). */
+export function spearman(x: number[], y: number[]): number {
+  if (x.length !== y.length) {
+    throw new Error(`spearman: ${x.length} x values, ${y.length} y values`);
+  }
+  const n = x.length;
+  if (n < 3) return NaN;
+  const rx = ranks(x), ry = ranks(y);
+  const mx = rx.reduce((a, b) => a + b, 0) / n, my = ry.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
+}
+
+/**
+ * Spearman's rho of points grouped in clusters (e.g. the checkpoints of one run), with a 95%
+ * percentile interval from a seeded bootstrap that resamples whole clusters (points of one run
+ * are not independent). Replicates whose rho is undefined (too few points, no spread) are
+ * dropped; NaN interval when fewer than 2 clusters.
+ */
+export function clusterSpearman(
+  points: { cluster: string; x: number; y: number }[],
+  opts: { seed: number; reps?: number },
+): { rho: number; lo: number; hi: number; n: number; clusters: number } {
+  const ok = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const rho = spearman(ok.map((p) => p.x), ok.map((p) => p.y));
+  const groups = [...new Set(ok.map((p) => p.cluster))].map((c) =>
+    ok.filter((p) => p.cluster === c)
+  );
+  const base = { rho, n: ok.length, clusters: groups.length };
+  if (groups.length < 2 || !Number.isFinite(rho)) return { ...base, lo: NaN, hi: NaN };
+  const rng = new Rng(opts.seed, BOOT_TAG, 2);
+  const reps = opts.reps ?? 2000;
+  const out: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const xs: number[] = [], ys: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+      for (const p of groups[rng.int(groups.length)]) {
+        xs.push(p.x);
+        ys.push(p.y);
+      }
+    }
+    const s = spearman(xs, ys);
+    if (Number.isFinite(s)) out.push(s);
+  }
+  if (out.length < reps / 2) return { ...base, lo: NaN, hi: NaN };
+  out.sort((a, b) => a - b);
+  const q = (p: number) => out[Math.min(out.length - 1, Math.max(0, Math.floor(p * out.length)))];
+  return { ...base, lo: q(0.025), hi: q(0.975) };
+}
