@@ -357,6 +357,12 @@ const EVAL = obj({
     "multi-env: k demos per test env (0 = zero-shot)",
   ),
   finetune_steps: int(100, 0, undefined, "multi-env: fine-tuning steps"),
+  over_training: int(
+    0,
+    0,
+    undefined,
+    "observation NLL and closed-loop success at the last N kept checkpoints (0 = off; needs train.keep_last >= N)",
+  ),
 });
 
 /** The experiment schema (top level of an experiment YAML, without `extends`/`profiles`). */
