@@ -49,7 +49,7 @@ import {
 import { encodeInputs } from "../model/transformer.ts";
 
 import { resolveDevice, selectDevice } from "../model/device.ts";
-import { encodeTargets, HEADS, LOSS_MODES, type LossMode } from "./loss.ts";
+import { encodeTargets, HEADS, LOSS_MODES, type LossMode, N_HEADS } from "./loss.ts";
 import type { Config } from "../config/schema.ts";
 import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
@@ -58,6 +58,9 @@ import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { lrAt, optimConfigFrom } from "./optim.ts";
 import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
 import { commonValidation, scoreCommonValidation } from "./validation.ts";
+
+/** Length of the per-head statistics a loss returns: per head, the loss sum and the correct count. */
+const AUX_LEN = N_HEADS * 2;
 
 /** The `train` config section (the schema's). */
 export type TrainSection = Config["train"];
@@ -433,14 +436,14 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       if (valBatches.length === 0) return null;
       const pos = { step, epoch };
       let lsum = 0;
-      const aux = new Float64Array(10);
-      const hidden = [0, 0, 0, 0, 0];
+      const aux = new Float64Array(AUX_LEN);
+      const hidden = new Array<number>(N_HEADS).fill(0);
       let valid = 0;
       for (const [i, batch] of valBatches.entries()) {
         const d = encode(batch, valMask(batch, i, pos));
         const r = await engine.evaluate(d.host);
         lsum += r.loss;
-        for (let i = 0; i < 10; i++) aux[i] += r.aux[i];
+        for (let i = 0; i < AUX_LEN; i++) aux[i] += r.aux[i];
         d.hidden.forEach((h, i) => (hidden[i] += h));
         valid += d.validSlots;
       }
@@ -527,9 +530,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       ivLoss = 0,
       ivTokens = 0,
       ivStart = performance.now(),
-      ivHidden = [0, 0, 0, 0, 0],
+      ivHidden = new Array<number>(N_HEADS).fill(0),
       ivValid = 0;
-    let ivAux = new Float64Array(10);
+    let ivAux = new Float64Array(AUX_LEN);
     let ivLr = 0, ivG = 0, ivNominal = 0, ivNominalN = 0;
     let smoothLoss = NaN;
     const target = tc.steps;
@@ -573,7 +576,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       ivSteps++;
       ivLoss += loss;
       ivTokens += cur.reduce((a, m) => a + m.batch.B * L, 0);
-      for (let i = 0; i < 10; i++) ivAux[i] += aux[i];
+      for (let i = 0; i < AUX_LEN; i++) ivAux[i] += aux[i];
       cur.forEach((m) => {
         m.hidden.forEach((h, i) => (ivHidden[i] += h));
         ivValid += m.validSlots;
@@ -613,9 +616,9 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         ivSteps = 0,
           ivLoss = 0,
           ivTokens = 0,
-          ivHidden = [0, 0, 0, 0, 0],
+          ivHidden = new Array<number>(N_HEADS).fill(0),
           ivValid = 0,
-          ivAux = new Float64Array(10);
+          ivAux = new Float64Array(AUX_LEN);
         ivG = 0, ivNominal = 0, ivNominalN = 0;
         ivStart = performance.now();
       }
