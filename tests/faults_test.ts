@@ -20,7 +20,12 @@
 import { strict as assert } from "node:assert";
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CheckpointError, listCheckpoints, loadCheckpoint } from "../lib/model/checkpoint.ts";
+import {
+  CheckpointError,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../lib/model/checkpoint.ts";
 import { acquireLock } from "../lib/util/lock.ts";
 import { parseJsonl } from "../lib/util/jsonl.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
@@ -381,6 +386,26 @@ Deno.test({
       () => loadCheckpoint(join(one, "checkpoints", "step_0000010")),
       /model\.safetensors fails its checksum .*retrain with `deno task ablate (--run-one expz_faults|expz)/,
     );
+  },
+});
+
+Deno.test({
+  name: "faults: a checkpoint holding NaN (with matching checksums) is refused naming the tensor",
+  ...opts,
+  fn: async () => {
+    const { trainDir } = await baselines();
+    const ck = await loadCheckpoint(join(trainDir, "checkpoints", "step_0000012"));
+    const bad = structuredClone(ck);
+    bad.params["blocks.0.wqkv"].data[7] = NaN;
+    const dir = join(ROOT, "nan-weights", "checkpoints", "step_0000012");
+    await saveCheckpoint(dir, bad);
+    await assert.rejects(() => loadCheckpoint(dir), (e: Error) => {
+      assert.ok(e instanceof CheckpointError, String(e));
+      assert.equal(e.file, join(dir, "model.safetensors"));
+      assert.match(e.message, /non-finite value \(NaN\) in tensor 'blocks\.0\.wqkv' at index 7/);
+      assert.match(e.message, /training had diverged/);
+      return true;
+    });
   },
 });
 
