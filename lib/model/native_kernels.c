@@ -205,15 +205,6 @@ static inline v8 fma8(v8 a, v8 b, v8 c) { return a * b + c; }
 #endif
 #define AI static inline __attribute__((always_inline))
 
-/* s[j] = sum_c x[c] * T[c * Lp + j] for j < Lp (Lp a multiple of 8). */
-AI void scores8(const float *x, const float *T, int Lp, const int hd, float *s) {
-  for (int jb = 0; jb < Lp; jb += 8) {
-    v8 acc = splat8(0.0f);
-    for (int c = 0; c < hd; c++) acc = fma8(splat8(x[c]), ld8(T + (size_t)c * Lp + jb), acc);
-    st8(s + jb, acc);
-  }
-}
-
 AI void transpose_pad(const float *src, int ld, int L, int Lp, const int hd, float *T) {
   for (int j = 0; j < L; j++)
     for (int c = 0; c < hd; c++) T[(size_t)c * Lp + j] = src[(size_t)j * ld + c];
@@ -221,36 +212,78 @@ AI void transpose_pad(const float *src, int ld, int L, int Lp, const int hd, flo
     for (int j = L; j < Lp; j++) T[(size_t)c * Lp + j] = 0.0f;
 }
 
+/* R query rows' scores against all keys: s_r[j] = sum_c x_r[c] T[c][j] (j < Lp), the kT
+ * vector loaded once for the R rows; each row's sum runs over c in order, as alone. */
+AI void scores_rows(const float *const *x, const float *T, int Lp, const int hd,
+                    float *const *s, const int R) {
+  for (int jb = 0; jb < Lp; jb += 8) {
+    v8 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = splat8(0.0f);
+    for (int c = 0; c < hd; c++) {
+      const v8 t = ld8(T + (size_t)c * Lp + jb);
+      for (int r = 0; r < R; r++) acc[r] = fma8(splat8(x[r][c]), t, acc[r]);
+    }
+    for (int r = 0; r < R; r++) st8(s[r] + jb, acc[r]);
+  }
+}
+
+/* Forward of the R query rows [i0, i0 + R) of one head: softmax rows (kept in Ph when not
+ * NULL) and O rows. */
+AI void fwd_rows(const float *q, const float *v, float *o, const float *kT, float *s,
+                 const float *bb, float *Ph, int i0, int L, int Lp, int D, float scale,
+                 const int hd, const int R) {
+  const int D3 = 3 * D, nv = hd / 8;
+  const float *x[4];
+  float *sr[4];
+  for (int r = 0; r < R; r++) {
+    x[r] = q + (size_t)(i0 + r) * D3;
+    sr[r] = s + (size_t)r * Lp;
+  }
+  scores_rows(x, kT, Lp, hd, sr, R);
+  for (int r = 0; r < R; r++) {
+    float *sj = sr[r];
+    for (int j = 0; j < L; j++) sj[j] = sj[j] * scale + bb[j];
+    const float mx = max8(sj, L);
+    for (int j = 0; j < L; j++) sj[j] = fexpf(sj[j] - mx);
+    const float inv = 1.0f / sum8(sj, L);
+    for (int j = 0; j < L; j++) sj[j] *= inv;
+    if (Ph) memcpy(Ph + (size_t)(i0 + r) * L, sj, sizeof(float) * L);
+  }
+  v8 acc[4][8];
+  for (int r = 0; r < R; r++)
+    for (int m = 0; m < nv; m++) acc[r][m] = splat8(0.0f);
+  for (int j = 0; j < L; j++) {
+    const float *vj = v + (size_t)j * D3;
+    for (int m = 0; m < nv; m++) {
+      const v8 vv = ld8(vj + 8 * m);
+      for (int r = 0; r < R; r++) acc[r][m] = fma8(splat8(sr[r][j]), vv, acc[r][m]);
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int m = 0; m < nv; m++) st8(o + (size_t)(i0 + r) * D + 8 * m, acc[r][m]);
+}
+
 AI int attn_fwd_v(const float *qkv, float *P, float *O, const float *bias, int L, int D, int H,
                   int b0, int b1, int keepP, int i0, int i1, const int hd) {
   const int D3 = 3 * D, Lp = (L + 7) & ~7, nv = hd / 8;
   const float scale = 1.0f / sqrtf((float)hd);
-  float *kT = aligned_alloc(32, sizeof(float) * ((size_t)hd * Lp + Lp));
+  float *kT = aligned_alloc(32, sizeof(float) * ((size_t)hd * Lp + 4 * Lp));
   if (!kT) return -1;
-  float *s = kT + (size_t)hd * Lp;
+  float *s = kT + (size_t)hd * Lp; /* 4 rows of Lp */
   for (int b = b0; b < b1; b++) {
     const float *bb = bias + (size_t)b * L;
     for (int h = 0; h < H; h++) {
       const float *q = qkv + (size_t)b * L * D3 + h * hd, *k = q + D, *v = q + 2 * D;
       float *o = O + (size_t)b * L * D + h * hd;
       transpose_pad(k, D3, L, Lp, hd, kT);
-      for (int i = i0; i < i1; i++) {
-        scores8(q + (size_t)i * D3, kT, Lp, hd, s);
-        for (int j = 0; j < L; j++) s[j] = s[j] * scale + bb[j];
-        const float mx = max8(s, L);
-        for (int j = 0; j < L; j++) s[j] = fexpf(s[j] - mx);
-        const float inv = 1.0f / sum8(s, L);
-        for (int j = 0; j < L; j++) s[j] *= inv;
-        if (keepP) memcpy(P + ((size_t)(b * H + h) * L + i) * L, s, sizeof(float) * L);
-        v8 acc[8];
-        for (int m = 0; m < nv; m++) acc[m] = splat8(0.0f);
-        for (int j = 0; j < L; j++) {
-          const v8 pj = splat8(s[j]);
-          const float *vj = v + (size_t)j * D3;
-          for (int m = 0; m < nv; m++) acc[m] = fma8(pj, ld8(vj + 8 * m), acc[m]);
-        }
-        for (int m = 0; m < nv; m++) st8(o + (size_t)i * D + 8 * m, acc[m]);
+      /* Query rows in tiles of 4 (each kT and v vector loaded once per tile); every row's
+       * arithmetic is the same as alone, so rows are bit-identical however they are grouped. */
+      float *Ph = keepP ? P + (size_t)(b * H + h) * L * L : NULL;
+      int i = i0;
+      if (nv <= 4) {
+        for (; i + 4 <= i1; i += 4) fwd_rows(q, v, o, kT, s, bb, Ph, i, L, Lp, D, scale, hd, 4);
       }
+      for (; i < i1; i++) fwd_rows(q, v, o, kT, s, bb, Ph, i, L, Lp, D, scale, hd, 1);
     }
   }
   free(kT);
@@ -266,12 +299,16 @@ AI void bwd_rows(const float *Ph, const float *q, const float *k, const float *d
   const float *p[4];
   float *dsr[4];
   v8 qv[4][8], dov[4][8], acc[4][8];
+  const float *x[4];
+  for (int r = 0; r < R; r++) {
+    x[r] = dout + (size_t)(i0 + r) * D;
+    p[r] = Ph + (size_t)(i0 + r) * L;
+    dsr[r] = ds + (size_t)r * Lp;
+  }
+  scores_rows(x, vT, Lp, hd, dsr, R); /* dP[i, j] = dO_i . v_j */
   for (int r = 0; r < R; r++) {
     const int i = i0 + r;
     const float *doi = dout + (size_t)i * D, *qi = q + (size_t)i * D3;
-    p[r] = Ph + (size_t)i * L;
-    dsr[r] = ds + (size_t)r * Lp;
-    scores8(doi, vT, Lp, hd, dsr[r]); /* dP[i, j] = dO_i . v_j */
     const float dot = dot8(dsr[r], p[r], L);
     for (int j = 0; j < L; j++) dsr[r][j] = p[r][j] * (dsr[r][j] - dot);
     for (int m = 0; m < nv; m++) {
