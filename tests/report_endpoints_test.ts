@@ -9,6 +9,11 @@ import type { RunResult } from "../lib/experiment/ablate.ts";
 import { writeStudyReport } from "../lib/experiment/report.ts";
 import { endpointRows } from "../lib/experiment/endpoints.ts";
 import { EVAL_VERSION } from "../lib/eval/mod.ts";
+import {
+  OVER_TRAINING_FILE,
+  overTrainingSections,
+  readOverTraining,
+} from "../lib/experiment/over_training.ts";
 
 const ENV = "BabyAI-GoToRedBall-v0";
 const VARIANTS = [
@@ -199,6 +204,44 @@ Deno.test("report: opens with the primary endpoints; diagnostics; default contra
       "cell-sft",
       "fwd-sft",
     ]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("report: observation NLL against success over training, Spearman per variant and pooled", () => {
+  const root = Deno.makeTempDirSync({ prefix: "endpoints-" });
+  try {
+    const { ablation, results } = fakeStudy(root);
+    for (const r of results) {
+      // Five checkpoints: NLL falls and success rises over training (plus a run-level offset).
+      const points = [1, 2, 3, 4, 5].map((k) => ({
+        step: 10 * k,
+        obs_nll: 20 - 2 * k + r.seed,
+        success_rate: 0.1 * k + 0.01 * r.seed,
+      }));
+      Deno.writeTextFileSync(
+        join(r.runDir, OVER_TRAINING_FILE),
+        JSON.stringify({ evalVersion: EVAL_VERSION, wanted: 5, points }),
+      );
+    }
+    const secs = overTrainingSections(results);
+    assert.equal(secs.length, 1);
+    const rows = secs[0].table!.rows as Record<string, string>[];
+    assert.deepEqual(rows.map((r) => r.variant), ["sft", "cell", "fwd", "pooled"]);
+    const cell = rows.find((r) => r.variant === "cell")!;
+    assert.ok(Number(cell["Spearman rho"]) < -0.8, JSON.stringify(cell));
+    assert.equal(cell.runs, "3");
+    assert.match(cell["95% interval (runs resampled)"], /^\[-/);
+    writeStudyReport(ablation, results, join(root, "report"));
+    const html = readFileSync(join(root, "report", "report.html"), "utf8");
+    assert.ok(html.includes("World model against success over training"));
+    // Another evaluation version's file is ignored.
+    Deno.writeTextFileSync(
+      join(results[0].runDir, OVER_TRAINING_FILE),
+      JSON.stringify({ evalVersion: -1, points: [] }),
+    );
+    assert.equal(readOverTraining(results[0].runDir), null);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

@@ -79,7 +79,13 @@ export function policyOptions(cfg: Config): RolloutOptions {
 }
 
 /** Parts of the evaluation, to run a subset (e.g. after fine-tuning). */
-export type EvalSection = "observation" | "action" | "elbo" | "robustness" | "closed_loop";
+export type EvalSection =
+  | "observation"
+  | "obs_nll"
+  | "action"
+  | "elbo"
+  | "robustness"
+  | "closed_loop";
 
 /** A test split with the env id of each episode (a loaded `DatasetSplit` fits). */
 export interface EvalEpisodes extends EpisodeData {
@@ -245,12 +251,6 @@ export async function evaluateModel(
     for (const [name, p] of Object.entries(baselinePredictors ?? {})) {
       putGrouped(`${name}.next_frame.`, await evaluateMaskedGroups(p, testDs, nf, eo(sets.nf)));
     }
-    // Observation NLL: one whole frame hidden, the rest of the window visible, on the same
-    // windows as the next frame; the baselines on the same windows and masks.
-    putNll("obs_nll.", await evaluateObsNll(predictor, testDs, eo(sets.nf)));
-    for (const [name, p] of Object.entries(baselinePredictors ?? {})) {
-      putNll(`${name}.obs_nll.`, await evaluateObsNll(p, testDs, eo(sets.nf)));
-    }
     // Random cells at the eval ratio.
     const rc = { kind: "random_cells" as const, ratio: cfg.eval.obs_mask_ratio };
     putGrouped("random_cells.", await evaluateMaskedGroups(predictor, testDs, rc, eo(sets.any)));
@@ -261,6 +261,15 @@ export async function evaluateModel(
           await evaluateMaskedGroups(baselinePredictors[name], testDs, rc, eo(sets.any)),
         );
       }
+    }
+  }
+  // Observation NLL (section "observation", or alone as "obs_nll"): one whole frame hidden, the
+  // rest of the window visible, on the same windows as the next frame; the baselines on the same
+  // windows and masks.
+  if (want("observation") || want("obs_nll")) {
+    putNll("obs_nll.", await evaluateObsNll(predictor, testDs, eo(sets.nf)));
+    for (const [name, p] of Object.entries(baselinePredictors ?? {})) {
+      putNll(`${name}.obs_nll.`, await evaluateObsNll(p, testDs, eo(sets.nf)));
     }
   }
   // Next action: every decision (windows whose last valid frame has a real action).

@@ -27,6 +27,7 @@ import { makeBestPredictor } from "../model/native_predict.ts";
 import { type ClosedLoopEpisodes, EVAL_VERSION, evaluateModel, type Metrics } from "../eval/mod.ts";
 import { finetuneAndEvaluate, wantsFinetune } from "./finetune.ts";
 import { writeStudyReport } from "./report.ts";
+import { evaluateOverTraining } from "./over_training.ts";
 import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
 import { faultPoint } from "../util/fault.ts";
 
@@ -339,6 +340,8 @@ async function runOne(
       );
       phase("finetune");
     }
+    // Observation NLL and success at the last eval.over_training checkpoints (over_training.json).
+    await evaluateOverTraining(cfg, dir, { dataRoot });
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
     faultPoint("run-evaluated");

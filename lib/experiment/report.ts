@@ -21,6 +21,7 @@ import {
 } from "../eval/catalogue.ts";
 import { endpointCells, endpointRows, endpointsText } from "./endpoints.ts";
 import { diagnosticsSections } from "./diagnostics.ts";
+import { overTrainingSections } from "./over_training.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
 import { barFigure, type Figure, lineFigure } from "../viz/plotly.ts";
@@ -503,6 +504,7 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
     ...noiseSections(results, variants, get),
     ...finetuneSections(results, variants, get),
     ...diagnosticsSections(ablation, results),
+    ...overTrainingSections(results),
     { title: "Learning curves", figures: [curves] },
     {
       title: "Summary",
