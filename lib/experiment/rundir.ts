@@ -8,7 +8,7 @@
  */
 
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Document, isScalar, visit } from "yaml";
 import { type Config, configHash } from "./config.ts";
 import { type BlasInfo, blasInfo, loadBlas } from "../model/blas.ts";
