@@ -386,17 +386,20 @@ export class NativeModel {
     checkRows(inp.tok, tokRows(this.cfg), "token");
     // Embedding: sum of token rows + sum of position rows.
     const x0 = ws.xs[0], tok = p.tok, pos = p.pos, ti = inp.tok, pi = this.posIdx;
-    for (let b = 0; b < B; b++) {
-      for (let l = 0; l < L; l++) {
-        const n = b * L + l, o = n * D;
-        for (let i = 0; i < D; i++) x0[o + i] = 0;
-        for (let j = 0; j < 3; j++) {
-          const r = ti[n * 3 + j];
-          if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += tok[ro + i]; }
-        }
-        for (let j = 0; j < 3; j++) {
-          const r = pi[l * 3 + j];
-          if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += pos[ro + i]; }
+    if (this.kernels) this.kernels.embedFwd(tok, pos, ti, pi, x0, B, L, D);
+    else {
+      for (let b = 0; b < B; b++) {
+        for (let l = 0; l < L; l++) {
+          const n = b * L + l, o = n * D;
+          for (let i = 0; i < D; i++) x0[o + i] = 0;
+          for (let j = 0; j < 3; j++) {
+            const r = ti[n * 3 + j];
+            if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += tok[ro + i]; }
+          }
+          for (let j = 0; j < 3; j++) {
+            const r = pi[l * 3 + j];
+            if (r >= 0) { for (let i = 0, ro = r * D; i < D; i++) x0[o + i] += pos[ro + i]; }
+          }
         }
       }
     }
@@ -650,6 +653,7 @@ export class NativeModel {
     }
     // Embeddings: scatter-add into the rows each position summed.
     const gt = g.tok, gp = g.pos, ti = inp.tok, pi = this.posIdx;
+    if (this.kernels) return this.kernels.embedBwd(dx, ti, pi, gt, gp, B, L, D);
     for (let b = 0; b < B; b++) {
       for (let l = 0; l < L; l++) {
         const n = b * L + l, o = n * D;

@@ -85,6 +85,28 @@ export interface CKernels {
     rows: number,
     D: number,
   ): void;
+  /** Embedding sums: token rows `ti` [B, L, 3] and position rows `pi` [L, 3] (-1: none). */
+  embedFwd(
+    tok: Float32Array,
+    pos: Float32Array,
+    ti: Int32Array,
+    pi: Int32Array,
+    x0: Float32Array,
+    B: number,
+    L: number,
+    D: number,
+  ): void;
+  /** Embedding backward: dx rows scatter-added into the token and position gradients. */
+  embedBwd(
+    dx: Float32Array,
+    ti: Int32Array,
+    pi: Int32Array,
+    gt: Float32Array,
+    gp: Float32Array,
+    B: number,
+    L: number,
+    D: number,
+  ): void;
   /** SwiGLU forward for positions [n0, n1). */
   swigluFwd(
     gu: Float32Array,
@@ -117,7 +139,7 @@ export const C_FLAGS = [
   "-fPIC",
   "-shared",
 ];
-const VERSION = 3;
+const VERSION = 4;
 
 const SYMBOLS = {
   attn_fwd: {
@@ -144,6 +166,14 @@ const SYMBOLS = {
   },
   rmsnorm_bwd: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32"],
+    result: "void",
+  },
+  embed_fwd: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "i32"],
+    result: "void",
+  },
+  embed_bwd: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "i32"],
     result: "void",
   },
   kernels_version: { parameters: [], result: "i32" },
@@ -268,6 +298,8 @@ function bind(path: string): CKernels {
     rmsNorm: (x, g, y, rstd, rows, D) => s.rmsnorm_fwd(x, g, y, rstd, rows, D),
     rmsNormBack: (x, rstd, g, dy, dx, dg, rows, D) =>
       s.rmsnorm_bwd(x, rstd, g, dy, dx, dg, rows, D),
+    embedFwd: (tok, pos, ti, pi, x0, B, L, D) => s.embed_fwd(tok, pos, ti, pi, x0, B, L, D),
+    embedBwd: (dx, ti, pi, gt, gp, B, L, D) => s.embed_bwd(dx, ti, pi, gt, gp, B, L, D),
     swigluFwd: (gu, sig, act, F, n0, n1) => s.swiglu_fwd(gu, sig, act, F, n0, n1),
     swigluInfer: (gu, F, n0, n1) => s.swiglu_infer(gu, F, n0, n1),
     swigluBwd: (gu, sig, dact, dgu, F, n0, n1) => s.swiglu_bwd(gu, sig, dact, dgu, F, n0, n1),

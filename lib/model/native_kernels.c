@@ -498,5 +498,53 @@ void rmsnorm_bwd(const float *x, const float *rstd, const float *g, const float 
   }
 }
 
+/* Embedding: x0[b, l] = sum of the token rows ti[(b L + l) 3 + j] and the position rows
+ * pi[l 3 + j] that are >= 0 (in that order, as lib/model/native.ts adds them). */
+void embed_fwd(const float *tok, const float *pos, const int *ti, const int *pi, float *x0, int B,
+               int L, int D) {
+  for (int b = 0; b < B; b++) {
+    for (int l = 0; l < L; l++) {
+      const size_t n = (size_t)b * L + l;
+      float *o = x0 + n * D;
+      for (int i = 0; i < D; i++) o[i] = 0.0f;
+      for (int j = 0; j < 3; j++) {
+        const int r = ti[n * 3 + j];
+        if (r < 0) continue;
+        const float *t = tok + (size_t)r * D;
+        for (int i = 0; i < D; i++) o[i] += t[i];
+      }
+      for (int j = 0; j < 3; j++) {
+        const int r = pi[l * 3 + j];
+        if (r < 0) continue;
+        const float *t = pos + (size_t)r * D;
+        for (int i = 0; i < D; i++) o[i] += t[i];
+      }
+    }
+  }
+}
+
+/* Embedding backward: scatter-add dx rows into the token and position rows each summed. */
+void embed_bwd(const float *dx, const int *ti, const int *pi, float *gt, float *gp, int B, int L,
+               int D) {
+  for (int b = 0; b < B; b++) {
+    for (int l = 0; l < L; l++) {
+      const size_t n = (size_t)b * L + l;
+      const float *d = dx + n * D;
+      for (int j = 0; j < 3; j++) {
+        const int r = ti[n * 3 + j];
+        if (r >= 0) {
+          float *g = gt + (size_t)r * D;
+          for (int i = 0; i < D; i++) g[i] += d[i];
+        }
+        const int q = pi[l * 3 + j];
+        if (q >= 0) {
+          float *g = gp + (size_t)q * D;
+          for (int i = 0; i < D; i++) g[i] += d[i];
+        }
+      }
+    }
+  }
+}
+
 /* The version of this file's interface (lib/model/native_c.ts checks it). */
-int kernels_version(void) { return 3; }
+int kernels_version(void) { return 4; }
