@@ -1,11 +1,14 @@
 /**
  * The same transformer and loss as lib/model/transformer.ts + lib/train/loss.ts,
- * with a hand-written backward pass on host Float32Arrays: the matmuls go to
- * OpenBLAS (lib/model/blas.ts, all cores), the rest (embedding gather, RMSNorm,
- * softmax, SwiGLU, cross-entropy) are plain loops; the attention and SwiGLU
- * loops are split over helper threads (lib/model/native_kernels.ts,
- * native_worker.ts). This is the `blas` training device, the fastest on CPU
- * (`deno task bench:train` measures it against the wasm device and PyTorch).
+ * with a hand-written backward pass on host Float32Arrays: the projections, MLP and
+ * head matmuls go to OpenBLAS (lib/model/blas.ts, all cores); attention (scores,
+ * softmax and P v per head, fused), SwiGLU, RMSNorm and the embedding run in the C
+ * kernels of lib/model/native_kernels.c, built on first use with the machine's
+ * compiler (lib/model/native_c.ts), or else in the JavaScript loops of
+ * lib/model/native_kernels.ts (per-head OpenBLAS calls for attention); the loss is a
+ * plain loop. The attention and SwiGLU loops are split over helper threads
+ * (native_worker.ts). This is the `blas` training device, the fastest on CPU
+ * (`deno task bench:train` measures it against PyTorch 2 and JAX; docs/speed.md).
  *
  * The jax-js model stays the reference: tests/native_test.ts checks that loss,
  * per-head statistics and every gradient here equal `valueAndGrad(lossFn)` on
