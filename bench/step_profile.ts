@@ -3,11 +3,16 @@
  *
  *   deno run -A bench/step_profile.ts [--size small] [--batch 32] [--steps 4] [--top 20]
  *                                     [--frames 4] [--device wasm|blas] [--threads N]
+ *                                     [--closed-loop [--windows 64]]
  *
  * With `--device blas` it profiles the blas device instead (lib/model/native.ts):
  * milliseconds per step in the large matmuls, in each loop split over threads
  * (attention, SwiGLU) and in the rest (embedding, norms, loss, AdamW on the host),
  * and the process CPU time per step (all threads).
+ *
+ * With `--closed-loop` (blas only) it times a policy's forward pass instead: the blas
+ * predictor's full logits of `--windows` windows against `actionLogits` (only the last
+ * frame's action, the last layer run for that slot alone), alternating, median ms of each.
  *
  * @jax-js/jax runs every compiled wasm kernel on its Web Workers, one kernel at a
  * time. This script wraps the global `Worker` before the engine loads, times each
@@ -79,11 +84,22 @@ const tr = {
 };
 
 const str = { type: "string" } as const;
-const { arg } = scriptArgs(
+const { arg, flag } = scriptArgs(
   "bench:profile",
   `usage: deno task bench:profile [--size small] [--batch 32] [--steps 4] [--top 20]
-                          [--frames 4] [--device wasm|blas] [--threads N]`,
-  { size: str, batch: str, steps: str, top: str, device: str, frames: str, threads: str },
+                          [--frames 4] [--device wasm|blas] [--threads N]
+                          [--closed-loop [--windows 64]]`,
+  {
+    size: str,
+    batch: str,
+    steps: str,
+    top: str,
+    device: str,
+    frames: str,
+    threads: str,
+    "closed-loop": { type: "boolean" },
+    windows: str,
+  },
 );
 const size = arg("size", "small");
 const B = Number(arg("batch", "32"));
@@ -91,6 +107,40 @@ const steps = Number(arg("steps", "4"));
 const top = Number(arg("top", "20"));
 const K = Number(arg("frames", "4")), M = 12;
 const threadsArg = arg("threads", "");
+
+if (flag("closed-loop")) {
+  const { makeNativePredictor } = await import("../lib/model/native_predict.ts");
+  const cfg = tf.resolveModelConfig({ size }, { length: K, mission_len: M });
+  const W = Number(arg("windows", "64"));
+  if (threadsArg) (await import("../lib/model/blas.ts")).loadBlas().setThreads(Number(threadsArg));
+  const batch = tr.syntheticBatch(W, K, M, 1), mask = tr.syntheticMask(batch, 0.1, 1);
+  const pred = makeNativePredictor(tf.initHostParams(cfg, 0), cfg, {
+    ...(threadsArg ? { threads: Number(threadsArg) } : {}),
+  });
+  const full: number[] = [], decision: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    let t = performance.now();
+    await pred(batch, mask);
+    const a = performance.now() - t;
+    t = performance.now();
+    await pred.actionLogits!(batch, mask);
+    if (i >= 2) (full.push(a), decision.push(performance.now() - t));
+  }
+  pred.dispose();
+  const med = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1];
+  console.log(JSON.stringify({
+    bench: "closed_loop_forward",
+    device: "blas",
+    size,
+    frames: K,
+    windows: W,
+    threads: threadsArg ? Number(threadsArg) : "default",
+    full_logits_ms: +med(full).toFixed(1),
+    action_logits_ms: +med(decision).toFixed(1),
+    ratio: +(med(full) / med(decision)).toFixed(2),
+  }));
+  Deno.exit(0);
+}
 
 if (arg("device", "wasm") === "blas") {
   const { NativeModel, zerosLike } = await import("../lib/model/native.ts");
