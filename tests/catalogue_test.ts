@@ -71,6 +71,7 @@ Deno.test("catalogue: every key evaluateModel writes is in it; obs NLL, noise, u
     for (const f of ["cell_acc", "action_acc", "success_rate"]) {
       assert.ok(`noise.rho${rho}.${f}` in m, `noise.rho${rho}.${f}`);
     }
+    assert.ok(Number.isFinite(m[`action_copy.noise.rho${rho}.cell_acc`]), "the copies under noise");
   }
   const n = cfg.eval.closed_loop.episodes;
   assert.equal(m["unseen.episodes"], n, "Pickup is the only test env not trained on");
@@ -92,6 +93,8 @@ Deno.test("catalogue: scoped keys, aliases, did-you-mean, families", () => {
     "held-out envs, k=10 demos: action acc (every decision)",
   );
   assert.equal(metricInfo("noise.rho0.2.obs_nll.per_frame"), null);
+  assert.equal(metricInfo("action_copy.noise.rho0.3.cell_acc")?.role, "baseline");
+  assert.equal(metricInfo("majority.noise.rho0.3.cell_acc"), null);
   assert.equal(metricInfo("BabyAI-Open-v0.elbo_nats_per_slot"), null, "not written per env");
   assert.deepEqual(resolveMetricKey("next_frame.changed_acc"), {
     key: "next_frame.changed_cell_acc",

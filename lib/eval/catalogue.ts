@@ -8,7 +8,8 @@
  * are built from a static key and resolved by {@link metricInfo}:
  * - `<env_id>.<key>` per env id (keys with `perEnv`), e.g. `BabyAI-Open-v0.success_rate`;
  * - `robust.<mask|unseen>.q<q>.<cell_acc|action_acc|success_rate>` (extra hidden cells);
- * - `noise.rho<rho>.<cell_acc|action_acc|success_rate>` (observation tokens replaced by noise);
+ * - `noise.rho<rho>.<cell_acc|action_acc|success_rate>` (observation tokens replaced by noise),
+ *   and `<copy_prev|action_copy>.noise.rho<rho>.cell_acc` for the copy baselines;
  * - `finetune.k<k>.<key>` (held-out envs after fine-tuning on k demonstrations, keys with
  *   `finetune`).
  *
@@ -450,6 +451,13 @@ export function metricInfo(key: string): MetricInfo | null {
     return info(key, base, {
       label: `${CATALOGUE[base].label}, ${how}`,
       baseline: undefined,
+    });
+  }
+  m = /^(copy_prev|action_copy)\.noise\.rho(\d+(?:\.\d+)?)\.cell_acc$/.exec(key);
+  if (m) {
+    const base = `${m[1]}.next_frame.cell_acc` as MetricKey;
+    return info(key, base, {
+      label: `${CATALOGUE[base].label}, rho = ${m[2]} of observation tokens replaced by noise`,
     });
   }
   m = ENV_PREFIX.exec(key);

@@ -53,8 +53,9 @@ import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./
  * observation noise (`noise.rho<r>.*`, offline and closed loop); `unseen.success_rate` over
  * held-out envs; only the catalogue's keys written (lib/eval/catalogue.ts); per-episode
  * closed-loop outcomes for paired comparisons.
+ * 5: the copy baselines under observation noise (`<copy_prev|action_copy>.noise.rho<r>.cell_acc`).
  */
-export const EVAL_VERSION = 4;
+export const EVAL_VERSION = 5;
 
 /**
  * Per-episode closed-loop outcomes of one evaluation, per env id: the held-out seeds played and
@@ -318,6 +319,11 @@ export async function evaluateModel(
     if (want("observation")) {
       const f = await evaluateNoised(predictor, testDs, nf, rho, eo(sets.nf));
       out[`noise.rho${rho}.cell_acc`] = f.cell_acc;
+      // The copy baselines read the same noisy context.
+      for (const name of baselinePredictors ? ["copy_prev", "action_copy"] as const : []) {
+        const b = await evaluateNoised(baselinePredictors![name], testDs, nf, rho, eo(sets.nf));
+        out[`${name}.noise.rho${rho}.cell_acc`] = b.cell_acc;
+      }
     }
     if (want("action")) {
       const a = await evaluateNoised(predictor, testDs, na, rho, eo(sets.act));

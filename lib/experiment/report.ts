@@ -594,18 +594,31 @@ function noiseSections(
     action_acc: "action_acc",
     success_rate: "success_rate",
   };
+  // The copy baselines under the same noise (the same for every variant: the first one's).
+  const copies = (["copy_prev", "action_copy"] as const).map((b) => {
+    const keys = [`${b}.next_frame.cell_acc`, ...rhos.map((r) => `${b}.noise.rho${r}.cell_acc`)];
+    return {
+      name: `${metricLabel(`${b}.next_frame.cell_acc`).split(":")[0]} (same for every variant)`,
+      x: [0, ...rhos.map(Number)],
+      y: keys.map((k) => get(variants[0], k)?.mean ?? NaN),
+      dash: "dash" as const,
+    };
+  }).filter((s) => s.y.some(Number.isFinite));
   const curve = (what: string) =>
     lineFigure(
-      variants.map((v) => {
-        const keys = [clean[what], ...rhos.map((r) => `noise.rho${r}.${what}`)];
-        return {
-          name: v,
-          x: [0, ...rhos.map(Number)],
-          y: keys.map((k) => get(v, k)?.mean ?? NaN),
-          lo: keys.map((k) => get(v, k)?.lo ?? NaN),
-          hi: keys.map((k) => get(v, k)?.hi ?? NaN),
-        };
-      }),
+      [
+        ...variants.map((v) => {
+          const keys = [clean[what], ...rhos.map((r) => `noise.rho${r}.${what}`)];
+          return {
+            name: v,
+            x: [0, ...rhos.map(Number)],
+            y: keys.map((k) => get(v, k)?.mean ?? NaN),
+            lo: keys.map((k) => get(v, k)?.lo ?? NaN),
+            hi: keys.map((k) => get(v, k)?.hi ?? NaN),
+          };
+        }),
+        ...(what === "cell_acc" ? copies : []),
+      ],
       {
         title: `${
           metricLabel(clean[what])
