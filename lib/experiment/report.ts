@@ -472,7 +472,7 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
         (sft
           ? `The baseline is next-action SFT, which predicts no observations: Δ for action metrics only. `
           : "") +
-        "Δ = variant - baseline on the same seed, mean [95% CI over seeds] (no interval with one seed).",
+        "Δ = variant - baseline on the same seed, mean [95% CI over seeds] (no interval with one seed). Secondary: the intervals are not corrected for multiplicity; the primary endpoints are in the first table.",
       table: {
         rows: diffMetrics.map(([m, label]) => {
           const row: Record<string, string> = { metric: label };
@@ -511,7 +511,10 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
       table: {
         rows: [...HEADLINE, ...envRows].filter(([m]) => variants.some((v) => get(v, m))).map(
           ([m, label]) => {
-            const row: Record<string, string> = { metric: label };
+            const row: Record<string, string> = {
+              metric: label,
+              endpoint: (ablation.primary ?? []).includes(m) ? "primary" : "secondary",
+            };
             for (const v of variants) {
               const r = get(v, m);
               const w = r && r.n === 1 ? wilsonOf(results, v, m) : null;
