@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Ablation } from "../lib/experiment/ablation.ts";
 import type { RunResult } from "../lib/experiment/ablate.ts";
 import { writeStudyReport } from "../lib/experiment/report.ts";
-import { endpointRows } from "../lib/experiment/endpoints.ts";
+import { endpointRows, isSftVariant } from "../lib/experiment/endpoints.ts";
 import { EVAL_VERSION } from "../lib/eval/mod.ts";
 import {
   OVER_TRAINING_FILE,
@@ -245,4 +245,31 @@ Deno.test("report: observation NLL against success over training, Spearman per v
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
+});
+
+Deno.test("isSftVariant: next-action only, stages included (Prefix SFT predicts observations)", () => {
+  const ab = {
+    variants: [
+      { name: "sft", config: { masking: { strategy: "next_action" }, train: { stages: [] } } },
+      {
+        name: "prefix_sft",
+        config: {
+          masking: { strategy: "unit" },
+          train: { stages: [{ strategy: "forward_dynamics" }, { strategy: "next_action" }] },
+        },
+      },
+      {
+        name: "sft_twice",
+        config: {
+          masking: { strategy: "cell" },
+          train: { stages: [{ strategy: "next_action" }, { strategy: "next_action" }] },
+        },
+      },
+      { name: "cell", config: { masking: { strategy: "cell" } } },
+    ],
+  } as unknown as Ablation;
+  assert.deepEqual(
+    ["sft", "prefix_sft", "sft_twice", "cell", "nope"].map((n) => isSftVariant(ab, n)),
+    [true, false, true, false, false],
+  );
 });

@@ -125,9 +125,18 @@ function envsOf(key: string, eps: ClosedLoopEpisodes, runDir: string): string[] 
   return eps[env] ? [env] : null;
 }
 
-/** Whether the study's variant `name` trains next-action SFT. */
+/**
+ * Whether the study's variant `name` trains next-action SFT only: its strategy is
+ * `next_action`, or every stage of `train.stages` is (a stage that trains observations, as
+ * Prefix SFT's forward-dynamics stage, makes it a model that predicts them).
+ */
 export function isSftVariant(ablation: Ablation, name: string): boolean {
-  return ablation.variants.find((v) => v.name === name)?.config.masking.strategy === "next_action";
+  const cfg = ablation.variants.find((v) => v.name === name)?.config;
+  if (!cfg) return false;
+  const stages = (cfg.train as { stages?: { strategy: string }[] } | undefined)?.stages ?? [];
+  return stages.length
+    ? stages.every((s) => s.strategy === "next_action")
+    : cfg.masking.strategy === "next_action";
 }
 
 /** The study's contrasts (a hand-built Ablation without them: each variant vs the baseline). */

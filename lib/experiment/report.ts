@@ -19,7 +19,7 @@ import {
   metricLabel,
   sftReadable,
 } from "../eval/catalogue.ts";
-import { endpointCells, endpointRows, endpointsText } from "./endpoints.ts";
+import { endpointCells, endpointRows, endpointsText, isSftVariant } from "./endpoints.ts";
 import { diagnosticsSections } from "./diagnostics.ts";
 import { overTrainingSections } from "./over_training.ts";
 import { writeFileAtomicSync as writeFileAtomic } from "../util/fs.ts";
@@ -101,8 +101,7 @@ export function diffMeaningful(metric: string, baselineIsSft: boolean): boolean 
 
 /** Whether the study's baseline variant trains next-action SFT (from the ablation's configs). */
 function baselineIsSft(ablation: Ablation): boolean {
-  const v = ablation.variants.find((x) => x.name === ablation.baseline);
-  return v?.config.masking.strategy === "next_action";
+  return isSftVariant(ablation, ablation.baseline);
 }
 
 /**
@@ -113,7 +112,7 @@ function baselineIsSft(ablation: Ablation): boolean {
 function studyMeaningful(ablation: Ablation): (metric: string, variant: string) => boolean {
   const sftBase = baselineIsSft(ablation);
   const sftVariants = new Set(
-    ablation.variants.filter((v) => v.config.masking.strategy === "next_action").map((v) => v.name),
+    ablation.variants.filter((v) => isSftVariant(ablation, v.name)).map((v) => v.name),
   );
   return (m, v) => diffMeaningful(m, sftBase || sftVariants.has(v));
 }
