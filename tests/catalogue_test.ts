@@ -82,6 +82,7 @@ Deno.test("catalogue: every key evaluateModel writes is in it; obs NLL, noise, u
     assert.ok(e.success.every((x) => x === 0 || x === 1));
   }
   assert.ok(!("next_frame.action_acc" in m), "no NaN fields outside the catalogue");
+  assert.ok(m["action_copy.train_hit.dir"] > 0 && m["action_copy.train_hit.dir"] < 1, "hit rates");
 });
 
 Deno.test("catalogue: scoped keys, aliases, did-you-mean, families", () => {

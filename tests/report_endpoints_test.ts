@@ -74,6 +74,14 @@ function fakeStudy(
         "action.nats": 1.2,
         "next_frame.dir_acc": 0.9,
         "action_copy.next_frame.dir_acc": 0.7,
+        "copy_prev.train_hit.obj": 0.8,
+        "copy_prev.train_hit.color": 0.8,
+        "copy_prev.train_hit.state": 0.9,
+        "copy_prev.train_hit.dir": 0.7,
+        "action_copy.train_hit.obj": 0.9,
+        "action_copy.train_hit.color": 0.9,
+        "action_copy.train_hit.state": 0.95,
+        "action_copy.train_hit.dir": 0.99,
       };
       if (Number.isFinite(v.nll)) {
         metrics["obs_nll.per_frame"] = v.nll + JITTER[v.name][seeds.indexOf(seed)];
@@ -192,6 +200,7 @@ Deno.test("report: opens with the primary endpoints; diagnostics; default contra
         "per-head training loss",
         "gradient clipping",
         "Training loss of the action head",
+        "training hit rates",
       ]
     ) {
       assert.ok(html.includes(t), t);

@@ -185,6 +185,24 @@ function obsNllGroup<P extends string>(p: P, who: string, base: string | null) {
   } as Record<`${P}${ObsNllField}`, MetricDef>;
 }
 
+/** The training split's copy hit rates of a copy baseline (its mixture weights). */
+function hitRates<P extends string>(p: P, who: string) {
+  const d = (what: string): MetricDef => ({
+    label: `${who} baseline: training hit rate, ${what}`,
+    measures: `how often copying the ${what} was right over consecutive training frames ` +
+      "(add-one smoothed): the weight of the copied value in the baseline's mixture",
+    family: "observation",
+    better: "none",
+    role: "baseline",
+  });
+  return {
+    [`${p}train_hit.obj`]: d("object"),
+    [`${p}train_hit.color`]: d("colour"),
+    [`${p}train_hit.state`]: d("state"),
+    [`${p}train_hit.dir`]: d("direction"),
+  } as Record<`${P}train_hit.${"obj" | "color" | "state" | "dir"}`, MetricDef>;
+}
+
 function asBaseline<T extends Record<string, MetricDef>>(t: T): T {
   const out: Record<string, MetricDef> = {};
   for (const [k, d] of Object.entries(t)) {
@@ -249,6 +267,8 @@ const TABLE = {
   ...asBaseline(obsNllGroup("copy_prev.obs_nll.", "copy-previous baseline", null)),
   ...asBaseline(obsNllGroup("action_copy.obs_nll.", "action-aware copy baseline", null)),
   ...asBaseline(obsNllGroup("majority.obs_nll.", "frequency baseline", null)),
+  ...hitRates("copy_prev.", "copy-previous"),
+  ...hitRates("action_copy.", "action-aware copy"),
   "action_acc": {
     ...acc(
       "action acc (every decision)",

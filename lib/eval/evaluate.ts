@@ -54,8 +54,9 @@ import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./
  * held-out envs; only the catalogue's keys written (lib/eval/catalogue.ts); per-episode
  * closed-loop outcomes for paired comparisons.
  * 5: the copy baselines under observation noise (`<copy_prev|action_copy>.noise.rho<r>.cell_acc`).
+ * 6: the copy baselines' training hit rates (`<copy_prev|action_copy>.train_hit.*`).
  */
-export const EVAL_VERSION = 5;
+export const EVAL_VERSION = 6;
 
 /**
  * Per-episode closed-loop outcomes of one evaluation, per env id: the held-out seeds played and
@@ -242,6 +243,19 @@ export async function evaluateModel(
       majority: majorityPredictor(counts),
     }
     : null;
+  // The copy baselines' training hit rates (their mixture weights), beside their scores.
+  for (
+    const [name, r] of [["copy_prev", counts?.copyPrev], [
+      "action_copy",
+      counts?.copyMoved,
+    ]] as const
+  ) {
+    if (!r) continue;
+    out[`${name}.train_hit.obj`] = r.cells[0];
+    out[`${name}.train_hit.color`] = r.cells[1];
+    out[`${name}.train_hit.state`] = r.cells[2];
+    out[`${name}.train_hit.dir`] = r.dir;
+  }
   if (want("observation")) {
     // Next frame (cells and direction) given the history; the frame's own action is hidden.
     putGrouped("next_frame.", await evaluateMaskedGroups(predictor, testDs, nf, eo(sets.nf)));

@@ -118,6 +118,26 @@ export function diagnosticsSections(ablation: Ablation, results: RunResult[]): P
       },
     });
   }
+  // The copy baselines' mixture weights (the same for every run on the same data).
+  const hit = ok.find((r) => Number.isFinite(r.metrics["copy_prev.train_hit.obj"]));
+  if (hit) {
+    const fields = ["obj", "color", "state", "dir"] as const;
+    sections.push({
+      title: "Diagnostics: the copy baselines' training hit rates",
+      text: "How often copying was right over consecutive training frames (add-one smoothed), " +
+        `from ${hit.variant} seed ${hit.seed}'s evaluation: the weight each copy baseline gives ` +
+        "the copied value (the rest is spread by the class frequencies).",
+      table: {
+        rows: (["copy_prev", "action_copy"] as const).map((b) => {
+          const row: Record<string, string> = {
+            baseline: metricLabel(`${b}.train_hit.obj`).split(":")[0],
+          };
+          for (const f of fields) row[f] = fmt(hit.metrics[`${b}.train_hit.${f}`]);
+          return row;
+        }),
+      },
+    });
+  }
   // Per-head training loss of every run.
   const recs = new Map(ok.map((r) => [r, trainRecords(r)]));
   const headFigures: Figure[] = HEADS.map((h) =>
