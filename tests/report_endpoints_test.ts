@@ -201,6 +201,8 @@ Deno.test("report: opens with the primary endpoints; diagnostics; default contra
         "gradient clipping",
         "Training loss of the action head",
         "training hit rates",
+        "Observation NLL (one whole frame hidden",
+        "Action NLL (nats/decision, lower is better) vs the frequency model",
       ]
     ) {
       assert.ok(html.includes(t), t);

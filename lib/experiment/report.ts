@@ -74,6 +74,12 @@ const OBS_BARS: readonly MetricKey[] = [
   "action_copy.next_frame.changed_cell_acc",
   "random_cells.cell_acc",
 ];
+const OBS_NLL_BARS: readonly MetricKey[] = [
+  "obs_nll.per_frame",
+  "copy_prev.obs_nll.per_frame",
+  "action_copy.obs_nll.per_frame",
+  "majority.obs_nll.per_frame",
+];
 const ACTION_BARS: readonly MetricKey[] = [
   "action_acc",
   "majority.action_acc",
@@ -442,6 +448,14 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
           headline(OBS_BARS),
           "Next-frame and random-cell accuracy vs the copy-previous and action-aware copy baselines",
         ),
+        ...(hasMetric(results, "obs_nll.per_frame")
+          ? [
+            bar(
+              headline(OBS_NLL_BARS),
+              "Observation NLL (one whole frame hidden, the rest of the window visible; nats/frame, lower is better) vs the baselines",
+            ),
+          ]
+          : []),
       ],
     },
     {
@@ -451,6 +465,14 @@ export function studySections(ablation: Ablation, results: RunResult[]): PageSec
           headline(ACTION_BARS),
           "Action accuracy and task success, with baselines and bounds",
         ),
+        ...(hasMetric(results, "action.nats")
+          ? [
+            bar(
+              headline(["action.nats", "majority.action.nats"]),
+              "Action NLL (nats/decision, lower is better) vs the frequency model",
+            ),
+          ]
+          : []),
       ],
     },
     ...(envRows.length
