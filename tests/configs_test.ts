@@ -42,7 +42,7 @@ for (const file of files) {
   const rel = relative(CONFIGS, file);
   Deno.test(`configs/${rel} validates under every profile`, () => {
     for (const profile of PROFILE_NAMES) {
-      if (rel.startsWith("ablations/")) {
+      if (rel.startsWith("ablations/") || rel.startsWith("pilots/")) {
         const a = loadAblation(file, { profile });
         assert.ok(a.variants.length >= 2);
         assert.ok(a.variants.some((v) => v.name === a.baseline));
@@ -61,11 +61,12 @@ for (const file of files) {
 
 Deno.test("experiment files set the strategy their name says", () => {
   const want: Record<string, [string, string]> = {
-    cell_masking: ["cell", "mean"],
-    attribute_masking: ["attribute", "mean"],
-    scheduled_masking: ["scheduled", "mean"],
+    cell_masking: ["cell", "balanced"],
+    attribute_masking: ["attribute", "balanced"],
+    scheduled_masking: ["scheduled", "balanced"],
     next_action_sft: ["next_action", "mean"],
     any_order: ["any_order", "elbo"],
+    aomt: ["unit", "balanced"],
   };
   for (const [name, [strategy, loss]] of Object.entries(want)) {
     const cfg = loadConfig(join(CONFIGS, "experiments", `${name}.yaml`));

@@ -310,7 +310,7 @@ const TRAIN = obj({
   clip_norm: num(1.0, { min: 0, doc: "global gradient-norm clip (0 = off)" }),
   loss: en(
     LOSS_MODES,
-    "mean",
+    "balanced",
     "mean (over hidden slots) | elbo (1/t weights over valid slots, any_order) | balanced (per window and head: each head's mean, weighted by head_weights; lib/train/loss.ts)",
   ),
   head_weights: HEAD_WEIGHTS,
