@@ -25,6 +25,7 @@ import type { HostParams } from "./params.ts";
 import { canonicalJson, sha256Hex } from "../util/hash.ts";
 import { pidAlive } from "../util/lock.ts";
 import { faultPoint } from "../util/fault.ts";
+import { writeSynced } from "../util/fs.ts";
 
 /** A tensor to store: shape and float32 / int32 data. */
 export interface Tensor {
@@ -158,17 +159,6 @@ export interface Checksums {
   self: string;
 }
 
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, createNew: true });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
-
 /**
  * Write a checkpoint directory atomically at `dir` (replacing an existing one). On any error the
  * temporary directory is removed, a replaced checkpoint is put back, and the error names the file.
@@ -198,7 +188,7 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
     await Deno.mkdir(tmp, { recursive: true });
     for (const [name, bytes] of files) {
       current = `${tmp}/${name}`;
-      await writeSynced(current, bytes);
+      await writeSynced(current, bytes, { createNew: true });
       if (name === "model.safetensors") faultPoint("checkpoint-write");
     }
   } catch (e) {

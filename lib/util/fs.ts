@@ -29,6 +29,30 @@ function toBytes(data: Uint8Array | string): Uint8Array {
 }
 
 /**
+ * Writes all of `bytes` to `path` and fsyncs it (no rename: the caller decides where it lands).
+ * With `createNew` the file must not exist yet.
+ */
+export async function writeSynced(
+  path: string,
+  bytes: Uint8Array,
+  opts: { createNew?: boolean } = {},
+): Promise<void> {
+  const f = await Deno.open(
+    path,
+    opts.createNew
+      ? { write: true, createNew: true }
+      : { write: true, create: true, truncate: true },
+  );
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+/**
  * Writes `data` to `path` atomically (temporary file, fsync, rename), creating
  * missing parent folders. Throws `write <path>: <reason>` when it cannot.
  */
@@ -37,14 +61,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   const tmp = tempPathFor(path);
   try {
     await Deno.mkdir(dirname(path), { recursive: true });
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
+    await writeSynced(tmp, bytes);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
