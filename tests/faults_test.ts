@@ -78,7 +78,11 @@ interface Out {
 }
 
 /** `deno run -A <script> ...args` in the repo, one thread per engine, optionally with FAULT_KILL. */
-function spawn(args: string[], fault?: string): Deno.ChildProcess {
+function spawn(
+  args: string[],
+  fault?: string,
+  more: Record<string, string> = {},
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", ...args],
     cwd: REPO_ROOT,
@@ -87,6 +91,7 @@ function spawn(args: string[], fault?: string): Deno.ChildProcess {
       OPENBLAS_NUM_THREADS: "1",
       JAXJS_WORKERS: "1",
       FAULT_KILL: fault ?? "",
+      ...more,
     },
     stdout: "piped",
     stderr: "piped",
@@ -298,16 +303,54 @@ Deno.test({
   },
 });
 
+/** A child whose stderr is read as it comes (`text()` so far), and its whole output at the end. */
+function watch(c: Deno.ChildProcess): { text: () => string; done: Promise<Out> } {
+  const dec = new TextDecoder();
+  let err = "";
+  const errDone = (async () => {
+    for await (const chunk of c.stderr) err += dec.decode(chunk, { stream: true });
+  })();
+  const done = (async () => {
+    const [out] = await Promise.all([
+      new Response(c.stdout).text(),
+      errDone,
+    ]);
+    const st = await c.status;
+    return { pid: c.pid, code: st.code, signal: st.signal, stdout: out, stderr: err };
+  })();
+  return { text: () => err, done };
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
 Deno.test({
   name: "faults: two ablations of one study at once write the lone run's results; one waits",
   ...opts,
   fn: async () => {
     const { results } = await baselines();
     const root = join(ROOT, "concurrent");
-    const a = spawn(ablateArgs(root, "--jobs", "2"));
-    await new Promise((r) => setTimeout(r, 1000));
-    const b = spawn(ablateArgs(root, "--jobs", "1"));
-    const [oa, ob] = await Promise.all([finish(a), finish(b)]);
+    // A stops inside each run (after training, holding the run's lock) until `release` exists,
+    // so B is known to meet a held lock, however slowly either process starts.
+    const release = join(ROOT, "concurrent-release");
+    const a = watch(
+      spawn(ablateArgs(root, "--jobs", "2"), "", {
+        FAULT_STALL: "run-trained@1",
+        FAULT_RELEASE: release,
+      }),
+    );
+    assert.ok(await until(() => /\[pool\] 2\/2 /.test(a.text()), 120_000), a.text());
+    const b = watch(spawn(ablateArgs(root, "--jobs", "1")));
+    const met = await until(() => /waiting for /.test(a.text() + b.text()), 90_000);
+    Deno.writeTextFileSync(release, "");
+    const [oa, ob] = await Promise.all([a.done, b.done]);
+    assert.ok(met, "neither ablation waited for the other:\n" + oa.stderr + ob.stderr);
     assertOk(oa, "ablation A");
     assertOk(ob, "ablation B");
     assert.equal(
