@@ -362,7 +362,16 @@ variants:
 });
 
 Deno.test("deno task config: exit 0 with the resolved config, exit 2 with the error, nothing written", async () => {
-  const runsBefore = [...Deno.readDirSync(join(REPO, "runs"))].map((e) => e.name).sort();
+  // A fresh clone has no runs/ folder: that is an empty listing, and must stay one.
+  const runsNow = () => {
+    try {
+      return [...Deno.readDirSync(join(REPO, "runs"))].map((e) => e.name).sort();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+  };
+  const runsBefore = runsNow();
   const run = async (...args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", join(REPO, "cli/config.ts"), ...args],
@@ -389,7 +398,7 @@ Deno.test("deno task config: exit 0 with the resolved config, exit 2 with the er
   const abl = await run("configs/ablations/exp1_mask_ratio.yaml", "--profile", "smoke");
   assert.equal(abl.code, 0, abl.stderr);
   assert.match(abl.stdout, /cell_p015 +[0-9a-f]{12}/);
-  const runsAfter = [...Deno.readDirSync(join(REPO, "runs"))].map((e) => e.name).sort();
+  const runsAfter = runsNow();
   assert.deepEqual(runsAfter, runsBefore);
 });
 
