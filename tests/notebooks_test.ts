@@ -5,7 +5,8 @@
  * - every notebook whose metadata says `workspace.smoke: true` executes headless on the smoke
  *   profile without error and its outputs hold at least `min_figures` plotly figures and
  *   `min_pictures` pictures, with plotly.js inlined exactly once (ignored, not passed, when
- *   jupyter or the Deno kernel is missing);
+ *   jupyter or the Deno kernel is missing); their runs go to a temporary WORKSPACE_RUNS folder,
+ *   so they train afresh on every pass;
  * - the rendered HTML of each loads in headless Chromium with every figure drawn and no JS
  *   error (ignored when Chromium is missing).
  */
@@ -118,7 +119,12 @@ for (const path of notebooks) {
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {
-      const r = await executeNotebook(path, outDir, { profile: "smoke" });
+      // Runs go to this test's own folder (shared by the notebooks, in order: 20 reads 00's run),
+      // so every pass starts them fresh, whatever an earlier pass or the user left in runs/.
+      const r = await executeNotebook(path, outDir, {
+        profile: "smoke",
+        env: { WORKSPACE_RUNS: `${outDir}/runs` },
+      });
       assert(r.ok, `${name(path)} failed:\n${r.log}`);
       const s = summarizeOutputs(readNotebook(r.executed));
       assertEquals(s.errors, []);
