@@ -13,8 +13,9 @@
  *   every slot of the batch, host in and out) on each: the first call (jit compile /
  *   worker start) and the median of `reps` warm calls, and the speed-up;
  * - `eval_chunk` (with `--chunks`): blas forward ms for several windows-per-pass chunk sizes;
- * - `rollout`: seconds for N GoToRedBall episodes in lockstep with each predictor,
- *   split into the predictor's calls and the rest (env steps, window and batch
+ * - `rollout`: seconds for N GoToRedBall episodes in lockstep with each predictor (`blas`: the
+ *   decision-only pass the policy runs; `blas_full`: every slot's logits, `decision_speedup`
+ *   the ratio), split into the predictor's calls and the rest (env steps, window and batch
  *   building in rollout.ts). The random model rarely finishes an episode, so every
  *   episode runs to `--max-steps` (GoToRedBall's own cap is 64). The default times the
  *   tiny model at K=2; the small model at K=4 takes minutes per step count on jax-js
@@ -39,7 +40,7 @@ import { initHostParams, paramsFromHost } from "../lib/model/params.ts";
 import { makePredictor } from "../lib/model/decode.ts";
 import { type ModelConfig, resolveModelConfig, seqLen } from "../lib/model/model_config.ts";
 import { syntheticBatch, syntheticMask } from "../lib/testing/synthetic.ts";
-import { rolloutModel } from "../lib/eval/rollout.ts";
+import { type PolicyPredictor, rolloutModel } from "../lib/eval/rollout.ts";
 import process from "node:process";
 
 const str = { type: "string" } as const, bool = { type: "boolean" } as const;
@@ -200,15 +201,27 @@ for (const size of flag("no-forward") ? [] : list("sizes", "tiny,small")) {
   }
 }
 
-/** A predictor that adds the time of its calls to `acc.ms`. */
-function timed(p: Predictor, acc: { ms: number; calls: number }): Predictor {
-  return async (batch, mask) => {
+/**
+ * A predictor that adds the time of its calls to `acc.ms`; with `decision`, it keeps the
+ * predictor's decision-only pass (`actionLogits`), which the policy then runs instead.
+ */
+function timed(
+  p: Predictor | EvalPredictor,
+  acc: { ms: number; calls: number },
+  decision = false,
+): PolicyPredictor {
+  const time = async <T>(f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
-    const out = await p(batch, mask);
+    const out = await f();
     acc.ms += performance.now() - t0;
     acc.calls++;
     return out;
   };
+  const full: Predictor = (batch, mask) => time(() => p(batch, mask));
+  const fast = decision && "actionLogits" in p ? p.actionLogits : undefined;
+  return fast
+    ? Object.assign(full, { actionLogits: (b: Batch, m: Mask) => time(() => fast(b, m)) })
+    : full;
 }
 
 if (!flag("no-rollout")) {
@@ -229,14 +242,22 @@ if (!flag("no-rollout")) {
           episodes: N,
           max_steps: maxSteps,
         };
-        const preds: [string, () => EvalPredictor | Predictor][] = [
-          ["jax_wasm", () => makePredictor(dev, cfg)],
-          ["blas", () => makeNativePredictor(host, cfg)],
+        // blas_full: every slot's logits each step; blas: the decision-only pass (what
+        // evaluation runs).
+        const preds: [string, () => EvalPredictor | Predictor, boolean][] = [
+          ["jax_wasm", () => makePredictor(dev, cfg), false],
+          ["blas_full", () => makeNativePredictor(host, cfg), false],
+          ["blas", () => makeNativePredictor(host, cfg), true],
         ];
-        for (const [name, make] of preds) {
+        for (const [name, make, decision] of preds) {
           const p = make(), acc = { ms: 0, calls: 0 };
           const t0 = performance.now(), c0 = cpuMs();
-          const res = await rolloutModel(timed(p, acc), "BabyAI-GoToRedBall-v0", seeds, opts);
+          const res = await rolloutModel(
+            timed(p, acc, decision),
+            "BabyAI-GoToRedBall-v0",
+            seeds,
+            opts,
+          );
           const total = performance.now() - t0;
           row[`${name}_cpu_s`] = +((cpuMs() - c0) / 1000).toFixed(2);
           if ("dispose" in p) p.dispose();
@@ -247,6 +268,7 @@ if (!flag("no-rollout")) {
           row[`${name}_mean_length`] = res.mean_length;
         }
         row.speedup = +((row.jax_wasm_s as number) / (row.blas_s as number)).toFixed(2);
+        row.decision_speedup = +((row.blas_full_s as number) / (row.blas_s as number)).toFixed(2);
         console.log(JSON.stringify(row));
       }
       tree.dispose(dev);

@@ -7,7 +7,8 @@
  * is only trusted while these equality tests pass.
  */
 import assert from "node:assert";
-import type { Logits } from "../lib/data/types.ts";
+import type { Batch, Logits, Mask } from "../lib/data/types.ts";
+import { rolloutModel } from "../lib/eval/rollout.ts";
 import { defaultDevice, init, tree, valueAndGrad } from "@jax-js/jax";
 import { hasBlas, loadBlas } from "../lib/model/blas.ts";
 import { loadCKernels } from "../lib/model/native_c.ts";
@@ -724,5 +725,52 @@ Deno.test(
     const multi = makeNativePredictor(scaledHost(cfg, 1, 4), cfg, { decodeSteps: 3 });
     assert.strictEqual(multi.actionLogits, undefined, "iterative decoding needs every logit");
     multi.dispose();
+  },
+);
+
+Deno.test(
+  "closed loop: the policy runs the decision-only pass and acts as the full pass does",
+  opts,
+  async () => {
+    const k = 3;
+    const c = resolveModelConfig(
+      { size: "tiny", d_model: 32, n_heads: 4, d_ff: 48, n_layers: 2 },
+      { length: k, mission_len: 8 },
+    );
+    const nat = makeNativePredictor(scaledHost(c, 9, 4), c, { threads: 2 });
+    // Each pass records the actions its windows hold (those taken so far): equal records mean
+    // the same actions were chosen at every step.
+    let fast = 0, slow = 0;
+    const seenFast: number[][] = [], seenFull: number[][] = [];
+    const counted = Object.assign(
+      (b: Batch, m: Mask) => {
+        slow++;
+        return nat(b, m);
+      },
+      {
+        actionLogits: (b: Batch, m: Mask) => {
+          fast++;
+          seenFast.push([...b.actions, ...b.dirs]);
+          return nat.actionLogits!(b, m);
+        },
+      },
+    );
+    const full = (b: Batch, m: Mask) => { // the same model without the shortcut
+      seenFull.push([...b.actions, ...b.dirs]);
+      return nat(b, m);
+    };
+    const seeds = [1, 2, 3, 4];
+    for (const greedy of [true, false]) {
+      const o = { K: k, M: 8, maxSteps: 12, greedy, seed: 5 };
+      seenFast.length = seenFull.length = fast = 0;
+      const a = await rolloutModel(counted, "BabyAI-GoToRedBall-v0", seeds, o);
+      const b = await rolloutModel(full, "BabyAI-GoToRedBall-v0", seeds, o);
+      assert.ok(fast >= 12 && slow === 0, `decision-only passes ${fast}, full passes ${slow}`);
+      assert.deepStrictEqual(a, b, `greedy=${greedy}: the same episodes either way`);
+      assert.deepStrictEqual(seenFast, seenFull, `greedy=${greedy}: the same actions each step`);
+      const acts = new Set(seenFast.at(-1)!.slice(0, seeds.length * k));
+      assert.ok(acts.size > 1, `greedy=${greedy}: the policy varies its actions (${[...acts]})`);
+    }
+    nat.dispose();
   },
 );

@@ -16,6 +16,7 @@ import {
   ATTRS,
   type Batch,
   CELLS,
+  type Mask,
   type Predictor,
 } from "../data/types.ts";
 import { allocBatch, fillWindow, FRAME_SIZE } from "../data/tokenize.ts";
@@ -86,6 +87,15 @@ export interface RolloutOptions {
   noise?: { rho: number };
 }
 
+/**
+ * A predictor, optionally with a decision-only pass: the action logits of each window's last
+ * frame, [B, ACTION_VOCAB], equal to the full pass's to float32 rounding (the blas predictor's
+ * `actionLogits`, lib/model/native_predict.ts). The policy uses it where present.
+ */
+export type PolicyPredictor = Predictor & {
+  actionLogits?: (batch: Batch, mask: Mask) => Promise<Float32Array>;
+};
+
 /** Tag of the closed-loop hiding stream. */
 const HIDE_TAG = 0x48494445;
 
@@ -94,10 +104,12 @@ const HIDE_TAG = 0x48494445;
  * episodes in lockstep (one forward pass per step for all live episodes). The
  * batch keeps all N rows until the last episode ends (finished episodes repeat
  * their last window and their output is ignored): one input shape, so the
- * model's compiled forward pass is reused instead of recompiled per live count.
+ * model's compiled forward pass is reused instead of recompiled per live count. Where the
+ * predictor has a decision-only pass ({@link PolicyPredictor}) each step runs that instead of
+ * computing every slot's logits.
  */
 export async function rolloutModel(
-  predictor: Predictor,
+  predictor: PolicyPredictor,
   envId: string,
   seeds: number[],
   opts: RolloutOptions,
@@ -185,17 +197,20 @@ export async function rolloutModel(
       }
       mask.actions[i * K + K - 1] = 1; // the current frame's action: the decision
     }
-    const logits = await predictor(batch, mask);
+    // The decision's logits of row i start at action[stride * i + first].
+    const [action, stride, first] = predictor.actionLogits
+      ? [await predictor.actionLogits(batch, mask), ACTION_VOCAB, 0]
+      : [(await predictor(batch, mask)).action, K * ACTION_VOCAB, (K - 1) * ACTION_VOCAB];
     for (let i = 0; i < N; i++) {
       if (done[i]) continue;
-      const off = (i * K + K - 1) * ACTION_VOCAB;
+      const off = i * stride + first;
       let a = 0;
       if (opts.greedy) {
-        for (let v = 1; v < 7; v++) if (logits.action[off + v] > logits.action[off + a]) a = v;
+        for (let v = 1; v < 7; v++) if (action[off + v] > action[off + a]) a = v;
       } else {
         let max = -Infinity;
-        for (let v = 0; v < 7; v++) max = Math.max(max, logits.action[off + v]);
-        const p = Array.from({ length: 7 }, (_, v) => Math.exp(logits.action[off + v] - max));
+        for (let v = 0; v < 7; v++) max = Math.max(max, action[off + v]);
+        const p = Array.from({ length: 7 }, (_, v) => Math.exp(action[off + v] - max));
         let u = rng.uniform() * p.reduce((x, y) => x + y, 0);
         a = 6;
         for (let v = 0; v < 7; v++) {
