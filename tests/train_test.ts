@@ -633,3 +633,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "train records count the steps whose gradient was clipped; the report reads the count",
+  ...opts,
+  fn: async () => {
+    const { clipRate } = await import("../lib/experiment/diagnostics.ts");
+    const { clipScale } = await import("../lib/train/optim.ts");
+    const run = async (clip: number, logEvery: number) => {
+      const dir = await Deno.makeTempDir();
+      const cfg = runConfig({ steps: 6, log_every: logEvery, eval_every: 0, clip_norm: clip });
+      const r = await train(cfg, { ...data(), runDir: dir });
+      tree.dispose(r.params);
+      const tr = (await readJsonl<MetricsRecord>(`${dir}/metrics.jsonl`))
+        .filter((x) => x.kind === "train");
+      return { dir, tr };
+    };
+    // One step per record: clipped is 1 exactly where that step's norm is above the threshold.
+    const off = await run(0, 1);
+    assertEquals(off.tr.map((x) => [x.steps, x.clipped]), Array(6).fill([1, 0]));
+    const norms = off.tr.map((x) => x.grad_norm!).sort((a, b) => a - b);
+    const mid = (norms[2] + norms[3]) / 2; // between the norms: some steps clip, some do not
+    const some = await run(mid, 1);
+    for (const x of some.tr) {
+      assertEquals(x.clipped, clipScale(mid, x.grad_norm!) < 1 ? 1 : 0, `step ${x.step}`);
+    }
+    // Three steps per record: the count is of steps, not of records.
+    const all = await run(1e-6, 3);
+    assertEquals(all.tr.map((x) => [x.steps, x.clipped]), [[3, 3], [3, 3]]);
+    const none = await run(1e9, 3);
+    assertEquals(none.tr.map((x) => [x.steps, x.clipped]), [[3, 0], [3, 0]]);
+    const result = (runDir: string) => ({ runDir } as Parameters<typeof clipRate>[0]);
+    assertEquals(clipRate(result(all.dir)), { rate: 1, exact: true, records: 2 });
+    assertEquals(clipRate(result(none.dir)), { rate: 0, exact: true, records: 2 });
+    const n = some.tr.filter((x) => x.clipped === 1).length;
+    assert(n > 0 && n < 6, `a threshold between the norms clips some steps, not all: ${n} of 6`);
+    assertEquals(clipRate(result(some.dir)), { rate: n / 6, exact: true, records: 6 });
+  },
+});

@@ -60,7 +60,12 @@ export interface MetricsRecord {
   /** Val only: next-action accuracy on the fixed validation windows (scored as lib/eval does). */
   next_action_acc?: number;
   lr?: number;
+  /** Train only: mean pre-clipping global gradient norm over the record's steps. */
   grad_norm?: number;
+  /** Train only: optimizer steps the record covers (its log interval). */
+  steps?: number;
+  /** Train only: of those, steps whose gradient was clipped (norm above train.clip_norm). */
+  clipped?: number;
   /** Sequence positions processed per second over the log interval (train only). */
   tokens_per_s?: number;
   /** Wall-clock ms per optimizer step over the log interval (train only). */

@@ -55,7 +55,7 @@ import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
 import { faultPoint } from "../util/fault.ts";
 import { readJsonlLenientSync } from "../util/jsonl.ts";
-import { lrAt, optimConfigFrom } from "./optim.ts";
+import { clipScale, lrAt, optimConfigFrom } from "./optim.ts";
 import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
 import { commonValidation, scoreCommonValidation } from "./validation.ts";
 
@@ -533,7 +533,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       ivHidden = new Array<number>(N_HEADS).fill(0),
       ivValid = 0;
     let ivAux = new Float64Array(AUX_LEN);
-    let ivLr = 0, ivG = 0, ivNominal = 0, ivNominalN = 0;
+    let ivLr = 0, ivG = 0, ivClipped = 0, ivNominal = 0, ivNominalN = 0;
     let smoothLoss = NaN;
     const target = tc.steps;
     const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
@@ -583,6 +583,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       });
       ivLr = lrAt(optim, step - 1);
       ivG += gnorm;
+      if (clipScale(optim.clipNorm, gnorm) < 1) ivClipped++;
       smoothLoss = Number.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
 
       const now = performance.now();
@@ -606,6 +607,8 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           mask_nominal: ivNominalN ? ivNominal / ivNominalN : null,
           lr: ivLr,
           grad_norm: ivG / ivSteps,
+          steps: ivSteps,
+          clipped: ivClipped,
           tokens_per_s: tokS,
           ms_per_step: (elapsedIv * 1000) / ivSteps,
           elapsed_s: (now - t0) / 1000,
@@ -619,7 +622,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
           ivHidden = new Array<number>(N_HEADS).fill(0),
           ivValid = 0,
           ivAux = new Float64Array(AUX_LEN);
-        ivG = 0, ivNominal = 0, ivNominalN = 0;
+        ivG = 0, ivClipped = 0, ivNominal = 0, ivNominalN = 0;
         ivStart = performance.now();
       }
       const aborted = opts.signal?.aborted ?? false;

@@ -179,6 +179,15 @@ export function optimConfigFrom(train: {
 }
 
 /**
+ * The factor global-norm clipping multiplies the gradients by: `clipNorm / (gnorm + 1e-6)` where
+ * that is below 1, else 1 (also 1 when `clipNorm <= 0`, clipping off). A step is clipped when
+ * it is below 1; the device step ({@link adamwUpdate}) computes the same expression.
+ */
+export function clipScale(clipNorm: number, gnorm: number): number {
+  return clipNorm > 0 ? Math.min(clipNorm / (gnorm + 1e-6), 1) : 1;
+}
+
+/**
  * The same AdamW step as {@link adamwUpdate} on host arrays, in place (the
  * `blas` device): `grads` are first multiplied by `gradScale` (1/micro-batches),
  * then clipped to the global norm `clipNorm`. Returns the pre-clipping norm.
@@ -202,7 +211,7 @@ export function adamwUpdateHost(
     sq += s;
   }
   const gnorm = Math.sqrt(sq);
-  const clip = cfg.clipNorm > 0 ? Math.min(cfg.clipNorm / (gnorm + 1e-6), 1) : 1;
+  const clip = clipScale(cfg.clipNorm, gnorm);
   const lr = lrAt(cfg, step);
   const [bc1, bc2] = biasCorrections(cfg, step);
   const b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
