@@ -1,4 +1,11 @@
 /**
+ * The rule: this file is the reference model, and the `blas` device (lib/model/native.ts) is its
+ * CPU twin, one forward/backward pair per layer under lib/model/blas/. Change the reference
+ * first (and bump ARCH_VERSION in model_config.ts: the blas device then refuses to run) and
+ * train on `train.device: wasm`; then port the changed layer's pair, and the tests tell you
+ * where it still differs (tests/blas_layers_test.ts per layer, tests/native_test.ts for the
+ * whole model). Once they pass, bump NATIVE_ARCH_VERSION to match.
+ *
  * The masked-diffusion transformer: a bidirectional (non-causal) transformer
  * over the factorized MiniGrid sequence of `lib/data/types.ts`, written as pure
  * functions of a plain parameter tree (nanoGPT-style: the forward pass in one short file; its
