@@ -308,7 +308,7 @@ Deno.test({
 });
 
 Deno.test("a batch that cannot fit in the wasm device's memory gets a clear error with a suggestion", async () => {
-  const { checkFitsInMemory } = await import("../lib/train/loop.ts");
+  const { checkFitsInMemory } = await import("../lib/train/errors.ts");
   const base = resolveModelConfig({ size: "base" }, { length: 4, mission_len: 12 });
   checkFitsInMemory(base, 8);
   assert.throws(

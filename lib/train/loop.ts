@@ -18,49 +18,38 @@
  */
 
 import { type Batch, type Mask } from "../data/types.ts";
-
 import {
-  type Checkpoint,
   checkpointName,
   cleanCheckpointLeftovers,
   firstNonFinite,
-  listCheckpoints,
-  loadCheckpoint,
   pruneCheckpoints,
-  retrainCommand,
   saveCheckpoint,
-  verifyCheckpoint,
 } from "../model/checkpoint.ts";
 import {
-  batchSizeAdvice,
-  estimateStepBytes,
   type ModelConfig,
   type ModelSectionInput,
   resolveModelConfig,
   seqLen,
 } from "../model/model_config.ts";
-import {
-  archFingerprint,
-  describeModel,
-  type HostParams,
-  initHostParams,
-  type Params,
-} from "../model/params.ts";
+import { archFingerprint, describeModel, type HostParams, type Params } from "../model/params.ts";
 import { encodeInputs } from "../model/transformer.ts";
-
 import { resolveDevice, selectDevice } from "../model/device.ts";
-import { encodeTargets, HEADS, LOSS_MODES, type LossMode, N_HEADS } from "./loss.ts";
 import type { Config } from "../config/schema.ts";
-import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { Progress } from "../util/progress.ts";
 import { faultPoint } from "../util/fault.ts";
-import { readJsonlLenientSync } from "../util/jsonl.ts";
+import { encodeTargets, LOSS_MODES, type LossMode, N_HEADS } from "./loss.ts";
+import { type MetricsRecord, MetricsSink, progressLine } from "./log.ts";
 import { clipScale, lrAt, optimConfigFrom } from "./optim.ts";
-import { type HostMicroBatch, type HostState, makeEngine, zeroMoments } from "./engine.ts";
+import { type HostMicroBatch, makeEngine } from "./engine.ts";
 import { commonValidation, scoreCommonValidation } from "./validation.ts";
-
-/** Length of the per-head statistics a loss returns: per head, the loss sum and the correct count. */
-const AUX_LEN = N_HEADS * 2;
+import {
+  checkFitsInMemory,
+  explainMemoryError,
+  NonFiniteLossError,
+  NonFiniteWeightsError,
+} from "./errors.ts";
+import { AUX_LEN, summarizeHeads, TrainInterval } from "./interval.ts";
+import { openRun } from "./resume.ts";
 
 /** The `train` config section (the schema's). */
 export type TrainSection = Config["train"];
@@ -168,70 +157,6 @@ export interface TrainResult {
   params: Params;
 }
 
-/** wasm32 address space of the @jax-js/jax wasm device, less headroom for parameters and the allocator. */
-const WASM_BUDGET_BYTES = 3.6 * 2 ** 30;
-
-const memoryAdvice = (model: ModelConfig, B: number) =>
-  batchSizeAdvice(B, WASM_BUDGET_BYTES, (b) => estimateStepBytes(model, b));
-
-/** Throw a clear error when a micro-batch of B windows cannot fit in the wasm device's 4 GiB. */
-export function checkFitsInMemory(model: ModelConfig, B: number): void {
-  const need = estimateStepBytes(model, B);
-  if (need > WASM_BUDGET_BYTES) {
-    throw new Error(
-      `train.batch_size=${B}: one training step of this model (d_model=${model.dModel}, ${model.nLayers} layers, ` +
-        `${seqLen(model)} positions) needs about ${
-          (need / 2 ** 30).toFixed(1)
-        } GiB of activations, more than the ` +
-        `wasm device's 4 GiB address space; ${memoryAdvice(model, B)}`,
-    );
-  }
-}
-
-function explainMemoryError(e: unknown, model: ModelConfig, B: number): unknown {
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/memory32 limit|out of memory|Out of memory|WebAssembly.Memory/.test(msg)) {
-    return new Error(
-      `train.batch_size=${B}: the training step ran out of device memory (${msg}); ${
-        memoryAdvice(model, B)
-      }`,
-    );
-  }
-  return e;
-}
-
-/** Error thrown when the weights or Adam moments about to be checkpointed are not finite. */
-export class NonFiniteWeightsError extends Error {
-  constructor(
-    readonly step: number,
-    readonly tensor: string,
-    value: number,
-    lastGood: string | null,
-  ) {
-    super(
-      `training stopped at step ${step}: tensor '${tensor}' holds ${value} (not finite); no ` +
-        `checkpoint of it was written. ` +
-        (lastGood
-          ? `The last good checkpoint is ${lastGood}; resume from it with a lower train.lr or train.clip_norm.`
-          : `Lower train.lr (or warm up longer) and restart.`),
-    );
-    this.name = "NonFiniteWeightsError";
-  }
-}
-
-/** Error thrown when the loss or the gradients stop being finite. */
-export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, loss: number, gnorm: number, lastGood: string | null) {
-    super(
-      `training stopped at step ${step}: loss=${loss}, grad_norm=${gnorm} is not finite. ` +
-        (lastGood
-          ? `The last good checkpoint is ${lastGood}; resume from it with a lower train.lr or train.clip_norm.`
-          : `No checkpoint was written yet; lower train.lr (or warm up longer) and restart.`),
-    );
-    this.name = "NonFiniteLossError";
-  }
-}
-
 function rssMb(): number {
   return Deno.memoryUsage().rss / 2 ** 20;
 }
@@ -295,94 +220,18 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
   };
 
   // ---- parameters, optimizer state, position: fresh or resumed
-  let init: HostState;
-  let step = 0, position = 0, epoch = 0;
-  let best: { loss: number; step: number } | null = null;
-  let resumedVal: MetricsRecord | null = null;
-  let existing = await listCheckpoints(runDir);
-  if (opts.resume && existing.length > 0) {
-    // The newest checkpoint that passes its checksums; damaged ones are set aside, loudly.
-    let last = existing[existing.length - 1];
-    let ck: Checkpoint | null = null;
-    const damaged: string[] = [];
-    for (let i = existing.length - 1; i >= 0 && !ck; i--) {
-      last = existing[i];
-      try {
-        ck = await loadCheckpoint(last.dir, {
-          onUnverified: (d) =>
-            warn(`checkpoint ${d} has no checksums.json (older format): unverified`),
-        });
-      } catch (e) {
-        const aside = `${last.dir}.damaged`;
-        await Deno.remove(aside, { recursive: true }).catch(() => {});
-        await Deno.rename(last.dir, aside);
-        damaged.push((e as Error).message);
-        warn(
-          `resume: ${(e as Error).message.split("; ")[0]}; set aside as ${aside}` +
-            (i > 0 ? `; falling back to ${existing[i - 1].dir}` : ""),
-        );
-      }
-    }
-    if (!ck) {
-      throw new Error(
-        `resume: no intact checkpoint is left in ${runDir}/checkpoints (${damaged.join(" | ")}); ` +
-          `retrain from the start: remove ${runDir} and run \`${
-            retrainCommand(existing[0].dir).replace(/ --resume\b/, "")
-          }\``,
-      );
-    }
-    existing = await listCheckpoints(runDir);
-    const bestCheck = await verifyCheckpoint(`${runDir}/checkpoints/best`).catch(() => null);
-    for (const p of bestCheck?.problems ?? []) {
-      if (!/cannot be read \(No such file/.test(p.reason)) {
-        warn(`resume: ${p.file} ${p.reason}; it is rewritten at the run's next improvement`);
-      }
-    }
-    if (JSON.stringify(ck.state.modelConfig) !== JSON.stringify(model)) {
-      throw new Error(
-        `resume: checkpoint ${last.dir} was written for model ${
-          JSON.stringify(ck.state.modelConfig)
-        } ` +
-          `but the config gives ${JSON.stringify(model)}; use the run's original config`,
-      );
-    }
-    const arch = archFingerprint(model);
-    if (ck.state.arch !== undefined && ck.state.arch !== arch) {
-      throw new Error(
-        `resume: checkpoint ${last.dir} holds weights of architecture ${ck.state.arch}, but this ` +
-          `code computes ${arch} (lib/model ARCH_VERSION changed); start a new run directory, or ` +
-          `evaluate it with the code that wrote it (its env.json names the git commit)`,
-      );
-    }
-    if (!ck.m || !ck.v) throw new Error(`resume: checkpoint ${last.dir} has no optim.safetensors`);
-    // In the order of a fresh run's tree (a checkpoint stores its tensors sorted by name): the
-    // gradient norm sums over the tensors in this order, so a resumed run clips the same bits.
-    const order = Object.keys(initHostParams(model, cfg.seed));
-    const ordered = (h: HostParams): HostParams => Object.fromEntries(order.map((k) => [k, h[k]]));
-    init = { params: ordered(ck.params), m: ordered(ck.m), v: ordered(ck.v) };
-    step = ck.state.step;
-    position = ck.state.dataPosition;
-    epoch = ck.state.epoch;
-    best = ck.state.best;
-    await metrics.truncate(step);
-    // The last validation before the resumed step (a run resumed at its last step, to be
-    // evaluated, reports the validation its training ended with).
-    resumedVal = readJsonlLenientSync<MetricsRecord>(metrics.path)
-      .filter((r) => r.kind === "val" && r.step <= step).at(-1) ?? null;
-    progress.message(`resumed from ${last.dir} (step ${step}, data position ${position})`);
-  } else {
-    if (!opts.resume && existing.length > 0) {
-      throw new Error(
-        `run directory ${runDir} already has checkpoints (newest: ${
-          existing[existing.length - 1].dir
-        }); ` +
-          `pass --resume to continue it, or use a new run name`,
-      );
-    }
-    const p0 = opts.initFrom ?? initHostParams(model, cfg.seed);
-    init = { params: p0, m: zeroMoments(p0), v: zeroMoments(p0) };
-    await metrics.reset();
-  }
+  const opened = await openRun({
+    runDir,
+    model,
+    seed: cfg.seed,
+    resume: opts.resume ?? false,
+    initFrom: opts.initFrom,
+    metrics,
+    warn,
+    message: (line) => progress.message(line),
+  });
+  const { init, existing, resumedVal } = opened;
+  let { step, position, epoch, best } = opened;
   const startStep = step;
   progress.message(`${describeModel(model)} on ${device}`);
 
@@ -418,18 +267,6 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     const common = commonValidation(model, valBatches);
     const nominal = (pos: { step: number; epoch: number }) => opts.nominalRatio?.(pos) ?? null;
 
-    const summarize = (auxSum: Float64Array, hidden: number[]) => {
-      const loss_heads: Record<string, number> = {}, acc_heads: Record<string, number> = {};
-      let c = 0, n = 0;
-      HEADS.forEach((h, i) => {
-        loss_heads[h] = hidden[i] ? auxSum[i * 2] / hidden[i] : NaN;
-        acc_heads[h] = hidden[i] ? auxSum[i * 2 + 1] / hidden[i] : NaN;
-        c += auxSum[i * 2 + 1];
-        n += hidden[i];
-      });
-      return { loss_heads, acc_heads, acc: n ? c / n : NaN };
-    };
-
     const t0 = performance.now();
     let lastVal: MetricsRecord | null = resumedVal;
     const validate = async (): Promise<MetricsRecord | null> => {
@@ -447,7 +284,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
         d.hidden.forEach((h, i) => (hidden[i] += h));
         valid += d.validSlots;
       }
-      const s = summarize(aux, hidden);
+      const s = summarizeHeads(aux, hidden);
       const shared = await scoreCommonValidation(engine, common);
       return {
         kind: "val",
@@ -525,15 +362,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
 
     const losses: number[] = [];
     let interrupted = false;
-    // interval accumulators
-    let ivSteps = 0,
-      ivLoss = 0,
-      ivTokens = 0,
-      ivStart = performance.now(),
-      ivHidden = new Array<number>(N_HEADS).fill(0),
-      ivValid = 0;
-    let ivAux = new Float64Array(AUX_LEN);
-    let ivLr = 0, ivG = 0, ivClipped = 0, ivNominal = 0, ivNominalN = 0;
+    const iv = new TrainInterval(L);
     let smoothLoss = NaN;
     const target = tc.steps;
     const stopAt = Math.min(target, opts.stopAtStep ?? Infinity);
@@ -552,7 +381,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
     if (next && device === "wasm") checkFitsInMemory(model, next.micro[0].batch.B);
     while (step < stopAt && next) {
       const cur = next.micro;
-      if (next.nominal !== null) (ivNominal += next.nominal, ivNominalN++);
+      const curNominal = next.nominal;
       const pending = engine.step(step, cur.map((m) => m.host));
       pending.catch(() => {}); // handled below, after the next batch is drawn
       position += accum;
@@ -573,57 +402,29 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
       step++;
       faultPoint("step");
       losses.push(loss);
-      ivSteps++;
-      ivLoss += loss;
-      ivTokens += cur.reduce((a, m) => a + m.batch.B * L, 0);
-      for (let i = 0; i < AUX_LEN; i++) ivAux[i] += aux[i];
-      cur.forEach((m) => {
-        m.hidden.forEach((h, i) => (ivHidden[i] += h));
-        ivValid += m.validSlots;
+      iv.add({
+        loss,
+        gnorm,
+        aux,
+        lr: lrAt(optim, step - 1),
+        clipped: clipScale(optim.clipNorm, gnorm) < 1,
+        nominal: curNominal,
+        micro: cur.map((m) => ({ B: m.batch.B, hidden: m.hidden, validSlots: m.validSlots })),
       });
-      ivLr = lrAt(optim, step - 1);
-      ivG += gnorm;
-      if (clipScale(optim.clipNorm, gnorm) < 1) ivClipped++;
       smoothLoss = Number.isNaN(smoothLoss) ? loss : 0.9 * smoothLoss + 0.1 * loss;
 
       const now = performance.now();
-      const elapsedIv = (now - ivStart) / 1000;
-      const tokS = ivTokens / Math.max(1e-9, elapsedIv);
-      const etaS = (target - step) * (elapsedIv / ivSteps);
+      const tokS = iv.tokensPerS(now);
+      const etaS = (target - step) * (iv.elapsed(now) / iv.steps);
       progress.update(
         progressLine(step, target, smoothLoss, tokS, etaS),
         step % tc.log_every === 0,
       );
 
       if (step % tc.log_every === 0 || step === target) {
-        const s = summarize(ivAux, ivHidden);
-        const rec: MetricsRecord = {
-          kind: "train",
-          step,
-          epoch,
-          loss: ivLoss / ivSteps,
-          ...s,
-          mask_rate: ivHidden.reduce((a, b) => a + b, 0) / Math.max(1, ivValid),
-          mask_nominal: ivNominalN ? ivNominal / ivNominalN : null,
-          lr: ivLr,
-          grad_norm: ivG / ivSteps,
-          steps: ivSteps,
-          clipped: ivClipped,
-          tokens_per_s: tokS,
-          ms_per_step: (elapsedIv * 1000) / ivSteps,
-          elapsed_s: (now - t0) / 1000,
-          rss_mb: rssMb(),
-        };
+        const rec = iv.record(step, epoch, now, t0, rssMb());
         await metrics.append([rec]);
         opts.onLog?.(rec);
-        ivSteps = 0,
-          ivLoss = 0,
-          ivTokens = 0,
-          ivHidden = new Array<number>(N_HEADS).fill(0),
-          ivValid = 0,
-          ivAux = new Float64Array(AUX_LEN);
-        ivG = 0, ivClipped = 0, ivNominal = 0, ivNominalN = 0;
-        ivStart = performance.now();
       }
       const aborted = opts.signal?.aborted ?? false;
       if ((tc.eval_every > 0 && step % tc.eval_every === 0) || step === target) {
@@ -642,7 +443,7 @@ export async function train(cfg: TrainRunConfig, opts: TrainOptions): Promise<Tr
             await saveCk(`${runDir}/checkpoints/best`);
           }
         }
-        ivStart = performance.now(); // keep validation time out of tokens/s
+        iv.restartClock(); // keep validation time out of tokens/s
       }
       if (
         (tc.ckpt_every > 0 && step % tc.ckpt_every === 0) || step === target || step === stopAt ||

@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./loop.ts";
+export * from "./errors.ts";
 export * from "./validation.ts";
 export * from "./optim.ts";
 export * from "./loss.ts";
