@@ -25,7 +25,8 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { HELP_OPTION, parseCliArgs, runCli } from "../lib/util/cli.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
-import { RUN_PHASES, runHash, type RunTimings, studyFile } from "../lib/experiment/ablate.ts";
+import { runHash, studyFile } from "../lib/experiment/ablate.ts";
+import { RUN_PHASES, type RunTimings } from "../lib/experiment/timing.ts";
 import { loadAblation } from "../lib/experiment/ablation.ts";
 
 const USAGE = `usage: deno task bench:study [--timing FILE] [--before FILE] [--run study:variant]

@@ -23,15 +23,14 @@ import { wasmFallbackMessage } from "../lib/model/device.ts";
 import { join } from "node:path";
 import {
   collectStudies,
-  formatTiming,
   knownStudies,
-  newStudyTiming,
   planRuns,
   runPool,
   runSingle,
   runStudy,
   studyFile,
 } from "../lib/experiment/ablate.ts";
+import { formatTiming, newStudyTiming } from "../lib/experiment/timing.ts";
 import { compareStudies, writeCombinedReport } from "../lib/experiment/report.ts";
 import { gitVersion } from "../lib/util/git.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";

@@ -30,6 +30,7 @@ import { writeStudyReport } from "./report.ts";
 import { evaluateOverTraining } from "./over_training.ts";
 import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
 import { faultPoint } from "../util/fault.ts";
+import { addRun, type RunTimings, type StudyTiming } from "./timing.ts";
 
 /** Folder of the ablation configs. */
 export const ABLATIONS_DIR: string = join(REPO_ROOT, "configs", "ablations");
@@ -74,77 +75,6 @@ export interface RunResult {
   waited?: string;
   /** Recovered problems of the run's training (damaged checkpoints skipped on resume). */
   warnings?: string[];
-}
-
-/** Seconds of one run by phase (see {@link RunResult.timings}). */
-export interface RunTimings {
-  /** Checking (or collecting) the dataset inside the run; the pool collects before the runs. */
-  collect: number;
-  /** Training, validation passes and checkpoints included. */
-  train: number;
-  /** Offline evaluation on the test windows (every metric and baseline). */
-  offline_eval: number;
-  /** Closed-loop rollouts (held-out seeds, robustness, bot and random bounds). */
-  closed_loop: number;
-  /** Few-shot fine-tuning on held-out envs and its evaluation (0 when the study has none). */
-  finetune: number;
-}
-
-/** Phases of {@link RunTimings}, in order, with their labels. */
-export const RUN_PHASES: [keyof RunTimings, string][] = [
-  ["collect", "dataset check"],
-  ["train", "training"],
-  ["offline_eval", "offline evaluation"],
-  ["closed_loop", "closed loop"],
-  ["finetune", "fine-tuning"],
-];
-
-/**
- * Where an `ablate` invocation's time went: wall seconds of its stages (collection, the runs,
- * the reports) and, summed over the runs it trained, process seconds by phase.
- */
-export interface StudyTiming {
-  collection_s: number;
-  runs_s: number;
-  reports_s: number;
-  /** Runs trained (not reused) in this invocation. */
-  runs: number;
-  /** Sum over those runs of each phase (process seconds: runs in parallel overlap). */
-  phases: RunTimings;
-}
-
-/** An empty {@link StudyTiming}. */
-export function newStudyTiming(): StudyTiming {
-  return {
-    collection_s: 0,
-    runs_s: 0,
-    reports_s: 0,
-    runs: 0,
-    phases: { collect: 0, train: 0, offline_eval: 0, closed_loop: 0, finetune: 0 },
-  };
-}
-
-function addRun(t: StudyTiming | undefined, r: RunResult): void {
-  if (!t || !r.timings) return;
-  t.runs++;
-  for (const [k] of RUN_PHASES) t.phases[k] += r.timings[k];
-}
-
-/** The time split as a few lines for the end of a run. */
-export function formatTiming(t: StudyTiming, wall: number, jobs: number): string {
-  const total = RUN_PHASES.reduce((a, [k]) => a + t.phases[k], 0);
-  const pct = (x: number, of: number) => (of > 0 ? `${Math.round((100 * x) / of)}%` : "-");
-  const lines = [
-    `time split (wall ${wall.toFixed(0)} s):`,
-    `  collection ${t.collection_s.toFixed(0)} s (${pct(t.collection_s, wall)})`,
-    `  runs       ${t.runs_s.toFixed(0)} s (${pct(t.runs_s, wall)}), ${t.runs} trained, ` +
-    `${jobs} at a time; inside them (process seconds, ${total.toFixed(0)} in all):`,
-    ...RUN_PHASES.map(([k, label]) =>
-      `    ${label.padEnd(19)} ${t.phases[k].toFixed(0).padStart(6)} s (${pct(t.phases[k], total)})`
-    ),
-    `  reports    ${t.reports_s.toFixed(1)} s`,
-  ];
-  return lines.join("\n");
 }
 
 /** Options of {@link runStudy}. */
