@@ -177,3 +177,15 @@ Deno.test("reset without a seed continues the RNG stream (gymnasium semantics)",
   deepStrictEqual(a.encodeGrid(), b.encodeGrid());
   deepStrictEqual(a.rng.getState(), b.rng.getState());
 });
+
+Deno.test("a square env refuses a width that disagrees with its size, keeps maxSteps the user set", () => {
+  throws(
+    () => new EmptyEnv({ size: 8, width: 6 }),
+    (e: unknown) =>
+      e instanceof EnvUsageError &&
+      /width=6 disagrees with size=8; set size instead/.test(e.message),
+  );
+  strictEqual(new EmptyEnv({ size: 8, width: 8 }).width, 8);
+  strictEqual(new EmptyEnv({ size: 6 }).maxSteps, 4 * 6 * 6);
+  strictEqual(new EmptyEnv({ size: 6, maxSteps: 17 }).maxSteps, 17);
+});

@@ -95,3 +95,30 @@ export function checkSeed(seed: unknown): number | bigint {
   }
   return seed;
 }
+
+/**
+ * The base options of an env on a square grid of side `size`: `maxSteps` defaults to
+ * `defaultMaxSteps` (a value the caller set wins). A `gridSize`, `width` or `height` that
+ * disagrees with `size` is an error (the env's size option sets them).
+ */
+export function squareGrid<T extends MiniGridOptions>(
+  opts: T,
+  size: number,
+  seeThroughWalls: boolean,
+  defaultMaxSteps: number,
+): T {
+  for (const key of ["gridSize", "width", "height"] as const) {
+    const v = opts[key];
+    if (v !== undefined && v !== null && v !== size) {
+      throw new EnvUsageError(`${key}=${v} disagrees with size=${size}; set size instead`);
+    }
+  }
+  return {
+    ...opts,
+    gridSize: null,
+    width: size,
+    height: size,
+    seeThroughWalls,
+    maxSteps: opts.maxSteps ?? defaultMaxSteps,
+  };
+}

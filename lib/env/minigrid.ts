@@ -294,6 +294,12 @@ export abstract class MiniGridEnv {
     obj.curPos = [i, j];
   }
 
+  /** Start the agent at a fixed cell and direction, or at a random free cell when `pos` is null. */
+  protected startAgent(pos: Point | null, dir: number): void {
+    if (pos === null) this.placeAgent();
+    else (this.agentPos = pos, this.agentDir = dir);
+  }
+
   /** Place the agent at a random empty cell of top/size; random direction if randDir. */
   placeAgent(
     top: readonly number[] | number | null = null,

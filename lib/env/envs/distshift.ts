@@ -60,12 +60,7 @@ export class DistShiftEnv extends MiniGridEnv {
       this.grid.set(3 + i, 1, new Lava());
       this.grid.set(3 + i, this.strip2Row, new Lava());
     }
-    if (this.agentStartPos !== null) {
-      this.agentPos = this.agentStartPos;
-      this.agentDir = this.agentStartDir;
-    } else {
-      this.placeAgent();
-    }
+    this.startAgent(this.agentStartPos, this.agentStartDir);
     this.mission = "get to the green goal square";
   }
 }

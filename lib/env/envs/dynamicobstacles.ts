@@ -8,7 +8,7 @@
 import { Actions } from "../constants.ts";
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions, RecursionError, type StepResult } from "../env_api.ts";
+import { type MiniGridOptions, RecursionError, squareGrid, type StepResult } from "../env_api.ts";
 import { Ball, Goal, type Point } from "../objects.ts";
 
 /** DynamicObstaclesEnv options. */
@@ -39,12 +39,7 @@ export class DynamicObstaclesEnv extends MiniGridEnv {
   /** @param opts see DynamicObstaclesOptions */
   constructor(opts: DynamicObstaclesOptions = {}) {
     const size = opts.size ?? 8;
-    super({
-      ...opts,
-      gridSize: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 4 * size * size,
-    });
+    super(squareGrid(opts, size, true, 4 * size * size));
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
     const n = opts.nObstacles ?? 4;
@@ -56,12 +51,7 @@ export class DynamicObstaclesEnv extends MiniGridEnv {
     this.grid = new Grid(width, height);
     this.grid.wallRect(0, 0, width, height);
     this.grid.set(width - 2, height - 2, new Goal());
-    if (this.agentStartPos !== null) {
-      this.agentPos = this.agentStartPos;
-      this.agentDir = this.agentStartDir;
-    } else {
-      this.placeAgent();
-    }
+    this.startAgent(this.agentStartPos, this.agentStartDir);
     this.obstacles = [];
     for (let i = 0; i < this.nObstacles; i++) {
       const b = new Ball();

@@ -6,7 +6,7 @@
 
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid } from "../env_api.ts";
 import { Goal, type Point } from "../objects.ts";
 
 /** EmptyEnv options. */
@@ -31,12 +31,7 @@ export class EmptyEnv extends MiniGridEnv {
   /** @param opts see EmptyOptions */
   constructor(opts: EmptyOptions = {}) {
     const size = opts.size ?? 8;
-    super({
-      ...opts,
-      gridSize: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 4 * size * size,
-    });
+    super(squareGrid(opts, size, true, 4 * size * size));
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
   }
@@ -45,12 +40,7 @@ export class EmptyEnv extends MiniGridEnv {
     this.grid = new Grid(width, height);
     this.grid.wallRect(0, 0, width, height);
     this.putObj(new Goal(), width - 2, height - 2);
-    if (this.agentStartPos !== null) {
-      this.agentPos = this.agentStartPos;
-      this.agentDir = this.agentStartDir;
-    } else {
-      this.placeAgent();
-    }
+    this.startAgent(this.agentStartPos, this.agentStartDir);
     this.mission = "get to the green goal square";
   }
 }

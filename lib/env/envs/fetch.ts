@@ -7,7 +7,7 @@
 import { COLOR_NAMES } from "../constants.ts";
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions, type StepResult } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid, type StepResult } from "../env_api.ts";
 import { Ball, Key, type WorldObj } from "../objects.ts";
 
 /** FetchEnv options. */
@@ -32,22 +32,13 @@ export class FetchEnv extends MiniGridEnv {
   /** @param opts see FetchOptions */
   constructor(opts: FetchOptions = {}) {
     const size = opts.size ?? 8;
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 5 * size * size,
-    });
+    super(squareGrid(opts, size, true, 5 * size * size));
     this.numObjs = opts.numObjs ?? 3;
   }
 
   protected genGrid(width: number, height: number): void {
     this.grid = new Grid(width, height);
-    this.grid.horzWall(0, 0);
-    this.grid.horzWall(0, height - 1);
-    this.grid.vertWall(0, 0);
-    this.grid.vertWall(width - 1, 0);
+    this.grid.wallRect(0, 0, width, height);
     const objs: WorldObj[] = [];
     while (objs.length < this.numObjs) {
       const objType = this.randElem(["key", "ball"]);

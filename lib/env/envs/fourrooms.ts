@@ -33,10 +33,7 @@ export class FourRoomsEnv extends MiniGridEnv {
 
   protected genGrid(width: number, height: number): void {
     this.grid = new Grid(width, height);
-    this.grid.horzWall(0, 0);
-    this.grid.horzWall(0, height - 1);
-    this.grid.vertWall(0, 0);
-    this.grid.vertWall(width - 1, 0);
+    this.grid.wallRect(0, 0, width, height);
     const roomW = Math.floor(width / 2), roomH = Math.floor(height / 2);
     for (let j = 0; j < 2; j++) {
       for (let i = 0; i < 2; i++) {

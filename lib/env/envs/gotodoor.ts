@@ -8,7 +8,7 @@
 import { Actions, COLOR_NAMES, type ColorName } from "../constants.ts";
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions, type StepResult } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid, type StepResult } from "../env_api.ts";
 import { Ball, Box, Door, Key, type Point, type WorldObj } from "../objects.ts";
 
 /** Options of GoToDoor / GoToObject. */
@@ -45,13 +45,7 @@ export class GoToDoorEnv extends MiniGridEnv {
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 5;
     if (size < 5) throw new RangeError(`GoToDoorEnv: size must be >= 5, got ${size}`);
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 4 * size * size,
-    });
+    super(squareGrid(opts, size, true, 4 * size * size));
   }
 
   protected genGrid(width: number, height: number): void {
@@ -97,13 +91,7 @@ export class GoToObjectEnv extends MiniGridEnv {
   /** @param opts see GoToOptions */
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 6;
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 5 * size * size,
-    });
+    super(squareGrid(opts, size, true, 5 * size * size));
     this.numObjs = opts.numObjs ?? 2;
   }
 

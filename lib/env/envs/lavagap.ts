@@ -6,7 +6,7 @@
 
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid } from "../env_api.ts";
 import { Goal, Lava, Wall, type WorldObj } from "../objects.ts";
 
 /** LavaGapEnv options. */
@@ -29,13 +29,7 @@ export class LavaGapEnv extends MiniGridEnv {
   /** @param opts see LavaGapOptions */
   constructor(opts: LavaGapOptions = {}) {
     const size = opts.size ?? 5;
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: false,
-      maxSteps: opts.maxSteps ?? 4 * size * size,
-    });
+    super(squareGrid(opts, size, false, 4 * size * size));
     this.obstacleType = opts.obstacleType ?? "lava";
   }
 

@@ -8,7 +8,7 @@
 import { Actions } from "../constants.ts";
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions, type StepResult } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid, type StepResult } from "../env_api.ts";
 import { Ball, Key, type Point, Wall } from "../objects.ts";
 
 /** MemoryEnv options. */
@@ -33,22 +33,13 @@ export class MemoryEnv extends MiniGridEnv {
   /** @param opts see MemoryOptions */
   constructor(opts: MemoryOptions = {}) {
     const size = opts.size ?? 8;
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: false,
-      maxSteps: opts.maxSteps ?? 5 * size * size,
-    });
+    super(squareGrid(opts, size, false, 5 * size * size));
     this.randomLength = opts.randomLength ?? false;
   }
 
   protected genGrid(width: number, height: number): void {
     this.grid = new Grid(width, height);
-    this.grid.horzWall(0, 0);
-    this.grid.horzWall(0, height - 1);
-    this.grid.vertWall(0, 0);
-    this.grid.vertWall(width - 1, 0);
+    this.grid.wallRect(0, 0, width, height);
     if (height % 2 !== 1) throw new RangeError(`MemoryEnv: height must be odd, got ${height}`);
     const mid = height >> 1;
     const upper = mid - 2, lower = mid + 2;

@@ -19,10 +19,7 @@ export class PlaygroundEnv extends MiniGridEnv {
 
   protected genGrid(width: number, height: number): void {
     this.grid = new Grid(width, height);
-    this.grid.horzWall(0, 0);
-    this.grid.horzWall(0, height - 1);
-    this.grid.vertWall(0, 0);
-    this.grid.vertWall(width - 1, 0);
+    this.grid.wallRect(0, 0, width, height);
     const roomW = Math.floor(width / 3), roomH = Math.floor(height / 3);
     for (let j = 0; j < 3; j++) {
       for (let i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@
 import { Actions, COLOR_NAMES, type ColorName } from "../constants.ts";
 import { Grid } from "../grid.ts";
 import { MiniGridEnv } from "../minigrid.ts";
-import { type MiniGridOptions, type StepResult } from "../env_api.ts";
+import { type MiniGridOptions, squareGrid, type StepResult } from "../env_api.ts";
 import { Ball, Box, Key, type Point, type WorldObj } from "../objects.ts";
 
 /** PutNearEnv options. */
@@ -40,22 +40,13 @@ export class PutNearEnv extends MiniGridEnv {
   /** @param opts see PutNearOptions */
   constructor(opts: PutNearOptions = {}) {
     const size = opts.size ?? 6;
-    super({
-      ...opts,
-      width: size,
-      height: size,
-      seeThroughWalls: true,
-      maxSteps: opts.maxSteps ?? 5 * size,
-    });
+    super(squareGrid(opts, size, true, 5 * size));
     this.numObjs = opts.numObjs ?? 2;
   }
 
   protected genGrid(width: number, height: number): void {
     this.grid = new Grid(width, height);
-    this.grid.horzWall(0, 0);
-    this.grid.horzWall(0, height - 1);
-    this.grid.vertWall(0, 0);
-    this.grid.vertWall(width - 1, 0);
+    this.grid.wallRect(0, 0, width, height);
     const objs: [string, ColorName][] = [];
     const objPos: Point[] = [];
     const nearObj = (_env: MiniGridEnv, p1: Point): boolean => {
