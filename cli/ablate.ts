@@ -23,6 +23,7 @@ import { wasmFallbackMessage } from "../lib/model/device.ts";
 import { join } from "node:path";
 import {
   collectStudies,
+  defaultStudies,
   knownStudies,
   planRuns,
   runPool,
@@ -59,7 +60,8 @@ const USAGE =
                 tasks whose run has no result (failed, cancelled or not run yet)
   --runs-root DIR, --data-root DIR, --ablations-dir DIR
                 run outputs (default runs/), datasets (data/), study files (configs/ablations)
-studies: ${knownStudies().join(", ")}`;
+studies: ${knownStudies().join(", ")}
+  (without names: every study whose file does not set run_by_default: false)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -117,8 +119,11 @@ async function main(): Promise<number> {
     dataRoot: values["data-root"],
     ablationsDir: values["ablations-dir"],
   };
-  const studies = positionals.length ? positionals : knownStudies(dirs0.ablationsDir);
-  for (const s of studies) studyFile(s, dirs0.ablationsDir); // unknown names fail before any work
+  for (const s of positionals) studyFile(s, dirs0.ablationsDir); // unknown names fail before any work
+  // Without names: every study whose file does not set `run_by_default: false` (named, it runs).
+  const studies = positionals.length
+    ? positionals
+    : defaultStudies(dirs0.ablationsDir, values.profile);
   const seeds = values.seeds === undefined ? undefined : Number(values.seeds);
   if (seeds !== undefined && !(Number.isInteger(seeds) && seeds >= 1)) {
     throw new Error(`--seeds must be a positive integer, got '${values.seeds}'`);

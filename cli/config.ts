@@ -69,7 +69,17 @@ export function main(args: string[]): number {
       const a = loadAblation(file, { profile, overrides: values.set });
       if (values.json) {
         console.log(JSON.stringify(
-          { ...a, variants: a.variants.map((v) => ({ name: v.name, set: v.set, hash: v.hash })) },
+          {
+            ...a,
+            variants: a.variants.map((v) => ({
+              name: v.name,
+              set: v.set,
+              scale: v.scale,
+              steps: v.config.train.steps,
+              lr: v.config.train.lr,
+              hash: v.hash,
+            })),
+          },
           null,
           2,
         ));
@@ -79,7 +89,12 @@ export function main(args: string[]): number {
           `# base ${a.base}, profile ${a.profile}, seeds ${a.seeds}, baseline ${a.baseline}`,
         );
         for (const v of a.variants) {
-          console.log(`${v.name.padEnd(20)} ${v.hash}  ${JSON.stringify(v.set)}`);
+          const scale = v.scale === null
+            ? ""
+            : `  scale ${
+              JSON.stringify(v.scale)
+            }: steps ${v.config.train.steps}, lr ${v.config.train.lr}`;
+          console.log(`${v.name.padEnd(20)} ${v.hash}  ${JSON.stringify(v.set)}${scale}`);
         }
       }
       return 0;

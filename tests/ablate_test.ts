@@ -1,8 +1,17 @@
 import { strict as assert } from "node:assert";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runConfig, runHash, runStudy, studyFile } from "../lib/experiment/ablate.ts";
+import {
+  ABLATIONS_DIR,
+  defaultStudies,
+  knownStudies,
+  runConfig,
+  runHash,
+  runStudy,
+  studyFile,
+} from "../lib/experiment/ablate.ts";
 import { loadAblation } from "../lib/experiment/ablation.ts";
+import type { Config } from "../lib/config/schema.ts";
 
 Deno.test({
   name: "ablate: exp2 end to end on the smoke profile, then reused from cache",
@@ -180,4 +189,77 @@ Deno.test("ablation seeds per profile: default 1, standard 3; a bad entry names 
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("scale multiplies the profile's steps and lr; a bad one names its key and line", () => {
+  const file = "configs/ablations/exp6_budget.yaml";
+  const except = (c: Config, keys: ("steps" | "lr")[]) => {
+    const train: Record<string, unknown> = { ...c.train };
+    for (const k of keys) delete train[k];
+    return { ...c, train };
+  };
+  for (const profile of ["smoke", "quick", "standard", "full"]) {
+    const a = loadAblation(file, { profile });
+    const by = Object.fromEntries(a.variants.map((v) => [v.name, v]));
+    const sft = by.sft.config;
+    assert.equal(by.sft.scale, null);
+    assert.deepEqual(by.sft_x4.scale, { "train.steps": 4 });
+    assert.equal(by.sft_x4.config.train.steps, 4 * sft.train.steps, profile);
+    assert.equal(by.sft_lr_x3.config.train.lr, 3 * sft.train.lr, profile);
+    assert.ok(Math.abs(by.sft_lr_d3.config.train.lr - sft.train.lr / 3) < 1e-15, profile);
+    // Only the scaled key differs: each scaled variant is a run of its own.
+    assert.deepEqual(except(by.sft_x4.config, ["steps"]), except(sft, ["steps"]));
+    assert.deepEqual(except(by.sft_lr_x3.config, ["lr"]), except(sft, ["lr"]));
+    // The full profile trains the small model already: there the small variants are the x1 runs.
+    const small = a.variants.filter((v) => v.name.endsWith("_small")).length;
+    assert.equal(
+      new Set(a.variants.map((v) => v.hash)).size,
+      a.variants.length - (profile === "full" ? small : 0),
+      profile,
+    );
+    if (profile === "full") assert.equal(by.sft_small.hash, by.sft.hash);
+  }
+  // The same variant in two studies is one run (exp5's SFT is exp6's).
+  const sft5 = loadAblation("configs/ablations/exp5_aomt.yaml", { profile: "standard" }).variants
+    .find((v) => v.name === "sft")!;
+  const sft6 = loadAblation(file, { profile: "standard" }).variants.find((v) => v.name === "sft")!;
+  assert.equal(sft6.hash, sft5.hash);
+  const dir = Deno.makeTempDirSync();
+  try {
+    const text = readFileSync(file, "utf8")
+      .replace("base: ../experiments/", `base: ${Deno.cwd()}/configs/experiments/`);
+    const bad = join(dir, "bad.yaml");
+    const cases: [string, string, RegExp][] = [
+      [
+        "sft_x4, scale: { train.steps: 4",
+        "sft_x4, scale: { train.steps: -2",
+        /bad\.yaml:\d+.*variants\.1\.scale\.train\.steps.*positive multiple, got -2/s,
+      ],
+      [
+        "sft_x4, scale: { train.steps: 4",
+        "sft_x4, scale: { train.batch_size: 4",
+        /variants\.1\.scale\.train\.batch_size.*cannot be scaled \(scalable keys: train\.steps, train\.lr\)/s,
+      ],
+    ];
+    for (const [from, to, re] of cases) {
+      Deno.writeTextFileSync(bad, text.replace(from, to));
+      assert.throws(() => loadAblation(bad), re);
+    }
+    Deno.writeTextFileSync(
+      bad,
+      text.replace(/^run_by_default: false$/m, "run_by_default: sometimes"),
+    );
+    assert.throws(() => loadAblation(bad), /run_by_default.*expected true or false/s);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ablate without names runs every study but those with run_by_default: false", () => {
+  const all = knownStudies();
+  assert.ok(all.includes("exp6_budget"));
+  const defaults = defaultStudies(undefined, "smoke");
+  assert.ok(!defaults.includes("exp6_budget"), "the budget study runs only when named");
+  assert.deepEqual(defaults, all.filter((n) => n !== "exp6_budget"));
+  assert.equal(studyFile("exp6"), join(ABLATIONS_DIR, "exp6_budget.yaml"));
 });

@@ -17,7 +17,7 @@ function yamlFiles(dir: string): string[] {
 
 const files = yamlFiles(CONFIGS);
 
-Deno.test("configs/ has the base, the seven experiments and the five ablation studies", () => {
+Deno.test("configs/ has the base, the seven experiments and the six ablation studies", () => {
   const rel = files.map((f) => relative(CONFIGS, f));
   for (
     const f of [
@@ -34,6 +34,7 @@ Deno.test("configs/ has the base, the seven experiments and the five ablation st
       "ablations/exp3_scheduled.yaml",
       "ablations/exp4_multi_env.yaml",
       "ablations/exp5_aomt.yaml",
+      "ablations/exp6_budget.yaml",
     ]
   ) assert.ok(rel.includes(f), `configs/${f} is missing`);
 });
@@ -46,8 +47,11 @@ for (const file of files) {
         const a = loadAblation(file, { profile });
         assert.ok(a.variants.length >= 2);
         assert.ok(a.variants.some((v) => v.name === a.baseline));
-        // distinct variants are distinct runs
-        assert.equal(new Set(a.variants.map((v) => v.hash)).size, a.variants.length, rel);
+        // distinct variants are distinct runs (but exp6's small-model points under the full
+        // profile, which trains the small model already; tests/ablate_test.ts checks those)
+        if (!(rel.includes("budget") && profile === "full")) {
+          assert.equal(new Set(a.variants.map((v) => v.hash)).size, a.variants.length, rel);
+        }
         for (const v of a.variants) assert.equal(v.config.profile, profile);
       } else {
         const cfg = loadConfig(file, { profile });
@@ -108,13 +112,17 @@ Deno.test("the smoke and quick profiles of base.yaml still size every study run"
     for (const file of files.filter((f) => f.includes("/ablations/"))) {
       for (const v of loadAblation(file, { profile }).variants) {
         const c = v.config, where = `${relative(CONFIGS, file)} ${v.name} (${profile})`;
-        assert.deepEqual(c.train.steps, sized.train.steps, where);
-        assert.deepEqual(c.train.lr, sized.train.lr, where);
+        // exp6 (budget) scales steps or lr, or sets the model size, on purpose: those variants
+        // are checked against what they say
+        const scale = v.scale ?? {};
+        assert.deepEqual(c.train.steps, sized.train.steps * (scale["train.steps"] ?? 1), where);
+        assert.deepEqual(c.train.lr, sized.train.lr * (scale["train.lr"] ?? 1), where);
         assert.deepEqual(c.train.batch_size, sized.train.batch_size, where);
-        assert.deepEqual(c.model, sized.model, where);
-        // exp5 (AOMT) trains every variant on 4-frame windows, so a hidden unit has frames on
-        // both sides; the rest of the window section is the profile's
-        if (file.includes("aomt")) {
+        if (v.set["model.size"] !== undefined) assert.equal(c.model.size, v.set["model.size"]);
+        else assert.deepEqual(c.model, sized.model, where);
+        // exp5 (AOMT) and exp6 (its budget curve) train every variant on 4-frame windows, so a
+        // hidden unit has frames on both sides; the rest of the window section is the profile's
+        if (file.includes("aomt") || file.includes("budget")) {
           assert.deepEqual({ ...c.window, length: sized.window.length }, sized.window, where);
           assert.equal(c.window.length, 4, where);
         } else assert.deepEqual(c.window, sized.window, where);

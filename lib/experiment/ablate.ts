@@ -40,6 +40,13 @@ export function knownStudies(dir = ABLATIONS_DIR): string[] {
   return readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => f.slice(0, -5)).sort();
 }
 
+/** The studies `deno task ablate` runs when given no names: those without `run_by_default: false`. */
+export function defaultStudies(dir = ABLATIONS_DIR, profile?: string): string[] {
+  return knownStudies(dir).filter((n) =>
+    loadAblation(join(dir, `${n}.yaml`), { profile }).runByDefault
+  );
+}
+
 /** Resolve a study name (or a prefix like `exp1`) to its ablation file; clear error otherwise. */
 export function studyFile(name: string, dir = ABLATIONS_DIR): string {
   const known = knownStudies(dir);

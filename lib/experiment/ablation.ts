@@ -35,6 +35,12 @@ export interface AblationVariant {
   config: Config;
   /** {@link configHash} of `config`. */
   hash: string;
+  /**
+   * `scale:` as written (null when absent): multiples of the values the variant's config resolves
+   * to under the profile and every override, for the keys of {@link SCALABLE_KEYS}
+   * (`{ train.steps: 4 }` trains four times the profile's steps, whatever the profile).
+   */
+  scale: Record<string, number> | null;
 }
 
 /** A named paired question of a study (`contrasts:`): `variant` against `baseline`. */
@@ -77,9 +83,17 @@ export interface Ablation {
   contrasts: Contrast[];
   /** Whether `contrasts` came from the file (false: the default, each variant vs the baseline). */
   contrastsGiven: boolean;
+  /**
+   * `run_by_default:` (default true): whether `deno task ablate` without study names runs it.
+   * A costly study (the budget curve) sets false and runs when named.
+   */
+  runByDefault: boolean;
   /** Path of the ablation file. */
   file: string;
 }
+
+/** Keys a variant's `scale:` may multiply; integer keys are rounded (at least 1). */
+export const SCALABLE_KEYS = { "train.steps": "integer", "train.lr": "number" } as const;
 
 const ABLATION_KEYS = [
   "ablation",
@@ -92,6 +106,7 @@ const ABLATION_KEYS = [
   "variants",
   "primary",
   "contrasts",
+  "run_by_default",
 ];
 
 /** Options of {@link loadAblation}. */
@@ -202,8 +217,12 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
     const vp = `variants.${i}`;
     if (!isObj(v)) fail(at(vp), vp, `expected {name, set}, got ${show(v)}`);
     for (const k of Object.keys(v)) {
-      if (k !== "name" && k !== "set") {
-        fail(at(`${vp}.${k}`, "key"), `${vp}.${k}`, "unknown key (a variant has name and set)");
+      if (k !== "name" && k !== "set" && k !== "scale") {
+        fail(
+          at(`${vp}.${k}`, "key"),
+          `${vp}.${k}`,
+          "unknown key (a variant has name, set and optionally scale)",
+        );
       }
     }
     if (typeof v.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v.name)) {
@@ -223,7 +242,38 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
     }
     const extra = toOverrides(set, (key, which) => at(`${vp}.set.${key}`, which));
     const config = loadConfigWith(baseAbs, { profile, overrides: opts.overrides }, extra);
-    variants.push({ name: v.name, set: set as Obj, config, hash: configHash(config) });
+    const scale = v.scale === undefined || v.scale === null ? null : v.scale;
+    if (scale !== null) {
+      if (!isObj(scale)) {
+        fail(at(`${vp}.scale`), `${vp}.scale`, `expected a mapping of keys to multiples`);
+      }
+      for (const [key, x] of Object.entries(scale)) {
+        const kp = `${vp}.scale.${key}`;
+        if (!(key in SCALABLE_KEYS)) {
+          fail(
+            at(kp, "key"),
+            kp,
+            `cannot be scaled (scalable keys: ${Object.keys(SCALABLE_KEYS).join(", ")})`,
+          );
+        }
+        if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) {
+          fail(at(kp), kp, `expected a positive multiple, got ${show(x)}`);
+        }
+        // After the profile and every override: the multiple follows what the run would train.
+        const [sec, name] = key.split(".") as ["train", "steps" | "lr"];
+        const now = config[sec][name] * x;
+        config[sec][name] = SCALABLE_KEYS[key as keyof typeof SCALABLE_KEYS] === "integer"
+          ? Math.max(1, Math.round(now))
+          : now;
+      }
+    }
+    variants.push({
+      name: v.name,
+      set: set as Obj,
+      config,
+      hash: configHash(config),
+      scale: scale as Record<string, number> | null,
+    });
   });
   if (!names.has(baseline)) {
     fail(
@@ -310,6 +360,14 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
       contrasts.push({ question: `${v.name} vs ${baseline}`, variant: v.name, baseline });
     }
   }
+  const runByDefault = d.run_by_default === undefined ? true : d.run_by_default;
+  if (typeof runByDefault !== "boolean") {
+    fail(
+      at("run_by_default"),
+      "run_by_default",
+      `expected true or false, got ${show(runByDefault)}`,
+    );
+  }
   const resolved = variants[0]?.config.profile ?? null;
   return {
     ablation: name,
@@ -323,6 +381,7 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
     primary,
     contrasts,
     contrastsGiven,
+    runByDefault,
     file: abs,
   };
 }

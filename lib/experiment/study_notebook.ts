@@ -86,11 +86,15 @@ export async function openStudyNotebook(
   await viz.display({
     rows: ablation.variants.map((v) => ({
       variant: v.name,
-      overrides: Object.entries(v.set).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(", "),
+      overrides: [
+        ...Object.entries(v.set).map(([k, x]) => `${k}=${JSON.stringify(x)}`),
+        ...Object.entries(v.scale ?? {}).map(([k, x]) => `${k} x${x}`),
+      ].join(", "),
       strategy: v.config.masking.strategy,
       ratio: v.config.masking.ratio,
       envs: v.config.data.envs.join(", "),
       steps: v.config.train.steps,
+      lr: v.config.train.lr,
       config_hash: v.hash,
     })),
   });
