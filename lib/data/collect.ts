@@ -21,7 +21,7 @@ import { formatDuration } from "../util/format.ts";
 import { gitVersion } from "../util/git.ts";
 import { jsonHash } from "../util/hash.ts";
 import { Progress, textBar } from "../util/progress.ts";
-import { datasetEnvIds, type SplitConfig, type SplitName, splitPlan, SPLITS } from "./split.ts";
+import { datasetEnvIds, type SplitName, splitPlan, SPLITS } from "./split.ts";
 import { completeShard, shardPath, writeShard } from "./store.ts";
 import {
   ARRAY_DOCS,

@@ -37,7 +37,7 @@ import {
 } from "./metrics.ts";
 import { OBS_FIELDS, OBS_NLL_FIELDS, PER_ENV_KEYS } from "./catalogue.ts";
 import { evalSet, windowFacts } from "./windows.ts";
-import { type ObsNllSummary, type ObsSummary } from "./score.ts";
+import { type ObsNllSummary } from "./score.ts";
 import { rolloutBot, rolloutModel, type RolloutOptions, rolloutRandom } from "./rollout.ts";
 
 /**
@@ -213,9 +213,6 @@ export async function evaluateModel(
     )
     : null;
   const out: Metrics = {};
-  const put = (prefix: string, rec: object) => {
-    for (const [k, v] of Object.entries(rec)) out[`${prefix}${k}`] = v as number;
-  };
   // Pooled `fields` of a summary under `prefix`; per env id the catalogue's per-env keys.
   const putFields = <S extends object>(
     prefix: string,

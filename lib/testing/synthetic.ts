@@ -78,7 +78,7 @@ export function syntheticMask(batch: Batch, p: number, seed: number, elbo = fals
   const weight = new Float32Array(B).fill(elbo ? 1 / p : 1);
   // with `elbo`, odd windows are marked as any-order windows (the balanced loss's ELBO form)
   const elboRows = new Uint8Array(B);
-  if (elbo) for (let b = 1; b < B; b += 2) elboRows[b] = 1;
+  if (elbo) { for (let b = 1; b < B; b += 2) elboRows[b] = 1; }
   return { cells, dirs, actions, weight, elbo: elboRows };
 }
 

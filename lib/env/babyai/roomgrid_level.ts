@@ -13,7 +13,12 @@
  */
 
 import { Actions } from "../constants.ts";
-import { RecursionError, type ResetOptions, type ResetResult, type StepResult } from "../env_api.ts";
+import {
+  RecursionError,
+  type ResetOptions,
+  type ResetResult,
+  type StepResult,
+} from "../env_api.ts";
 import { Door } from "../objects.ts";
 import { RoomGrid, type RoomGridOptions } from "../roomgrid.ts";
 import { ActionInstr, type Instr, PutNextInstr, SeqInstr } from "./instructions.ts";
