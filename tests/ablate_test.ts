@@ -177,6 +177,7 @@ Deno.test("ablation seeds per profile: default 1, standard 3; a bad entry names 
   const file = "configs/ablations/exp1_mask_ratio.yaml";
   assert.equal(loadAblation(file, { profile: "quick" }).seeds, 1);
   assert.equal(loadAblation(file, { profile: "standard" }).seeds, 3);
+  assert.equal(loadAblation("configs/ablations/exp5_aomt.yaml", { profile: "standard" }).seeds, 5);
   const dir = Deno.makeTempDirSync();
   try {
     const bad = join(dir, "bad.yaml");
