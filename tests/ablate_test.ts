@@ -208,8 +208,13 @@ Deno.test("scale multiplies the profile's steps and lr; a bad one names its key 
     assert.equal(by.sft_x4.config.train.steps, 4 * sft.train.steps, profile);
     assert.equal(by.sft_lr_x3.config.train.lr, 3 * sft.train.lr, profile);
     assert.ok(Math.abs(by.sft_lr_d3.config.train.lr - sft.train.lr / 3) < 1e-15, profile);
-    // Only the scaled key differs: each scaled variant is a run of its own.
-    assert.deepEqual(except(by.sft_x4.config, ["steps"]), except(sft, ["steps"]));
+    // A scaled variant is the config with the scaled value written out (what derives from
+    // train.steps, such as a schedule's `over: null`, follows it); only that key differs.
+    const written = loadAblation(file, {
+      profile,
+      overrides: { "train.steps": 4 * sft.train.steps },
+    }).variants.find((v) => v.name === "sft")!;
+    assert.deepEqual(by.sft_x4.config, written.config, profile);
     assert.deepEqual(except(by.sft_lr_x3.config, ["lr"]), except(sft, ["lr"]));
     // The full profile trains the small model already: there the small variants are the x1 runs.
     const small = a.variants.filter((v) => v.name.endsWith("_small")).length;
@@ -242,6 +247,12 @@ Deno.test("scale multiplies the profile's steps and lr; a bad one names its key 
         /variants\.1\.scale\.train\.batch_size.*cannot be scaled \(scalable keys: train\.steps, train\.lr\)/s,
       ],
     ];
+    // A scaled lr below min_lr fails the config's own check, named at the variant's scale.
+    cases.push([
+      "sft_lr_d3, set: { masking.strategy: next_action, train.loss: mean }, scale: { train.lr: 0.3333333333333333",
+      "sft_lr_d3, set: { masking.strategy: next_action, train.loss: mean }, scale: { train.lr: 0.01",
+      /bad\.yaml:\d+.*variants\.3\.scale.*the scaled config.*is invalid.*min_lr 0\.0003 must be <= lr 0\.00003/s,
+    ]);
     for (const [from, to, re] of cases) {
       Deno.writeTextFileSync(bad, text.replace(from, to));
       assert.throws(() => loadAblation(bad), re);

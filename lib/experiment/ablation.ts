@@ -241,7 +241,8 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
       fail(at(`${vp}.set`), `${vp}.set`, `expected a mapping of dotted keys to values`);
     }
     const extra = toOverrides(set, (key, which) => at(`${vp}.set.${key}`, which));
-    const config = loadConfigWith(baseAbs, { profile, overrides: opts.overrides }, extra);
+    let config = loadConfigWith(baseAbs, { profile, overrides: opts.overrides }, extra);
+    const scaled: Record<string, number> = {};
     const scale = v.scale === undefined || v.scale === null ? null : v.scale;
     if (scale !== null) {
       if (!isObj(scale)) {
@@ -262,9 +263,24 @@ export function loadAblation(path: string, opts: AblationOptions = {}): Ablation
         // After the profile and every override: the multiple follows what the run would train.
         const [sec, name] = key.split(".") as ["train", "steps" | "lr"];
         const now = config[sec][name] * x;
-        config[sec][name] = SCALABLE_KEYS[key as keyof typeof SCALABLE_KEYS] === "integer"
+        scaled[key] = SCALABLE_KEYS[key as keyof typeof SCALABLE_KEYS] === "integer"
           ? Math.max(1, Math.round(now))
           : now;
+      }
+      // Resolved again with the scaled values applied last, so every check of the config
+      // (ranges, min_lr <= lr) sees them.
+      try {
+        config = loadConfigWith(
+          baseAbs,
+          { profile, overrides: opts.overrides, set: scaled },
+          extra,
+        );
+      } catch (e) {
+        fail(
+          at(`${vp}.scale`),
+          `${vp}.scale`,
+          `the scaled config ${JSON.stringify(scaled)} is invalid: ${(e as Error).message}`,
+        );
       }
     }
     variants.push({
