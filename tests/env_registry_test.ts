@@ -183,7 +183,7 @@ Deno.test("a square env refuses a width that disagrees with its size, keeps maxS
     () => new EmptyEnv({ size: 8, width: 6 }),
     (e: unknown) =>
       e instanceof EnvUsageError &&
-      /width=6 disagrees with size=8; set size instead/.test(e.message),
+      /^EmptyEnv: width=6 disagrees with size=8; set size instead$/.test(e.message),
   );
   strictEqual(new EmptyEnv({ size: 8, width: 8 }).width, 8);
   strictEqual(new EmptyEnv({ size: 6 }).maxSteps, 4 * 6 * 6);

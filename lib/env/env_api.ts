@@ -99,9 +99,10 @@ export function checkSeed(seed: unknown): number | bigint {
 /**
  * The base options of an env on a square grid of side `size`: `maxSteps` defaults to
  * `defaultMaxSteps` (a value the caller set wins). A `gridSize`, `width` or `height` that
- * disagrees with `size` is an error (the env's size option sets them).
+ * disagrees with `size` is an error naming `env` (the env's size option sets them).
  */
 export function squareGrid<T extends MiniGridOptions>(
+  env: string,
   opts: T,
   size: number,
   seeThroughWalls: boolean,
@@ -110,7 +111,9 @@ export function squareGrid<T extends MiniGridOptions>(
   for (const key of ["gridSize", "width", "height"] as const) {
     const v = opts[key];
     if (v !== undefined && v !== null && v !== size) {
-      throw new EnvUsageError(`${key}=${v} disagrees with size=${size}; set size instead`);
+      throw new EnvUsageError(
+        `${env}: ${key}=${v} disagrees with size=${size}; set size instead`,
+      );
     }
   }
   return {

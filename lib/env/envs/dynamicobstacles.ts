@@ -39,7 +39,7 @@ export class DynamicObstaclesEnv extends MiniGridEnv {
   /** @param opts see DynamicObstaclesOptions */
   constructor(opts: DynamicObstaclesOptions = {}) {
     const size = opts.size ?? 8;
-    super(squareGrid(opts, size, true, 4 * size * size));
+    super(squareGrid(new.target.name, opts, size, true, 4 * size * size));
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
     const n = opts.nObstacles ?? 4;

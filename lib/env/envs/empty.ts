@@ -31,7 +31,7 @@ export class EmptyEnv extends MiniGridEnv {
   /** @param opts see EmptyOptions */
   constructor(opts: EmptyOptions = {}) {
     const size = opts.size ?? 8;
-    super(squareGrid(opts, size, true, 4 * size * size));
+    super(squareGrid(new.target.name, opts, size, true, 4 * size * size));
     this.agentStartPos = opts.agentStartPos === undefined ? [1, 1] : opts.agentStartPos;
     this.agentStartDir = opts.agentStartDir ?? 0;
   }

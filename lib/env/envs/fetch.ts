@@ -32,7 +32,7 @@ export class FetchEnv extends MiniGridEnv {
   /** @param opts see FetchOptions */
   constructor(opts: FetchOptions = {}) {
     const size = opts.size ?? 8;
-    super(squareGrid(opts, size, true, 5 * size * size));
+    super(squareGrid(new.target.name, opts, size, true, 5 * size * size));
     this.numObjs = opts.numObjs ?? 3;
   }
 

@@ -45,7 +45,7 @@ export class GoToDoorEnv extends MiniGridEnv {
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 5;
     if (size < 5) throw new RangeError(`GoToDoorEnv: size must be >= 5, got ${size}`);
-    super(squareGrid(opts, size, true, 4 * size * size));
+    super(squareGrid(new.target.name, opts, size, true, 4 * size * size));
   }
 
   protected genGrid(width: number, height: number): void {
@@ -91,7 +91,7 @@ export class GoToObjectEnv extends MiniGridEnv {
   /** @param opts see GoToOptions */
   constructor(opts: GoToOptions = {}) {
     const size = opts.size ?? 6;
-    super(squareGrid(opts, size, true, 5 * size * size));
+    super(squareGrid(new.target.name, opts, size, true, 5 * size * size));
     this.numObjs = opts.numObjs ?? 2;
   }
 

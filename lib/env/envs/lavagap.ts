@@ -29,7 +29,7 @@ export class LavaGapEnv extends MiniGridEnv {
   /** @param opts see LavaGapOptions */
   constructor(opts: LavaGapOptions = {}) {
     const size = opts.size ?? 5;
-    super(squareGrid(opts, size, false, 4 * size * size));
+    super(squareGrid(new.target.name, opts, size, false, 4 * size * size));
     this.obstacleType = opts.obstacleType ?? "lava";
   }
 

@@ -33,7 +33,7 @@ export class MemoryEnv extends MiniGridEnv {
   /** @param opts see MemoryOptions */
   constructor(opts: MemoryOptions = {}) {
     const size = opts.size ?? 8;
-    super(squareGrid(opts, size, false, 5 * size * size));
+    super(squareGrid(new.target.name, opts, size, false, 5 * size * size));
     this.randomLength = opts.randomLength ?? false;
   }
 

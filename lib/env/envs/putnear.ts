@@ -40,7 +40,7 @@ export class PutNearEnv extends MiniGridEnv {
   /** @param opts see PutNearOptions */
   constructor(opts: PutNearOptions = {}) {
     const size = opts.size ?? 6;
-    super(squareGrid(opts, size, true, 5 * size));
+    super(squareGrid(new.target.name, opts, size, true, 5 * size));
     this.numObjs = opts.numObjs ?? 2;
   }
 
