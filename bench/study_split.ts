@@ -48,6 +48,8 @@ interface Timing {
   reports_s: number;
   runs: number;
   phases: RunTimings;
+  /** Phases this file has no figure for (set by readTiming). */
+  untimed?: (keyof RunTimings)[];
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -64,6 +66,9 @@ function readTiming(path: string): Timing {
       `${path}: no time split in it (written by 'deno task ablate' since it has one)`,
     );
   }
+  // A timing.json written before a phase was timed has no key for it (its time was in no phase).
+  t.untimed = RUN_PHASES.map(([k]) => k).filter((k) => typeof t.phases[k] !== "number");
+  for (const k of t.untimed) t.phases[k] = 0;
   return t;
 }
 
@@ -79,6 +84,7 @@ function split(t: Timing): Record<string, unknown> {
     collection_s: r1(t.collection_s),
     runs_s: r1(t.runs_s),
     reports_s: r1(t.reports_s),
+    ...(t.untimed?.length ? { untimed_phases: t.untimed } : {}),
     phase_process_s: Object.fromEntries(RUN_PHASES.map(([k]) => [k, r1(t.phases[k])])),
     phase_share: Object.fromEntries(
       RUN_PHASES.map(([k]) => [k, total > 0 ? Math.round((1000 * t.phases[k]) / total) / 1000 : 0]),

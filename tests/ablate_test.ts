@@ -12,6 +12,7 @@ import {
 } from "../lib/experiment/ablate.ts";
 import { loadAblation } from "../lib/experiment/ablation.ts";
 import type { Config } from "../lib/config/schema.ts";
+import { evaluateOverTraining, readOverTraining } from "../lib/experiment/over_training.ts";
 
 Deno.test({
   name: "ablate: exp2 end to end on the smoke profile, then reused from cache",
@@ -274,4 +275,54 @@ Deno.test("ablate without names runs every study but those with run_by_default: 
   assert.ok(!defaults.includes("exp6_budget"), "the budget study runs only when named");
   assert.deepEqual(defaults, all.filter((n) => n !== "exp6_budget"));
   assert.equal(studyFile("exp6"), join(ABLATIONS_DIR, "exp6_budget.yaml"));
+});
+
+Deno.test({
+  name: "ablate: over-training points at the kept checkpoints; the last is the final evaluation",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = Deno.makeTempDirSync({ prefix: "ablate-over-training-" });
+    const dir = join(root, "ablations");
+    Deno.mkdirSync(dir);
+    const base = new URL("../configs/experiments/aomt.yaml", import.meta.url).pathname;
+    Deno.writeTextFileSync(
+      join(dir, "expo_over.yaml"),
+      [
+        "ablation: expo_over",
+        'title: "Checkpoints over training"',
+        "description: one AOMT run scored at its last three checkpoints",
+        `base: ${base}`,
+        "seeds: 1",
+        "baseline: mixed",
+        "variants:",
+        "  - name: mixed",
+        "    set: { train.ckpt_every: 3, train.keep_last: 3, eval.over_training: 3 }",
+        "",
+      ].join("\n"),
+    );
+    const dataRoot = join(root, "data");
+    const { results } = await runStudy("expo", {
+      profile: "smoke",
+      runsRoot: join(root, "runs"),
+      dataRoot,
+      ablationsDir: dir,
+      log: () => {},
+    });
+    const [r] = results;
+    assert.equal(r.status, "ok", r.error);
+    assert.ok(r.timings!.over_training > 0, `timings.over_training = ${r.timings!.over_training}`);
+    const written = readOverTraining(r.runDir)!;
+    // smoke: 10 steps, checkpoints every 3 and at the end, the last three kept
+    assert.deepEqual(written.map((p) => p.step), [6, 9, 10]);
+    const last = written.at(-1)!;
+    assert.equal(last.success_rate, r.metrics["success_rate"]);
+    assert.equal(last.obs_nll, r.metrics["obs_nll.per_frame"]);
+    assert.ok(Number.isFinite(last.obs_nll) && last.success_rate >= 0 && last.success_rate <= 1);
+    // Scoring every checkpoint again, the final one included, gives the same points.
+    const cfg = JSON.parse(readFileSync(join(r.runDir, "config.json"), "utf8")) as Config;
+    const again = await evaluateOverTraining(cfg, r.runDir, { dataRoot });
+    assert.deepEqual(again, written);
+    Deno.removeSync(root, { recursive: true });
+  },
 });

@@ -223,6 +223,7 @@ async function runOne(
     offline_eval: 0,
     closed_loop: 0,
     finetune: 0,
+    over_training: 0,
   };
   let lap = t0;
   const phase = (key: keyof RunTimings) => {
@@ -278,7 +279,9 @@ async function runOne(
       phase("finetune");
     }
     // Observation NLL and success at the last eval.over_training checkpoints (over_training.json).
-    await evaluateOverTraining(cfg, dir, { dataRoot });
+    // The last kept checkpoint is the trained model: its point is the evaluation above.
+    await evaluateOverTraining(cfg, dir, { dataRoot, final: { step: res.step, metrics } });
+    phase("over_training");
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
     faultPoint("run-evaluated");

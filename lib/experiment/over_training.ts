@@ -36,18 +36,30 @@ export const OVER_TRAINING_FILE = "over_training.json";
 /**
  * Score observation NLL and closed-loop success at the last `cfg.eval.over_training` kept
  * checkpoints of `runDir` (oldest first) and write them to {@link OVER_TRAINING_FILE}. Returns
- * the points (none when the key is 0).
+ * the points (none when the key is 0). With `final` (the step the run ended at and the
+ * metrics of its final evaluation), the checkpoint of that step takes its point from them.
  */
 export async function evaluateOverTraining(
   cfg: Config,
   runDir: string,
-  opts: { dataRoot?: string } = {},
+  opts: { dataRoot?: string; final?: { step: number; metrics: Record<string, number> } } = {},
 ): Promise<OverTrainingPoint[]> {
   const n = cfg.eval.over_training;
   if (!(n > 0)) return [];
   const cks = (await listCheckpoints(runDir)).slice(-n);
   const points: OverTrainingPoint[] = [];
   for (const ck of cks) {
+    const fin = opts.final;
+    if (fin && ck.step === fin.step) {
+      // The checkpoint at the final step holds the trained weights that `fin.metrics` scored
+      // (same config, episodes and windows): evaluating it again would give the same numbers.
+      points.push({
+        step: ck.step,
+        obs_nll: fin.metrics["obs_nll.per_frame"] ?? NaN,
+        success_rate: fin.metrics["success_rate"] ?? NaN,
+      });
+      continue;
+    }
     const loaded = await loadCheckpoint(ck.dir);
     const predictor = await makeBestPredictor(
       loaded.params,

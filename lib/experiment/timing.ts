@@ -19,6 +19,8 @@ export interface RunTimings {
   closed_loop: number;
   /** Few-shot fine-tuning on held-out envs and its evaluation (0 when the study has none). */
   finetune: number;
+  /** Observation NLL and closed loop at earlier checkpoints (`eval.over_training`; 0 if off). */
+  over_training: number;
 }
 
 /** Phases of {@link RunTimings}, in order, with their labels. */
@@ -28,6 +30,7 @@ export const RUN_PHASES: [keyof RunTimings, string][] = [
   ["offline_eval", "offline evaluation"],
   ["closed_loop", "closed loop"],
   ["finetune", "fine-tuning"],
+  ["over_training", "over training"],
 ];
 
 /**
@@ -51,7 +54,14 @@ export function newStudyTiming(): StudyTiming {
     runs_s: 0,
     reports_s: 0,
     runs: 0,
-    phases: { collect: 0, train: 0, offline_eval: 0, closed_loop: 0, finetune: 0 },
+    phases: {
+      collect: 0,
+      train: 0,
+      offline_eval: 0,
+      closed_loop: 0,
+      finetune: 0,
+      over_training: 0,
+    },
   };
 }
 
@@ -59,7 +69,8 @@ export function newStudyTiming(): StudyTiming {
 export function addRun(t: StudyTiming | undefined, r: { timings?: RunTimings }): void {
   if (!t || !r.timings) return;
   t.runs++;
-  for (const [k] of RUN_PHASES) t.phases[k] += r.timings[k];
+  // A result written before a phase existed has no key for it: nothing was spent there.
+  for (const [k] of RUN_PHASES) t.phases[k] += r.timings[k] ?? 0;
 }
 
 /** The time split as a few lines for the end of a run. */
