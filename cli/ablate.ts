@@ -31,6 +31,7 @@ import {
   runStudy,
   studyFile,
 } from "../lib/experiment/ablate.ts";
+import { formatPlan, planStudies } from "../lib/experiment/plan.ts";
 import { formatTiming, newStudyTiming } from "../lib/experiment/timing.ts";
 import { compareStudies, writeCombinedReport } from "../lib/experiment/report.ts";
 import { gitVersion } from "../lib/util/git.ts";
@@ -50,7 +51,9 @@ const USAGE =
   `usage: deno task ablate [study...] [--profile smoke|quick|standard|full] [--seeds N] [--force]
                         [--no-wait] [--executor local|slurm] [--jobs N] [--cpus-per-task N]
                         [--resubmit-failed] [--runs-root DIR] [--data-root DIR]
-                        [--ablations-dir DIR] [--compare dir...]
+                        [--ablations-dir DIR] [--compare dir...] [--plan]
+  --plan        print each study's runs, how many are finished and what the rest would cost
+                (estimated from finished runs' timings), then stop without training
   --jobs N      runs trained at once: local processes (default: one per core), or the
                 slurm array's concurrency limit (--array=0-M%N; default: no limit)
   --no-wait     a run, report folder or dataset another process is writing fails at once,
@@ -71,6 +74,7 @@ async function main(): Promise<number> {
       profile: { type: "string", default: "quick" },
       seeds: { type: "string" },
       force: { type: "boolean", default: false },
+      plan: { type: "boolean", default: false },
       "no-wait": { type: "boolean", default: false },
       executor: { type: "string", default: "local" },
       compare: { type: "boolean", default: false },
@@ -152,6 +156,16 @@ async function main(): Promise<number> {
     : Number(values.jobs);
   if (!(Number.isInteger(jobs) && jobs >= 1)) {
     throw new Error(`--jobs must be a positive integer, got '${values.jobs}'`);
+  }
+  if (values.plan) {
+    const plan = planStudies(studies, {
+      profile: values.profile,
+      seeds,
+      force: values.force,
+      ...dirs0,
+    });
+    console.log(formatPlan(plan, jobs));
+    return 0;
   }
   // The default device (train.device: auto) trains on OpenBLAS where it loads:
   // install it first when this is a Debian/Ubuntu machine and we are root.
