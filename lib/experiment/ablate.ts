@@ -31,6 +31,7 @@ import { evaluateOverTraining } from "./over_training.ts";
 import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
 import { faultPoint } from "../util/fault.ts";
 import { addRun, type RunTimings, type StudyTiming } from "./timing.ts";
+import { formatDuration } from "../util/format.ts";
 
 /** Folder of the ablation configs. */
 export const ABLATIONS_DIR: string = join(REPO_ROOT, "configs", "ablations");
@@ -377,8 +378,16 @@ export async function runPool(
     Number(wantsFinetune(b.cfg)) - Number(wantsFinetune(a.cfg))
   );
   const total = queue.length;
-  let started = 0;
+  let started = 0, ended = 0;
   log(`[pool] ${total} runs on ${jobs} processes`);
+  // After each run: how many are done and, from the pool's throughput so far, the time left.
+  const progress = () => {
+    const el = (performance.now() - tr) / 1000, left = total - ++ended;
+    log(
+      `[pool] ${ended}/${total} finished in ${formatDuration(el)}` +
+        (left ? `, ~${formatDuration((el / ended) * left)} left` : ""),
+    );
+  };
   const script = join(REPO_ROOT, "cli", "ablate.ts");
   // Split the cores between the children (see lib/model/workers.ts).
   const cores = Math.max(1, navigator.hardwareConcurrency || 1);
@@ -447,6 +456,7 @@ export async function runPool(
         failed.set(r.hash, err);
         log(`[pool] ${r.study} ${r.variant} seed ${r.cfg.seed}: FAILED: ${err}`);
       }
+      progress();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, total)) }, worker));
