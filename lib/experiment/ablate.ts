@@ -30,7 +30,7 @@ import { writeStudyReport } from "./report.ts";
 import { evaluateOverTraining } from "./over_training.ts";
 import { acquireLock, describeOwner, type Lock, type LockOptions } from "../util/lock.ts";
 import { faultPoint } from "../util/fault.ts";
-import { addRun, type RunTimings, type StudyTiming } from "./timing.ts";
+import { addRun, newRunTimings, type RunTimings, type StudyTiming } from "./timing.ts";
 import { formatDuration } from "../util/format.ts";
 
 /** Folder of the ablation configs. */
@@ -218,14 +218,7 @@ async function runOne(
   const after = opts.force && !waited ? null : finishedMetrics(dir);
   if (after) return { ...base, status: "ok", seconds: 0, reused: true, metrics: after, waited };
   const t0 = performance.now();
-  const timings: RunTimings = {
-    collect: 0,
-    train: 0,
-    offline_eval: 0,
-    closed_loop: 0,
-    finetune: 0,
-    over_training: 0,
-  };
+  const timings = newRunTimings();
   let lap = t0;
   const phase = (key: keyof RunTimings) => {
     const now = performance.now();

@@ -47,22 +47,14 @@ export interface StudyTiming {
   phases: RunTimings;
 }
 
+/** Zero seconds in every phase of a run. */
+export function newRunTimings(): RunTimings {
+  return Object.fromEntries(RUN_PHASES.map(([k]) => [k, 0])) as unknown as RunTimings;
+}
+
 /** An empty {@link StudyTiming}. */
 export function newStudyTiming(): StudyTiming {
-  return {
-    collection_s: 0,
-    runs_s: 0,
-    reports_s: 0,
-    runs: 0,
-    phases: {
-      collect: 0,
-      train: 0,
-      offline_eval: 0,
-      closed_loop: 0,
-      finetune: 0,
-      over_training: 0,
-    },
-  };
+  return { collection_s: 0, runs_s: 0, reports_s: 0, runs: 0, phases: newRunTimings() };
 }
 
 /** Add a trained run's phases to an invocation's timing (nothing for a reused run). */
