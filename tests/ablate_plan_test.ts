@@ -54,20 +54,22 @@ Deno.test("ablate --plan: shared runs counted once, finished runs found, the res
       formatPlan(empty, 2),
       /6 distinct runs, 0 finished, 6 to train; 6 have no estimate/,
     );
-    // Finish expa's `a` seed 0 (100 s) and `b` seed 0 (300 s), as the pool's result.json.
+    // Finish expa's `a` and `b` at seed 0, as the pool's result.json.
     const runs = planRuns(["expa"], opts);
-    const finish = (variant: string, seconds: number) => {
+    // `a` as written before result.json had `seconds` (its phases sum to 100 s); `b` with
+    // `seconds` (300 s), which counts over its phases' 250 s.
+    const finish = (variant: string, seconds: number, whole?: number) => {
       const r = runs.find((x) => x.variant === variant && x.seedIndex === 0)!;
       const dir = runDirOf(opts, r.variant, r.hash);
       Deno.mkdirSync(dir, { recursive: true });
       const timings = { collect: 0, train: seconds - 10, offline_eval: 10, closed_loop: 0 };
       Deno.writeTextFileSync(
         join(dir, "result.json"),
-        JSON.stringify({ evalVersion: EVAL_VERSION, metrics: {}, timings }),
+        JSON.stringify({ evalVersion: EVAL_VERSION, metrics: {}, timings, seconds: whole }),
       );
     };
     finish("a", 100);
-    finish("b", 300);
+    finish("b", 250, 300);
     const p = planStudies(["expa", "expb"], opts);
     const [a, b] = p.studies;
     assert.deepEqual([a.finished, a.pending, b.finished, b.pending], [2, 2, 0, 2]);

@@ -281,7 +281,17 @@ async function runOne(
     faultPoint("run-evaluated");
     writeFileAtomicSync(
       resultPath,
-      JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics, timings }, null, 1) + "\n",
+      JSON.stringify(
+        {
+          ...base,
+          evalVersion: EVAL_VERSION,
+          metrics,
+          timings,
+          seconds: (performance.now() - t0) / 1000,
+        },
+        null,
+        1,
+      ) + "\n",
     );
     return {
       ...base,

@@ -40,11 +40,16 @@ export interface Plan {
   pending_s: number;
 }
 
-/** Process seconds of a finished run by its result.json timings (null when it has none). */
+/**
+ * Seconds a finished run took: its result.json `seconds` (the whole run in its process), else the
+ * sum of its phase timings (written before `seconds` was; null when it has neither).
+ */
 function runSeconds(dir: string): number | null {
   const path = join(dir, "result.json");
   if (!existsSync(path)) return null;
-  const t = JSON.parse(readFileSync(path, "utf8")).timings as Partial<RunTimings> | undefined;
+  const res = JSON.parse(readFileSync(path, "utf8"));
+  if (typeof res.seconds === "number") return res.seconds;
+  const t = res.timings as Partial<RunTimings> | undefined;
   if (!t) return null;
   return RUN_PHASES.reduce((a, [k]) => a + (t[k] ?? 0), 0);
 }
