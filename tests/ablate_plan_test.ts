@@ -6,31 +6,17 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { EVAL_VERSION, planRuns, runDirOf } from "../lib/experiment/ablate.ts";
 import { formatPlan, planStudies } from "../lib/experiment/plan.ts";
-import { REPO_ROOT } from "../lib/experiment/rundir.ts";
+import { writeStudyFile } from "./support/study_file.ts";
 
 function studyFiles(dir: string) {
-  const base = join(REPO_ROOT, "configs", "experiments", "cell_masking.yaml");
-  const write = (name: string, variants: string[]) =>
-    Deno.writeTextFileSync(
-      join(dir, `${name}.yaml`),
-      [
-        `ablation: ${name}`,
-        `title: "${name}"`,
-        "description: a plan test",
-        `base: ${base}`,
-        "seeds: 2",
-        "baseline: a",
-        "variants:",
-        ...variants,
-        "",
-      ].join("\n"),
-    );
-  write("expa_one", [
+  const study = (name: string, variants: string[]) =>
+    writeStudyFile(dir, { name, base: "cell_masking.yaml", seeds: 2, baseline: "a", variants });
+  study("expa_one", [
     "  - { name: a, set: { masking.ratio: 0.3 } }",
     "  - { name: b, set: { masking.ratio: 0.5 } }",
   ]);
   // the same config as expa's `a` under another name: the same runs, counted in expa only
-  write("expb_two", [
+  study("expb_two", [
     "  - { name: a, set: { masking.ratio: 0.3 } }",
     "  - { name: c, set: { masking.ratio: 0.7 } }",
   ]);

@@ -13,6 +13,7 @@ import {
 import { loadAblation } from "../lib/experiment/ablation.ts";
 import type { Config } from "../lib/config/schema.ts";
 import { evaluateOverTraining, readOverTraining } from "../lib/experiment/over_training.ts";
+import { writeStudyFile } from "./support/study_file.ts";
 
 Deno.test({
   name: "ablate: exp2 end to end on the smoke profile, then reused from cache",
@@ -122,22 +123,17 @@ Deno.test({
     const root = Deno.makeTempDirSync({ prefix: "ablate-fail-test-" });
     const dir = join(root, "ablations");
     Deno.mkdirSync(dir);
-    const base = new URL("../configs/experiments/cell_masking.yaml", import.meta.url).pathname;
-    Deno.writeTextFileSync(
-      join(dir, "expf_failing.yaml"),
-      [
-        "ablation: expf_failing",
-        'title: "One run fails"',
-        "description: a variant whose batch is larger than its dataset",
-        `base: ${base}`,
-        "seeds: 1",
-        "baseline: good",
-        "variants:",
+    writeStudyFile(dir, {
+      name: "expf_failing",
+      title: "One run fails",
+      description: "a variant whose batch is larger than its dataset",
+      base: "cell_masking.yaml",
+      baseline: "good",
+      variants: [
         "  - { name: good, set: { masking.ratio: 0.3 } }",
         "  - { name: too_big, set: { train.batch_size: 200000 } }",
-        "",
-      ].join("\n"),
-    );
+      ],
+    });
     const { results, reportDir } = await runStudy("expf", {
       profile: "smoke",
       runsRoot: join(root, "runs"),
@@ -285,22 +281,17 @@ Deno.test({
     const root = Deno.makeTempDirSync({ prefix: "ablate-over-training-" });
     const dir = join(root, "ablations");
     Deno.mkdirSync(dir);
-    const base = new URL("../configs/experiments/aomt.yaml", import.meta.url).pathname;
-    Deno.writeTextFileSync(
-      join(dir, "expo_over.yaml"),
-      [
-        "ablation: expo_over",
-        'title: "Checkpoints over training"',
-        "description: one AOMT run scored at its last three checkpoints",
-        `base: ${base}`,
-        "seeds: 1",
-        "baseline: mixed",
-        "variants:",
+    writeStudyFile(dir, {
+      name: "expo_over",
+      title: "Checkpoints over training",
+      description: "one AOMT run scored at its last three checkpoints",
+      base: "aomt.yaml",
+      baseline: "mixed",
+      variants: [
         "  - name: mixed",
         "    set: { train.ckpt_every: 3, train.keep_last: 3, eval.over_training: 3 }",
-        "",
-      ].join("\n"),
-    );
+      ],
+    });
     const dataRoot = join(root, "data");
     const { results } = await runStudy("expo", {
       profile: "smoke",

@@ -29,6 +29,7 @@ import {
 import { acquireLock } from "../lib/util/lock.ts";
 import { parseJsonl } from "../lib/util/jsonl.ts";
 import { REPO_ROOT } from "../lib/experiment/rundir.ts";
+import { writeStudyFile } from "./support/study_file.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const ROOT = Deno.makeTempDirSync({ prefix: "faults-test-" });
@@ -53,21 +54,17 @@ globalThis.addEventListener("unload", () => {
     Deno.removeSync(ROOT, { recursive: true });
   } catch { /* a tmpfs still mounted, or already gone */ }
 });
-Deno.writeTextFileSync(
-  join(STUDIES, "expz_faults.yaml"),
-  [
-    "ablation: expz_faults",
-    'title: "Fault suite study"',
-    "description: two variants of cell masking, on the smoke data",
-    `base: ${CONFIG}`,
-    "seeds: 1",
-    "baseline: sft",
-    "variants:",
+writeStudyFile(STUDIES, {
+  name: "expz_faults",
+  title: "Fault suite study",
+  description: "two variants of cell masking, on the smoke data",
+  base: "cell_masking.yaml",
+  baseline: "sft",
+  variants: [
     "  - { name: cell_p030, set: { masking.ratio: 0.3 } }",
     "  - { name: sft, set: { masking.strategy: next_action } }",
-    "",
-  ].join("\n"),
-);
+  ],
+});
 
 interface Out {
   pid: number;
