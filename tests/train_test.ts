@@ -293,15 +293,16 @@ Deno.test({
         a.rss.toFixed(1)
       } step200=${b.rss.toFixed(1)}`,
     );
-    // A count taken mid-pipeline is off by one when a worker frees a buffer late (seen both
-    // ways); a leak raises every later count, so even the smallest late count would exceed
-    // the largest early one.
+    // A count taken mid-pipeline is off when a worker frees or allocates a buffer late (seen
+    // both ways, by up to ~30 on a loaded machine: 180, 150, 175 at steps 10-30, then 182-185
+    // from step 40 on); a leak raises every later count, so even the smallest of the five late
+    // counts would exceed the largest of the five early ones, which reach the steady state.
     const counts = (lo: number, hi: number) =>
       Object.entries(at).filter(([k]) => +k >= lo && +k <= hi).map(([, v]) => v.live);
-    const early = Math.max(...counts(10, 30)), late = Math.min(...counts(180, 200));
+    const early = Math.max(...counts(10, 50)), late = Math.min(...counts(170, 210));
     assert(
       late <= early,
-      `live buffers grew: max ${early} (steps 10-30) -> min ${late} (steps 180-200)`,
+      `live buffers grew: max ${early} (steps 10-50) -> min ${late} (steps 170-210)`,
     );
     assert(b.rss - a.rss < 25, `RSS grew by ${(b.rss - a.rss).toFixed(1)} MiB from step 10 to 200`);
   },
