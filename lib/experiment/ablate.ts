@@ -170,11 +170,20 @@ export function runDirOf(opts: StudyOptions, variant: string, hash: string): str
   return join(opts.runsRoot ?? join(REPO_ROOT, "runs"), "ablations", "_runs", `${variant}-${hash}`);
 }
 
+/** What a finished run's result.json holds beyond its metrics (older files lack some keys). */
+export interface FinishedRun {
+  metrics: Metrics;
+  /** Seconds of the whole run in its process (absent in results written before it was kept). */
+  seconds?: number;
+  /** Seconds by phase (a phase added later is absent from older files). */
+  timings?: Partial<RunTimings>;
+}
+
 /**
- * The metrics of a finished run (its result.json, written by this evaluation
- * version), or null when it has to be trained or re-evaluated.
+ * A finished run's result.json, written by this evaluation version, or null when the run has to
+ * be trained or re-evaluated.
  */
-export function finishedMetrics(dir: string): Metrics | null {
+export function finishedRun(dir: string): FinishedRun | null {
   const path = join(dir, "result.json");
   if (!existsSync(path)) return null;
   const prev = JSON.parse(readFileSync(path, "utf8"));
@@ -182,7 +191,16 @@ export function finishedMetrics(dir: string): Metrics | null {
   // JSON has no NaN: undefined metrics were stored as null.
   const metrics: Metrics = {};
   for (const [k, v] of Object.entries(prev.metrics)) metrics[k] = v === null ? NaN : v as number;
-  return metrics;
+  return {
+    metrics,
+    ...(typeof prev.seconds === "number" ? { seconds: prev.seconds } : {}),
+    ...(prev.timings ? { timings: prev.timings } : {}),
+  };
+}
+
+/** The metrics of a finished run ({@link finishedRun}), or null. */
+export function finishedMetrics(dir: string): Metrics | null {
+  return finishedRun(dir)?.metrics ?? null;
 }
 
 /** Train + evaluate one run, or reuse its finished result. */
@@ -279,24 +297,16 @@ async function runOne(
     // The final evaluation also in metrics.jsonl and TensorBoard (eval/<metric> at the last step).
     await new MetricsSink(join(dir, "metrics.jsonl")).setEval(res.step, metrics);
     faultPoint("run-evaluated");
+    const seconds = (performance.now() - t0) / 1000;
     writeFileAtomicSync(
       resultPath,
-      JSON.stringify(
-        {
-          ...base,
-          evalVersion: EVAL_VERSION,
-          metrics,
-          timings,
-          seconds: (performance.now() - t0) / 1000,
-        },
-        null,
-        1,
-      ) + "\n",
+      JSON.stringify({ ...base, evalVersion: EVAL_VERSION, metrics, timings, seconds }, null, 1) +
+        "\n",
     );
     return {
       ...base,
       status: "ok",
-      seconds: (performance.now() - t0) / 1000,
+      seconds,
       reused: false,
       metrics,
       timings,

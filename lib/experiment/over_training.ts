@@ -48,8 +48,8 @@ export async function evaluateOverTraining(
   if (!(n > 0)) return [];
   const cks = (await listCheckpoints(runDir)).slice(-n);
   const points: OverTrainingPoint[] = [];
+  const fin = opts.final;
   for (const ck of cks) {
-    const fin = opts.final;
     if (fin && ck.step === fin.step) {
       // The checkpoint at the final step holds the trained weights that `fin.metrics` scored
       // (same config, episodes and windows): evaluating it again would give the same numbers.

@@ -6,10 +6,8 @@
  * @module
  */
 
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { finishedMetrics, planRuns, runDirOf, type StudyOptions } from "./ablate.ts";
-import { RUN_PHASES, type RunTimings } from "./timing.ts";
+import { type FinishedRun, finishedRun, planRuns, runDirOf, type StudyOptions } from "./ablate.ts";
+import { RUN_PHASES } from "./timing.ts";
 import { formatDuration } from "../util/format.ts";
 
 /** One study's share of a plan. */
@@ -44,14 +42,10 @@ export interface Plan {
  * Seconds a finished run took: its result.json `seconds` (the whole run in its process), else the
  * sum of its phase timings (written before `seconds` was; null when it has neither).
  */
-function runSeconds(dir: string): number | null {
-  const path = join(dir, "result.json");
-  if (!existsSync(path)) return null;
-  const res = JSON.parse(readFileSync(path, "utf8"));
-  if (typeof res.seconds === "number") return res.seconds;
-  const t = res.timings as Partial<RunTimings> | undefined;
-  if (!t) return null;
-  return RUN_PHASES.reduce((a, [k]) => a + (t[k] ?? 0), 0);
+function runSeconds(run: FinishedRun): number | null {
+  if (run.seconds !== undefined) return run.seconds;
+  const t = run.timings;
+  return t ? RUN_PHASES.reduce((a, [k]) => a + (t[k] ?? 0), 0) : null;
 }
 
 /**
@@ -71,10 +65,10 @@ export function planStudies(names: string[], opts: StudyOptions = {}): Plan {
     const pendingVariants: string[] = [];
     let finished = 0;
     for (const r of fresh) {
-      const dir = runDirOf(opts, r.variant, r.hash);
-      if (!opts.force && finishedMetrics(dir) !== null) {
+      const done = opts.force ? null : finishedRun(runDirOf(opts, r.variant, r.hash));
+      if (done) {
         finished++;
-        const s = runSeconds(dir);
+        const s = runSeconds(done);
         if (s !== null) {
           all.push(s);
           byVariant.set(r.variant, [...(byVariant.get(r.variant) ?? []), s]);
@@ -82,10 +76,11 @@ export function planStudies(names: string[], opts: StudyOptions = {}): Plan {
       } else pendingVariants.push(r.variant);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    let pendingS: number | null = all.length ? 0 : null;
-    if (pendingS !== null) {
-      for (const v of pendingVariants) pendingS += mean(byVariant.get(v) ?? all);
-    }
+    // Nothing pending costs nothing; pending runs with no finished run to go by have no estimate.
+    const pendingS = !pendingVariants.length ? 0 : !all.length ? null : pendingVariants.reduce(
+      (a, v) => a + mean(byVariant.get(v) ?? all),
+      0,
+    );
     studies.push({
       study: name,
       variants: new Set(mine.map((r) => r.variant)).size,
@@ -94,7 +89,7 @@ export function planStudies(names: string[], opts: StudyOptions = {}): Plan {
       finished,
       pending: pendingVariants.length,
       measured: all.length ? { runs: all.length, mean_s: mean(all) } : null,
-      pending_s: pendingVariants.length ? pendingS : 0,
+      pending_s: pendingS,
     });
   }
   return {
